@@ -1,0 +1,12 @@
+/**
+ * Rough token count for routing and limits: ~4 characters per token for English text, the ratio the providers
+ * themselves publish. Rounded up so that estimates err towards "does not fit" and "costs more".
+ */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** Estimated input tokens of a task: system + prompt + context, plus a small per-message overhead. */
+export function estimateTaskInputTokens(task: { prompt: string; context?: string | undefined; system?: string | undefined }): number {
+  return estimateTokens(task.prompt) + estimateTokens(task.context ?? '') + estimateTokens(task.system ?? '') + 8;
+}

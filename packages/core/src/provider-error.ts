@@ -1,0 +1,78 @@
+/**
+ * What went wrong with one provider call. The fallback chain decides on these kinds only, so every SDK error and
+ * HTTP outcome must map to exactly one of them (see each adapter's classify-error.ts).
+ */
+export type ErrorKind =
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server'
+  | 'timeout'
+  | 'connection'
+  | 'bad_request'
+  | 'auth'
+  | 'context_length'
+  | 'content_filter'
+  | 'malformed_response';
+
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'rate_limited',
+  'overloaded',
+  'server',
+  'timeout',
+  'connection',
+  'bad_request',
+  'auth',
+  'context_length',
+  'content_filter',
+  'malformed_response',
+];
+
+/** Whether retrying the same model can help; exhaustive so a new kind cannot be forgotten. */
+export function isRetryableKind(kind: ErrorKind): boolean {
+  switch (kind) {
+    case 'rate_limited':
+    case 'overloaded':
+    case 'server':
+    case 'timeout':
+    case 'connection':
+    case 'malformed_response':
+      return true;
+    case 'bad_request':
+    case 'auth':
+    case 'context_length':
+    case 'content_filter':
+      return false;
+  }
+}
+
+export interface ProviderErrorInit {
+  provider: string;
+  model: string;
+  kind: ErrorKind;
+  message: string;
+  statusCode?: number | undefined;
+  /** Provider's hint for when to try again, from retry-after(-ms) headers or Gemini's RetryInfo. */
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+/** One failed provider call, carrying only what callers decide on. Messages never contain keys or prompt text. */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  readonly provider: string;
+  readonly model: string;
+  readonly kind: ErrorKind;
+  readonly statusCode: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly isRetryable: boolean;
+
+  constructor(init: ProviderErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.provider = init.provider;
+    this.model = init.model;
+    this.kind = init.kind;
+    this.statusCode = init.statusCode;
+    this.retryAfterMs = init.retryAfterMs;
+    this.isRetryable = isRetryableKind(init.kind);
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { TASK_TYPES } from './config-schema.ts';
+
+/** Largest context accepted in one task, in characters (~2.5M tokens); larger documents belong in a batch. */
+export const MAX_CONTEXT_CHARS = 10_000_000;
+const MAX_METADATA_BYTES = 4096;
+
+/** A task as submitted over the API (snake_case, like the seed's Python API). */
+export const taskInputSchema = z
+  .object({
+    /** What to ask; required and non-empty. */
+    prompt: z.string().trim().min(1, 'must be a non-empty string').max(1_000_000, 'at most 1,000,000 characters'),
+    /** Picks the routing rule; omitted = classified from the prompt. */
+    task_type: z.enum(TASK_TYPES).optional(),
+    /** Largest output in tokens; default 1024. */
+    max_tokens: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200_000, 'at most 200000').default(1024),
+    /** Long input text (documents) the prompt refers to. */
+    context: z.string().max(MAX_CONTEXT_CHARS, `at most ${MAX_CONTEXT_CHARS} characters`).optional(),
+    /** Explicit plan: model names tried in order; replaces the routing rule. */
+    fallback_chain: z.array(z.string().min(1)).min(1, 'needs at least one model').max(10, 'at most 10 models').optional(),
+    /** System prompt. */
+    system: z.string().max(100_000, 'at most 100,000 characters').optional(),
+    /** Sampling temperature, 0–2; default: the model's own. */
+    temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').optional(),
+    /** Per-attempt deadline in seconds for this task (long research calls); default orchestrator.timeout. */
+    timeout: z.number().positive('must be positive').max(3600, 'at most 3600 seconds').optional(),
+    /** Your own small JSON object, returned as is. */
+    metadata: z
+      .record(z.string(), z.unknown())
+      .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `at most ${MAX_METADATA_BYTES} bytes as JSON`)
+      .optional(),
+    /** The same key from the same API key returns the first task instead of creating another. */
+    idempotency_key: z.string().min(1).max(200, 'at most 200 characters').optional(),
+  })
+  .strict();
+
+export type TaskInput = z.output<typeof taskInputSchema>;
