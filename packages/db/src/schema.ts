@@ -1,0 +1,146 @@
+// drizzle-kit loads this file on its own, so it imports nothing of ours at runtime: only types from @orchex/core.
+import type { Usage } from '@orchex/core';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** Every status a task can be in. */
+export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+/** A task's lifecycle state. */
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Statuses a task never leaves. */
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly TaskStatus[];
+
+/** How one attempt (one model call) ended. */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed'] as const;
+
+/** How one attempt ended. */
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Generation parameters stored with a task (the prompt lives in its own columns). */
+export interface TaskParams {
+  /** Output token limit for every model in the plan. */
+  maxTokens: number;
+  /** Sampling temperature; provider default when absent. */
+  temperature?: number;
+  /** Per-call deadline in seconds; the config's orchestrator.timeout when absent. */
+  timeoutSec?: number;
+  /** The caller's small JSON object, returned as given. */
+  metadata?: Record<string, unknown>;
+}
+
+/** What a failed task reports. */
+export interface TaskError {
+  /** Machine-readable error kind (e.g. a ProviderError code). */
+  kind: string;
+  /** Human-readable message. */
+  message: string;
+}
+
+// Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's
+// transaction, whereas ALTER TYPE ... ADD VALUE cannot be used in the transaction that adds it.
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+
+/** One submitted task: its input, its routing plan, and (once terminal) its result and total cost. */
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** A hash id of the caller's API key, never the key itself. */
+    apiKeyId: text('api_key_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    batchId: uuid('batch_id'),
+    status: text('status').$type<TaskStatus>().notNull().default('queued'),
+    taskType: text('task_type'),
+    prompt: text('prompt').notNull(),
+    context: text('context'),
+    system: text('system'),
+    params: jsonb('params').$type<TaskParams>().notNull(),
+    /** Model names to try in order; currentStep indexes into it. */
+    plan: jsonb('plan').$type<string[]>().notNull(),
+    routingReason: text('routing_reason').notNull(),
+    currentStep: integer('current_step').notNull().default(0),
+    /** The model that produced the result. */
+    model: text('model'),
+    resultText: text('result_text'),
+    finishReason: text('finish_reason'),
+    usage: jsonb('usage').$type<Usage>(),
+    /** Sum over all attempts, in micro-dollars. */
+    costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+    estimatedCostMicros: bigint('estimated_cost_micros', { mode: 'number' }).notNull().default(0),
+    error: jsonb('error').$type<TaskError>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    // The database's clock, not the writer's, so rows written by different hosts order consistently.
+    updatedAt: timestamp('updated_at', { withTimezone: true })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => sql`now()`),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    // A plain (not partial) unique index: NULL keys never collide in Postgres, and ON CONFLICT can target the two
+    // columns without repeating a WHERE predicate.
+    uniqueIndex('tasks_api_key_idempotency_key_uq').on(t.apiKeyId, t.idempotencyKey),
+    index('tasks_api_key_created_at_idx').on(t.apiKeyId, t.createdAt.desc()),
+    index('tasks_status_idx').on(t.status),
+    index('tasks_batch_id_idx').on(t.batchId),
+    check('tasks_status_check', sql`${t.status} in (${inList(TASK_STATUSES)})`),
+  ],
+);
+
+/** One model call made for a task. (taskId, step, attempt) is unique, so a redelivered job cannot record twice. */
+export const attempts = pgTable(
+  'attempts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    /** Index into the task's plan. */
+    step: integer('step').notNull(),
+    /** 1-based attempt number within the step. */
+    attempt: integer('attempt').notNull(),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    outcome: text('outcome').$type<AttemptOutcome>().notNull(),
+    errorKind: text('error_kind'),
+    errorMessage: text('error_message'),
+    statusCode: integer('status_code'),
+    usage: jsonb('usage').$type<Usage>(),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+    latencyMs: integer('latency_ms').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique('attempts_task_step_attempt_uq').on(t.taskId, t.step, t.attempt),
+    index('attempts_finished_at_idx').on(t.finishedAt),
+    index('attempts_model_finished_at_idx').on(t.model, t.finishedAt),
+    check('attempts_outcome_check', sql`${t.outcome} in (${inList(ATTEMPT_OUTCOMES)})`),
+  ],
+);
+
+/** A tasks row as read. */
+export type TaskRow = typeof tasks.$inferSelect;
+/** A tasks row to insert (defaults omitted). */
+export type NewTask = typeof tasks.$inferInsert;
+/** An attempts row as read. */
+export type AttemptRow = typeof attempts.$inferSelect;
+/** An attempts row to insert (defaults omitted). */
+export type NewAttempt = typeof attempts.$inferInsert;
