@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import type { Db } from './db.ts';
+import * as schema from './schema.ts';
+
+// Re-exported because callers naturally look for the db type next to the function that makes one.
+export type { Db } from './db.ts';
+
+/** Options for createDatabase. */
+export interface CreateDatabaseOptions {
+  /** Postgres connection URL; unset → embedded PGlite. Default: unset. */
+  url?: string;
+  /** PGlite data folder (ignored with url). Default: `.orchex/pglite` under process.cwd(). */
+  dataDir?: string;
+  /** Most pooled Postgres connections this process opens (ignored for PGlite). Default: 10. */
+  poolSize?: number;
+}
+
+/** A ready database: the Drizzle `db`, the raw driver client beneath it, and close(). */
+export type DatabaseHandle = { db: Db; close(): Promise<void> } & (
+  | { kind: 'postgres'; pool: pg.Pool }
+  | { kind: 'pglite'; client: PGlite; dataDir: string }
+);
+
+/** Default PGlite data folder, relative to the working directory. */
+export const DEFAULT_PGLITE_DIR = path.join('.orchex', 'pglite');
+
+/**
+ * Opens Postgres (url set) or embedded PGlite (url unset). PGlite is a single-process database: the API and the
+ * worker must then run in one process (`npm start` does); two processes on one data folder corrupt it.
+ */
+export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      application_name: 'orchex',
+      // Fail fast when Postgres is down instead of hanging a job on connect; callers retry.
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client losing its server (Postgres restart, network blip) emits 'error' on the pool; unhandled it
+    // would crash the process, yet the pool already discards that client and the next query reconnects.
+    pool.on('error', () => {});
+    const db: Db = drizzleNodePg(pool, { schema });
+    return { kind: 'postgres', db, pool, close: () => pool.end() };
+  }
+  const dataDir = path.resolve(options.dataDir ?? DEFAULT_PGLITE_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db: Db = drizzlePglite(client, { schema });
+  return { kind: 'pglite', db, client, dataDir, close: () => client.close() };
+}
+
+/** Opens the database named by `DATABASE_URL` (unset → PGlite in `ORCHEX_DATA_DIR`, default `.orchex/pglite`). */
+export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<DatabaseHandle> {
+  const url = env.DATABASE_URL?.trim() || undefined;
+  const dataDir = env.ORCHEX_DATA_DIR?.trim() || undefined;
+  return createDatabase({ url, dataDir });
+}

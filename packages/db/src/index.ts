@@ -1,0 +1,5 @@
+export * from './create-database.ts';
+export * from './db.ts';
+export * from './group-commit-writer.ts';
+export * from './migrate.ts';
+export * from './schema.ts';

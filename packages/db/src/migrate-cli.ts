@@ -1,0 +1,43 @@
+// `npm run db:migrate`: applies the committed migrations to DATABASE_URL (unset → PGlite in ORCHEX_DATA_DIR).
+import { type DatabaseHandle, databaseFromEnv } from './create-database.ts';
+import { runMigrations } from './migrate.ts';
+
+/** The URL with any password replaced, safe to print. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL?.trim();
+  let where = url ? `Postgres at DATABASE_URL=${redactUrl(url)}` : 'PGlite';
+  let handle: DatabaseHandle | undefined;
+  try {
+    handle = await databaseFromEnv(process.env);
+    if (handle.kind === 'pglite') where = `PGlite in ${handle.dataDir} (DATABASE_URL unset)`;
+    const { applied } = await runMigrations(handle);
+    console.log(`db:migrate: ${applied === 0 ? 'already current' : `applied ${applied} migration(s)`} on ${where}`);
+    return 0;
+  } catch (err) {
+    const hint = url ? ' (is Postgres running, and does DATABASE_URL name an existing database?)' : '';
+    console.error(`db:migrate: cannot migrate ${where}: ${describe(err)}${hint}`);
+    return 1;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+// node-postgres reports "localhost" refusing on both ::1 and 127.0.0.1 as an AggregateError with an empty message.
+function describe(err: unknown): string {
+  const first = err instanceof AggregateError ? err.errors[0] : err;
+  const message = first instanceof Error ? first.message : String(first);
+  const code = (first as { code?: unknown } | null)?.code;
+  return code ? `${message} [${String(code)}]` : message;
+}
+
+process.exitCode = await main();
