@@ -1,0 +1,13 @@
+export { type LimitKeys, limitKeys } from './limit-keys.ts';
+export type { RedisClient } from './lua-command.ts';
+export {
+  type AcquireOptions,
+  type AcquireResult,
+  type LeaseInfo,
+  type LimitReason,
+  ModelLimiter,
+  type ModelLimiterOptions,
+  type ReleaseResult,
+  type WindowState,
+} from './model-limiter.ts';
+export { type ModelLimits, toModelLimits } from './model-limits.ts';
