@@ -9,3 +9,6 @@ export * from './provider-error.ts';
 export * from './route.ts';
 export * from './task-schema.ts';
 export * from './usage.ts';
+export * from './logger.ts';
+export * from './env-schema.ts';
+export * from './create-logger.ts';

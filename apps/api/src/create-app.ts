@@ -1,0 +1,54 @@
+import type { Logger, OrchexConfig } from '@orchex/core';
+import type { Db } from '@orchex/db';
+import type { ModelQueues } from '@orchex/queue';
+import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
+import { requireAdmin, requireApiKey } from './auth.ts';
+import { bullBoardRouter } from './bull-board.ts';
+import { healthRoute } from './health-route.ts';
+import { errorHandler, notFound } from './http-errors.ts';
+import { taskRoutes } from './task-routes.ts';
+import type { TaskWaiter } from './task-waiter.ts';
+
+/** What the API needs; main.ts builds it from the environment, tests build it on their own services. */
+export interface AppDeps {
+  config: OrchexConfig;
+  db: Db;
+  redis: Redis;
+  queues: ModelQueues;
+  waiter: TaskWaiter;
+  logger: Logger;
+  apiKeys: string[];
+  adminKey: string | undefined;
+  /** Largest JSON body. Default "12mb". */
+  bodyLimit?: string;
+  debugRouting?: boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', healthRoute(deps.redis, deps.db));
+  app.use('/admin/queues', requireAdmin(deps.adminKey), bullBoardRouter(deps.queues));
+
+  const v1 = express.Router();
+  v1.use(requireApiKey(deps.apiKeys, deps.adminKey));
+  v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
+  v1.use(
+    taskRoutes({
+      config: deps.config,
+      db: deps.db,
+      queues: deps.queues,
+      waiter: deps.waiter,
+      logger: deps.logger,
+      debugRouting: deps.debugRouting ?? false,
+    }),
+  );
+  app.use('/v1', v1);
+
+  app.use(notFound);
+  app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')));
+  return app;
+}

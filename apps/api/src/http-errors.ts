@@ -1,0 +1,51 @@
+import type { FieldIssue } from '@orchex/core';
+import type { NextFunction, Request, Response } from 'express';
+
+/** An error with an HTTP status and a JSON body; thrown by routes, rendered by errorHandler. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: FieldIssue[],
+  ) {
+    super(message);
+  }
+}
+
+/** 400 naming each bad field and what is allowed. */
+export function validationError(fields: FieldIssue[]): HttpError {
+  return new HttpError(400, 'validation_error', fields.map((f) => `${f.field}: ${f.message}`).join('; '), fields);
+}
+
+export function notFound(_req: Request, res: Response) {
+  res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
+}
+
+/**
+ * Last middleware. Body-parser errors carry `type`/`status`: bad JSON → 400, too large → 413, etc. Anything else
+ * unexpected is a 500 with no internals in the body (logged instead).
+ */
+export function errorHandler(log: (err: unknown) => void) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
+      return;
+    }
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'payload_too_large', message: `request body exceeds ${e.limit} bytes` } });
+      return;
+    }
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: { code: e.type ?? 'bad_request', message: e.message ?? 'bad request' } });
+      return;
+    }
+    log(err);
+    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  };
+}

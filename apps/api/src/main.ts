@@ -1,0 +1,33 @@
+import { createLogger, loadConfig, parseEnv } from '@orchex/core';
+import { databaseFromEnv } from '@orchex/db';
+import { startApi } from './start-api.ts';
+
+/** `npm run start:api`: the producer API alone (start workers with `npm run start:worker`). */
+const logger = createLogger('orchex-api');
+try {
+  const env = parseEnv();
+  const config = loadConfig();
+  const database = await databaseFromEnv(process.env);
+  const api = await startApi({
+    config,
+    db: database.db,
+    redisUrl: env.REDIS_URL,
+    prefix: env.ORCHEX_PREFIX,
+    logger,
+    apiKeys: env.ORCHEX_API_KEYS,
+    adminKey: env.ORCHEX_ADMIN_KEY,
+    port: env.PORT,
+    bodyLimit: env.ORCHEX_BODY_LIMIT,
+    debugRouting: ['1', 'true'].includes(env.ORCHESTRATOR_DEBUG_ROUTING ?? ''),
+  });
+  const stop = async () => {
+    await api.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (err) {
+  logger.error({ err: (err as Error).message }, 'api failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,53 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Logger, OrchexConfig } from '@orchex/core';
+import type { Db } from '@orchex/db';
+import { createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
+import { createApp } from './create-app.ts';
+import { TaskWaiter } from './task-waiter.ts';
+
+export interface ApiOptions {
+  config: OrchexConfig;
+  db: Db;
+  redisUrl: string;
+  prefix: string;
+  logger: Logger;
+  apiKeys: string[];
+  adminKey: string | undefined;
+  /** 0 = any free port. */
+  port: number;
+  host?: string;
+  bodyLimit?: string;
+  debugRouting?: boolean;
+}
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
+export async function startApi(opts: ApiOptions): Promise<RunningApi> {
+  const redis = createRedis(opts.redisUrl, 'orchex-api');
+  const queues = new ModelQueues(opts.config, redis, opts.prefix);
+  const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
+  const app = createApp({ ...opts, redis, queues, waiter });
+  const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  opts.logger.info({ port }, 'api listening');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await waiter.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import {
+  type Logger,
+  type OrchexConfig,
+  RoutingError,
+  route,
+  taskInputSchema,
+  usdToMicros,
+  worstCaseMicros,
+  zodIssues,
+  microsToUsd,
+} from '@orchex/core';
+import { type Db, deleteTask, findTask, insertTask, TERMINAL_STATUSES } from '@orchex/db';
+import type { ModelQueues } from '@orchex/queue';
+import { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
+import { HttpError, validationError } from './http-errors.ts';
+import type { TaskWaiter } from './task-waiter.ts';
+import { taskView } from './task-view.ts';
+
+export interface TaskRouteDeps {
+  config: OrchexConfig;
+  db: Db;
+  queues: ModelQueues;
+  waiter: TaskWaiter;
+  logger: Logger;
+  debugRouting: boolean;
+}
+
+/** Longest `?wait=` accepted, seconds: long enough for most calls, short enough for proxies' idle timeouts. */
+export const MAX_WAIT_SECONDS = 120;
+
+const getQuery = z
+  .object({ wait: z.coerce.number().min(0, 'must be ≥ 0').max(MAX_WAIT_SECONDS, `at most ${MAX_WAIT_SECONDS} seconds`).optional() })
+  .strict();
+const idParam = z.uuid('must be a task id (UUID)');
+const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
+
+export function taskRoutes(deps: TaskRouteDeps): Router {
+  const { config, db, queues, logger } = deps;
+  const router = Router();
+
+  router.post('/tasks', async (req: Request, res: Response) => {
+    const parsed = taskInputSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationError(zodIssues(parsed.error));
+    const input = parsed.data;
+    let plan: ReturnType<typeof route>;
+    try {
+      plan = route(input, config);
+    } catch (err) {
+      if (err instanceof RoutingError) throw validationError([{ field: err.field, message: err.message }]);
+      throw err;
+    }
+    const first = plan.plan[0] as string;
+    const firstModel = config.models[first]!;
+    const estimate = worstCaseMicros(plan.inputTokens, input.max_tokens, firstModel);
+    const maxPerRequest = config.cost_limits.max_per_request;
+    if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
+      throw new HttpError(
+        422,
+        'over_max_per_request',
+        `estimated worst-case cost $${microsToUsd(estimate)} on ${first} exceeds cost_limits.max_per_request $${maxPerRequest}`,
+      );
+    }
+    if (deps.debugRouting) {
+      logger.info({ plan: plan.plan, strategy: plan.strategy, reason: plan.reason }, 'routing');
+    }
+    const { task, created } = await insertTask(db, {
+      apiKeyId: res.locals.apiKeyId,
+      idempotencyKey: input.idempotency_key ?? null,
+      taskType: plan.taskType ?? null,
+      prompt: input.prompt,
+      context: input.context ?? null,
+      system: input.system ?? null,
+      params: {
+        maxTokens: input.max_tokens,
+        ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
+        ...(input.timeout !== undefined ? { timeoutSec: input.timeout } : {}),
+        ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+      },
+      plan: plan.plan,
+      routingReason: plan.reason,
+      estimatedCostMicros: estimate,
+    });
+    if (!created) {
+      res.status(200).set('Idempotent-Replayed', 'true').json(taskView(task));
+      return;
+    }
+    try {
+      await queues.enqueueStep(task.id, 0, first);
+    } catch (err) {
+      // Not enqueued means not accepted: remove the row so a retry with the same idempotency key starts clean.
+      logger.error({ taskId: task.id, err: (err as Error).message }, 'enqueue failed');
+      await deleteTask(db, task.id).catch(() => {});
+      throw new HttpError(503, 'queue_unavailable', 'the task queue is unavailable; nothing was accepted, retry later');
+    }
+    res.status(202).location(`/v1/tasks/${task.id}`).json({
+      id: task.id,
+      status: task.status,
+      model: first,
+      plan: plan.plan,
+      task_type: plan.taskType ?? null,
+      routing_reason: plan.reason,
+      estimated_cost: microsToUsd(estimate),
+    });
+  });
+
+  router.get('/tasks/:id', async (req: Request, res: Response) => {
+    const id = idParam.safeParse(req.params.id);
+    if (!id.success) throw validationError([{ field: 'id', message: 'must be a task id (UUID)' }]);
+    const q = getQuery.safeParse(req.query);
+    if (!q.success) throw validationError(zodIssues(q.error));
+    const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;
+    let task = await findTask(db, id.data, owner);
+    if (!task) throw new HttpError(404, 'not_found', `task ${id.data} not found`);
+    const deadline = Date.now() + (q.data.wait ?? 0) * 1000;
+    while (!isTerminal(task.status) && Date.now() < deadline) {
+      // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost.
+      const w = deps.waiter.wait(task.id, Math.min(2000, deadline - Date.now()));
+      const fresh = await findTask(db, task.id, owner);
+      if (fresh && isTerminal(fresh.status)) {
+        w.cancel();
+        task = fresh;
+        break;
+      }
+      const closed = new Promise<void>((r) => req.once('close', () => r()));
+      await Promise.race([w.done, closed]);
+      w.cancel();
+      if (req.destroyed) return;
+      task = (await findTask(db, task.id, owner)) ?? task;
+    }
+    res.json(taskView(task));
+  });
+
+  return router;
+}

@@ -1,0 +1,48 @@
+import { microsToUsd } from '@orchex/core';
+import type { AttemptRow, TaskRow, TaskWithAttempts } from '@orchex/db';
+
+/** The API's JSON for one attempt. */
+export function attemptView(a: AttemptRow) {
+  return {
+    step: a.step,
+    attempt: a.attempt,
+    model: a.model,
+    provider: a.provider,
+    outcome: a.outcome,
+    error_kind: a.errorKind,
+    error_message: a.errorMessage,
+    status_code: a.statusCode,
+    latency_ms: a.latencyMs,
+    input_tokens: a.inputTokens,
+    output_tokens: a.outputTokens,
+    cost: microsToUsd(a.costMicros),
+    started_at: a.startedAt,
+    finished_at: a.finishedAt,
+  };
+}
+
+/** The API's JSON for a task: the seed's result fields (content, model, cost) at the top, details below. */
+export function taskView(t: TaskRow | TaskWithAttempts) {
+  return {
+    id: t.id,
+    status: t.status,
+    content: t.resultText,
+    model: t.model,
+    cost: microsToUsd(t.costMicros),
+    usage: t.usage,
+    finish_reason: t.finishReason,
+    error: t.error,
+    task_type: t.taskType,
+    plan: t.plan,
+    current_step: t.currentStep,
+    routing_reason: t.routingReason,
+    estimated_cost: microsToUsd(t.estimatedCostMicros),
+    max_tokens: t.params.maxTokens,
+    metadata: t.params.metadata ?? null,
+    batch_id: t.batchId,
+    created_at: t.createdAt,
+    started_at: t.startedAt,
+    finished_at: t.finishedAt,
+    ...('attempts' in t ? { attempts: t.attempts.map(attemptView) } : {}),
+  };
+}

@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+
+export interface WorkerArgs {
+  /** Model queues to serve; undefined = all configured models. */
+  queues: string[] | undefined;
+  /** Jobs at once per model queue in this process. Default 8. */
+  concurrency: number;
+  /** Seconds to let running jobs finish after SIGTERM. Default 30. */
+  graceSeconds: number;
+}
+
+/** `--queues gpt-5,claude-sonnet-4-5 --concurrency 16 --grace 30`; throws a message naming the bad flag. */
+export function parseWorkerArgs(argv: string[]): WorkerArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      queues: { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+      grace: { type: 'string', default: '30' },
+    },
+    strict: true,
+  });
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    throw new Error(`--concurrency: must be a whole number from 1 to 1000, got "${values.concurrency}"`);
+  }
+  const graceSeconds = Number(values.grace);
+  if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error(`--grace: must be seconds ≥ 0, got "${values.grace}"`);
+  const queues = values.queues
+    ?.split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
+  if (values.queues !== undefined && !queues?.length) throw new Error('--queues: give at least one model name');
+  return { queues, concurrency, graceSeconds };
+}

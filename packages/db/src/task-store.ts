@@ -1,0 +1,110 @@
+import { and, asc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import type { Db } from './create-database.ts';
+import { type AttemptRow, attempts, type NewAttempt, type NewTask, TERMINAL_STATUSES, type TaskRow, tasks } from './schema.ts';
+
+/** A task with its attempts in order (step, then attempt). */
+export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
+
+const notTerminal = notInArray(tasks.status, [...TERMINAL_STATUSES]);
+
+/**
+ * Inserts a task; with an idempotency key already used by the same API key, returns the first task instead
+ * (`created: false`). The unique index makes this safe under concurrent submits.
+ */
+export async function insertTask(db: Db, row: NewTask): Promise<{ task: TaskRow; created: boolean }> {
+  const inserted = await db.insert(tasks).values(row).onConflictDoNothing().returning();
+  if (inserted[0]) return { task: inserted[0], created: true };
+  if (!row.idempotencyKey) throw new Error('task insert conflicted without an idempotency key');
+  const [existing] = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.apiKeyId, row.apiKeyId), eq(tasks.idempotencyKey, row.idempotencyKey)));
+  if (!existing) throw new Error('idempotent task vanished between insert and select');
+  return { task: existing, created: false };
+}
+
+/** Removes a task that could not be enqueued, so the client's retry starts clean (its 503 said "not accepted"). */
+export async function deleteTask(db: Db, id: string): Promise<void> {
+  await db.delete(tasks).where(eq(tasks.id, id));
+}
+
+/** A task with its attempts, or null; with `apiKeyId`, only when that key owns it. */
+export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskWithAttempts | null> {
+  const where = apiKeyId ? and(eq(tasks.id, id), eq(tasks.apiKeyId, apiKeyId)) : eq(tasks.id, id);
+  const [task] = await db.select().from(tasks).where(where);
+  if (!task) return null;
+  const rows = await db
+    .select()
+    .from(attempts)
+    .where(eq(attempts.taskId, id))
+    .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt));
+  return { ...task, attempts: rows };
+}
+
+/** Statuses of many tasks at once (the waiter re-checks after a wake-up). */
+export async function taskStatuses(db: Db, ids: string[]): Promise<Map<string, TaskRow['status']>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.select({ id: tasks.id, status: tasks.status }).from(tasks).where(inArray(tasks.id, ids));
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/**
+ * Marks a task running at `step` unless it is terminal or already past that step (a stale re-delivery).
+ * Returns false when the job should not run.
+ */
+export async function markRunning(db: Db, id: string, step: number): Promise<boolean> {
+  const rows = await db
+    .update(tasks)
+    .set({ status: 'running', currentStep: step, startedAt: sql`coalesce(${tasks.startedAt}, now())`, updatedAt: sql`now()` })
+    .where(and(eq(tasks.id, id), notTerminal, lte(tasks.currentStep, step)))
+    .returning({ id: tasks.id });
+  return rows.length > 0;
+}
+
+/**
+ * Records one attempt; its cost is added to the task only when the row is new, so a re-delivered job that writes
+ * the same (task, step, attempt) again changes nothing. Returns whether the row was new.
+ */
+export async function recordAttempt(db: Db, row: NewAttempt): Promise<boolean> {
+  const inserted = await db.insert(attempts).values(row).onConflictDoNothing().returning({ id: attempts.id });
+  if (inserted.length === 0) return false;
+  if (row.costMicros) {
+    await db
+      .update(tasks)
+      .set({ costMicros: sql`${tasks.costMicros} + ${row.costMicros}`, updatedAt: sql`now()` })
+      .where(eq(tasks.id, row.taskId));
+  }
+  return true;
+}
+
+/** The result of a task, written only if the task is not terminal yet. Returns whether it was written. */
+export async function completeTask(
+  db: Db,
+  id: string,
+  result: Pick<TaskRow, 'model' | 'resultText' | 'finishReason' | 'usage'>,
+): Promise<boolean> {
+  const rows = await db
+    .update(tasks)
+    .set({ ...result, status: 'succeeded', error: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(tasks.id, id), notTerminal))
+    .returning({ id: tasks.id });
+  return rows.length > 0;
+}
+
+/** Fails a task (plan exhausted, budget, …) unless it is terminal already. */
+export async function failTask(db: Db, id: string, error: { kind: string; message: string }): Promise<boolean> {
+  const rows = await db
+    .update(tasks)
+    .set({ status: 'failed', error, finishedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(tasks.id, id), notTerminal))
+    .returning({ id: tasks.id });
+  return rows.length > 0;
+}
+
+/** Moves a task from one plan step to the next; a no-op when another delivery already moved it. */
+export async function advanceStep(db: Db, id: string, from: number, to: number): Promise<void> {
+  await db
+    .update(tasks)
+    .set({ currentStep: to, updatedAt: sql`now()` })
+    .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
+}

@@ -1,0 +1,162 @@
+import { costMicros, type Logger, type OrchexConfig, ProviderError } from '@orchex/core';
+import {
+  advanceStep,
+  completeTask,
+  type Db,
+  failTask,
+  findTask,
+  type GroupCommitWriter,
+  markRunning,
+  recordAttempt,
+  TERMINAL_STATUSES,
+} from '@orchex/db';
+import type { LanguageModel } from '@orchex/providers';
+import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { retryDelayMs } from './backoff.ts';
+import { parseJob } from './job-catalog.ts';
+import type { ModelQueues } from './model-queues.ts';
+import { nextStep } from './next-step.ts';
+import { publishTaskFinished } from './task-events.ts';
+
+/** Everything a step needs; built once per worker process. */
+export interface StepDeps {
+  config: OrchexConfig;
+  db: Db;
+  writer: GroupCommitWriter;
+  queues: ModelQueues;
+  /** Cached adapter per model name. */
+  model: (name: string) => LanguageModel;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Base of the exponential backoff between same-model retries. Default 1000 ms. */
+  backoffBaseMs: number;
+}
+
+export type StepOutcome =
+  | { outcome: 'succeeded'; model: string }
+  | { outcome: 'skipped'; why: 'terminal' | 'stale' };
+
+/** The text sent to the model: the long context first, then the question about it. */
+export function buildPrompt(prompt: string, context: string | null): string {
+  return context ? `${context}\n\n${prompt}` : prompt;
+}
+
+/**
+ * Runs one step of a task: one call to the model of plan[step]. Delivery is at least once, so every write is
+ * guarded (terminal tasks and stale steps are skipped, attempt rows are unique per task/step/attempt, results are
+ * written only to non-terminal tasks). On failure it retries on the same model (backoff ≥ the provider's hint; a
+ * rate limit pauses the whole model queue), then re-routes to the next model of the plan, then fails the task.
+ */
+export async function executeStep(
+  deps: StepDeps,
+  queueModel: string,
+  job: Job,
+  token: string | undefined,
+): Promise<StepOutcome> {
+  const { config, db, writer, logger } = deps;
+  const parsed = (() => {
+    try {
+      return parseJob('step', job.data);
+    } catch (err) {
+      throw new UnrecoverableError(`bad job payload: ${(err as Error).message}`);
+    }
+  })();
+  const { taskId, step } = parsed;
+  const task = await findTask(db, taskId);
+  if (!task) throw new UnrecoverableError(`task ${taskId} not found`);
+  if ((TERMINAL_STATUSES as readonly string[]).includes(task.status)) return { outcome: 'skipped', why: 'terminal' };
+  if (task.currentStep > step) return { outcome: 'skipped', why: 'stale' };
+  const modelName = task.plan[step];
+  if (modelName !== queueModel) throw new UnrecoverableError(`step ${step} of ${taskId} is for ${modelName}, not ${queueModel}`);
+  const modelConfig = config.models[modelName];
+  if (!modelConfig) throw new UnrecoverableError(`model ${modelName} is no longer configured`);
+  if (!(await markRunning(db, taskId, step))) return { outcome: 'skipped', why: 'stale' };
+
+  const failedBefore = task.attempts.filter((a) => a.step === step && a.outcome === 'failed').length;
+  const attempt = job.attemptsStarted;
+  const timeoutMs = (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const base = { taskId, step, attempt, model: modelName, provider: modelConfig.provider, startedAt };
+
+  let result: Awaited<ReturnType<LanguageModel['doGenerate']>>;
+  try {
+    result = await deps.model(modelName).doGenerate({
+      prompt: buildPrompt(task.prompt, task.context),
+      system: task.system ?? undefined,
+      maxOutputTokens: task.params.maxTokens,
+      temperature: task.params.temperature,
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const error =
+      err instanceof ProviderError
+        ? err
+        : new ProviderError({ provider: modelConfig.provider, model: modelName, kind: 'server', message: String(err), cause: err });
+    const latencyMs = Math.round(performance.now() - t0);
+    await writer.run((tx) =>
+      recordAttempt(tx, {
+        ...base,
+        outcome: 'failed',
+        errorKind: error.kind,
+        errorMessage: error.message.slice(0, 2000),
+        statusCode: error.statusCode ?? null,
+        latencyMs,
+      }),
+    );
+    logger.info({ taskId, step, attempt, model: modelName, outcome: 'failed', errorKind: error.kind, latencyMs }, 'attempt');
+
+    const tries = failedBefore + 1;
+    if (error.isRetryable && tries <= config.orchestrator.max_retries) {
+      const delay = retryDelayMs(tries, deps.backoffBaseMs, error.retryAfterMs);
+      if (error.kind === 'rate_limited') {
+        // The provider throttles the model for everyone: pause its whole queue so no worker hammers it.
+        await deps.queues.get(modelName).rateLimit(delay);
+        throw new RateLimitError();
+      }
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
+    }
+
+    const next = nextStep(task.plan, step, error.kind, config, { ...task, maxTokens: task.params.maxTokens });
+    if (next !== undefined) {
+      const nextModel = task.plan[next] as string;
+      // Job first, then the row: a crash in between re-runs this path, and the deterministic job id dedupes.
+      await deps.queues.enqueueStep(taskId, next, nextModel);
+      await advanceStep(db, taskId, step, next);
+      logger.info({ taskId, from: modelName, to: nextModel, errorKind: error.kind }, 're-route');
+      throw new UnrecoverableError(`re-routed to ${nextModel} after ${error.kind}`);
+    }
+    await failTask(db, taskId, {
+      kind: error.kind,
+      message: `${modelName}: ${error.message}`.slice(0, 2000),
+    });
+    await publishTaskFinished(deps.redis, deps.prefix, taskId);
+    throw new UnrecoverableError(`task failed: ${error.kind}`);
+  }
+
+  const latencyMs = Math.round(performance.now() - t0);
+  const cost = costMicros(result.usage, modelConfig);
+  await writer.run(async (tx) => {
+    await recordAttempt(tx, {
+      ...base,
+      outcome: 'succeeded',
+      usage: result.usage,
+      inputTokens: result.usage.inputTokens.total,
+      outputTokens: result.usage.outputTokens.total,
+      costMicros: cost,
+      latencyMs,
+    });
+    await completeTask(tx, taskId, {
+      model: modelName,
+      resultText: result.content,
+      finishReason: result.finishReason.unified,
+      usage: result.usage,
+    });
+  });
+  logger.info({ taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost }, 'attempt');
+  await publishTaskFinished(deps.redis, deps.prefix, taskId);
+  return { outcome: 'succeeded', model: modelName };
+}

@@ -1,0 +1,15 @@
+/**
+ * BullMQ queue name of a model. The braces make the model name a Redis Cluster hash tag, so each model's keys
+ * (`orchex:{gpt-5}:wait`, …, and our limiter keys) live in one slot while different models spread over the cluster.
+ */
+export function queueName(model: string): string {
+  return `{${model}}`;
+}
+
+/** Default key prefix of every orchex key in Redis. */
+export const DEFAULT_PREFIX = 'orchex';
+
+/** Deterministic job id of one step of a task: adding it twice (a crash between two writes) creates one job. */
+export function stepJobId(taskId: string, step: number): string {
+  return `${taskId}.s${step}`;
+}

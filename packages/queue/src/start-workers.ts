@@ -1,0 +1,125 @@
+import type { Logger, OrchexConfig } from '@orchex/core';
+import { createGroupCommitWriter, type Db, failTask, findTask } from '@orchex/db';
+import { createLanguageModel, type LanguageModel } from '@orchex/providers';
+import { type Job, Worker } from 'bullmq';
+import { executeStep, type StepDeps } from './execute-step.ts';
+import { ModelQueues } from './model-queues.ts';
+import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
+import { createRedis } from './redis-connection.ts';
+import { publishTaskFinished } from './task-events.ts';
+
+/** How a worker process runs. */
+export interface WorkerPoolOptions {
+  config: OrchexConfig;
+  db: Db;
+  redisUrl: string;
+  /** Redis key prefix. Default "orchex". */
+  prefix?: string;
+  /** Models to serve. Default: every configured model. */
+  queues?: string[];
+  /** Jobs in progress at once per model queue in this process. Default 8. */
+  concurrency?: number;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Base of same-model retry backoff. Default 1000 ms. */
+  backoffBaseMs?: number;
+  /** BullMQ lock; a job whose worker died is re-delivered after it expires. Default 30000 ms. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for. Default lockDurationMs. */
+  stalledIntervalMs?: number;
+}
+
+export interface WorkerPool {
+  workers: Worker[];
+  /** Stops taking jobs, waits up to graceMs for running ones, then closes connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Starts one BullMQ worker per served model queue, all sharing one Postgres writer and one Redis connection. */
+export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool> {
+  const { config, db, logger } = opts;
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const served = opts.queues ?? Object.keys(config.models);
+  for (const m of served) {
+    if (!config.models[m]) throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
+  }
+  const redis = createRedis(opts.redisUrl, 'orchex-worker');
+  const queues = new ModelQueues(config, redis, prefix);
+  const writer = createGroupCommitWriter(db);
+  const adapters = new Map<string, LanguageModel>();
+  const deps: StepDeps = {
+    config,
+    db,
+    writer,
+    queues,
+    redis,
+    prefix,
+    logger,
+    backoffBaseMs: opts.backoffBaseMs ?? 1000,
+    model: (name) => {
+      let m = adapters.get(name);
+      if (!m) {
+        m = createLanguageModel(name, config.models[name]!, opts.env ?? process.env);
+        adapters.set(name, m);
+      }
+      return m;
+    },
+  };
+  const lockDuration = opts.lockDurationMs ?? 30_000;
+
+  const workers: Worker[] = [];
+  for (const model of served) {
+    const limits = config.models[model]!;
+    await queues.get(model).setGlobalConcurrency(limits.max_concurrency);
+    const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
+      connection: createRedis(opts.redisUrl, `orchex-worker-${model}`),
+      prefix,
+      concurrency: opts.concurrency ?? 8,
+      limiter: { max: limits.rpm, duration: 60_000 },
+      lockDuration,
+      stalledInterval: opts.stalledIntervalMs ?? lockDuration,
+      maxStalledCount: 2,
+    });
+    worker.on('failed', (job, err) => void reconcileFailedJob(deps, job, err));
+    worker.on('error', (err) => logger.error({ model, err: err.message }, 'worker error'));
+    workers.push(worker);
+  }
+  logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
+
+  return {
+    workers,
+    async close(graceMs = 30_000) {
+      // close() waits for active jobs; past the grace period we force it, and their locks expire for another worker.
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      const done = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
+      if ((await Promise.race([done, timer])) === 'timeout') {
+        logger.warn({ graceMs }, 'grace period over, closing with jobs in progress');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      await writer.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * A job that failed outside the step's own decisions (a bug, a database outage past its retries, a job stalled
+ * too often) must not leave its task "running" forever: fail the task if the job was still its current step.
+ */
+async function reconcileFailedJob(deps: StepDeps, job: Job | undefined, err: Error): Promise<void> {
+  if (!job) return;
+  const finalFailure = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  if (!finalFailure) return;
+  try {
+    const { taskId, step } = job.data as { taskId: string; step: number };
+    const task = await findTask(deps.db, taskId);
+    if (!task || task.currentStep !== step || ['succeeded', 'failed', 'cancelled'].includes(task.status)) return;
+    if (await failTask(deps.db, taskId, { kind: 'server', message: `job failed: ${err.message}`.slice(0, 2000) })) {
+      deps.logger.warn({ taskId, step, err: err.message }, 'task failed by an unhandled job failure');
+      await publishTaskFinished(deps.redis, deps.prefix, taskId);
+    }
+  } catch (e) {
+    deps.logger.error({ err: (e as Error).message }, 'could not reconcile failed job');
+  }
+}
