@@ -46,13 +46,22 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
     // would crash the process, yet the pool already discards that client and the next query reconnects.
     pool.on('error', () => {});
     const db: Db = drizzleNodePg(pool, { schema });
-    return { kind: 'postgres', db, pool, close: () => pool.end() };
+    return { kind: 'postgres', db, pool, close: once(() => pool.end()) };
   }
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_PGLITE_DIR);
   mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
   const db: Db = drizzlePglite(client, { schema });
-  return { kind: 'pglite', db, client, dataDir, close: () => client.close() };
+  return { kind: 'pglite', db, client, dataDir, close: once(() => client.close()) };
+}
+
+// Both drivers throw on a second close; shutdown paths (signal handler + finally) may well call it twice.
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= fn();
+    return closing;
+  };
 }
 
 /** Opens the database named by `DATABASE_URL` (unset → PGlite in `ORCHEX_DATA_DIR`, default `.orchex/pglite`). */

@@ -81,7 +81,7 @@ export function createGroupCommitWriter(db: Db, options: GroupCommitWriterOption
       }
       return;
     }
-    group.forEach((item, i) => item.resolve(results[i]));
+    for (const [i, item] of group.entries()) item.resolve(results[i]);
   }
 
   return {

@@ -1,0 +1,69 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../src/create-database.ts';
+import { checkMigrationsCurrent, runMigrations } from '../src/migrate.ts';
+import { openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
+
+const opened: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((d) => d.dispose()));
+});
+
+async function tableNames(d: TestDatabase): Promise<string[]> {
+  const res = await d.handle.db.execute<{ name: string }>(
+    sql`select table_name as name from information_schema.tables where table_schema = 'public' order by 1`,
+  );
+  return res.rows.map((r) => r.name);
+}
+
+describe.each([
+  ['postgres', () => openPostgres('migrate')],
+  ['pglite', () => openPglite()],
+] as const)('runMigrations on %s', (_kind, open) => {
+  it('applies the committed migrations, and a second run is a no-op', async () => {
+    const d = await open();
+    opened.push(d);
+    expect(await checkMigrationsCurrent(d.handle)).toEqual({ current: false, pending: 1 });
+
+    expect(await runMigrations(d.handle)).toEqual({ applied: 1 });
+    expect(await tableNames(d)).toEqual(['attempts', 'tasks']);
+    expect(await checkMigrationsCurrent(d.handle)).toEqual({ current: true, pending: 0 });
+
+    expect(await runMigrations(d.handle)).toEqual({ applied: 0 });
+    const journal = await d.handle.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+    );
+    expect(journal.rows[0]?.n).toBe(1);
+  });
+});
+
+describe('runMigrations on postgres from two processes at once', () => {
+  it('lets both succeed and applies each migration once', async () => {
+    const d = await openPostgres('migrate_race');
+    opened.push(d);
+    // Two handles = two pools, like two processes started together.
+    const other = await createDatabase({ url: d.url });
+    try {
+      const results = await Promise.all([runMigrations(d.handle), runMigrations(other)]);
+      expect(results.map((r) => r.applied).sort()).toEqual([0, 1]);
+      expect(await checkMigrationsCurrent(other)).toEqual({ current: true, pending: 0 });
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('PGlite data folder', () => {
+  it('keeps the schema across reopen', async () => {
+    const d = await openPglite();
+    opened.push(d);
+    await runMigrations(d.handle);
+    await d.handle.close();
+    const again = await createDatabase({ dataDir: d.dataDir });
+    try {
+      expect(await checkMigrationsCurrent(again)).toEqual({ current: true, pending: 0 });
+    } finally {
+      await again.close();
+    }
+  });
+});

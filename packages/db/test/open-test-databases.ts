@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { freshDatabase } from '../../../test/support/fresh-database.ts';
+import { createDatabase, type DatabaseHandle } from '../src/create-database.ts';
+
+/** A database handle for a test plus how to throw it away. */
+export interface TestDatabase {
+  handle: DatabaseHandle;
+  /** Closes the handle and deletes the database (or PGlite folder). */
+  dispose(): Promise<void>;
+}
+
+/** A handle on a new database on the test Postgres server (a database of its own, so files run in parallel). */
+export async function openPostgres(label: string): Promise<TestDatabase & { url: string }> {
+  const fresh = await freshDatabase(inject('databaseUrl'), label);
+  const handle = await createDatabase({ url: fresh.url });
+  return {
+    url: fresh.url,
+    handle,
+    dispose: async () => {
+      await handle.close();
+      await fresh.drop();
+    },
+  };
+}
+
+/** A handle on a new PGlite database in a temporary folder. */
+export async function openPglite(): Promise<TestDatabase & { dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'orchex-pglite-'));
+  const handle = await createDatabase({ dataDir });
+  return {
+    dataDir,
+    handle,
+    dispose: async () => {
+      await handle.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The first row, or a test failure naming what was expected. */
+export function only<T>(rows: readonly T[], what = 'a row'): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error(`expected ${what}, got none`);
+  return row;
+}
