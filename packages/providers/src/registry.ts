@@ -1,0 +1,32 @@
+import type { ModelConfig, ProviderName } from '@orchex/core';
+import { AnthropicLanguageModel } from './anthropic/anthropic-language-model.ts';
+import { GoogleLanguageModel } from './google/google-language-model.ts';
+import type { LanguageModel } from './language-model.ts';
+import type { LanguageModelInit } from './language-model-init.ts';
+import { OllamaLanguageModel } from './ollama/ollama-language-model.ts';
+import { OpenAILanguageModel } from './openai/openai-language-model.ts';
+import type { Env } from './shared/env.ts';
+
+/** Builds one model of a provider; each adapter's model class is one. */
+export type LanguageModelFactory = new (init: LanguageModelInit) => LanguageModel;
+
+/**
+ * Every provider, keyed by the config's `provider` name. Typed against ProviderName, so a provider added to the
+ * config schema without a line here (or the reverse) fails to compile.
+ */
+export const providerRegistry: Readonly<Record<ProviderName, LanguageModelFactory>> = {
+  anthropic: AnthropicLanguageModel,
+  openai: OpenAILanguageModel,
+  google: GoogleLanguageModel,
+  ollama: OllamaLanguageModel,
+};
+
+/**
+ * The LanguageModel for one configured model. Reads keys and base URLs from `env` (default process.env) once; a
+ * malformed base URL throws here, naming the variable, while a missing key only fails each call (kind "auth").
+ */
+export function createLanguageModel(modelName: string, model: ModelConfig, env: Env = process.env): LanguageModel {
+  const Model = providerRegistry[model.provider];
+  if (!Model) throw new Error(`model "${modelName}": no provider "${String(model.provider)}" is registered`);
+  return new Model({ modelName, modelId: model.model_id, env });
+}
