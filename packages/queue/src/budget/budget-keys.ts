@@ -1,0 +1,34 @@
+/** Redis keys of one UTC day's budget. */
+export interface BudgetKeys {
+  /** STRING: micro-dollars settled today (rebuilt from Postgres when missing). */
+  spent: string;
+  /** STRING: micro-dollars held by live reservations. */
+  reserved: string;
+  /** HASH reservationId → micro-dollars reserved. */
+  amounts: string;
+  /** ZSET reservationId → expiry (ms, Redis clock): a dead worker's reservation frees then. */
+  expiry: string;
+  /** SET of reservation ids settled today, so a re-delivered settle does not count twice. */
+  settled: string;
+  /** STRING flag: today's alert already fired. */
+  alerted: string;
+}
+
+/** Keys of one day, all under the hash tag `{day}` so each script touches one slot (Redis Cluster). */
+export function budgetKeys(prefix: string, day: string): BudgetKeys {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`day must be YYYY-MM-DD, got "${day}"`);
+  const base = `${prefix}:budget:{${day}}`;
+  return {
+    spent: `${base}:spent`,
+    reserved: `${base}:reserved`,
+    amounts: `${base}:amounts`,
+    expiry: `${base}:expiry`,
+    settled: `${base}:settled`,
+    alerted: `${base}:alerted`,
+  };
+}
+
+/** The runtime daily limit (`PUT /v1/budget`), shared by every process: micro-dollars, or `none`. */
+export function budgetLimitKey(prefix: string): string {
+  return `${prefix}:budget:limit`;
+}

@@ -1,0 +1,224 @@
+import { type LuaCommand, luaCommand, type RedisClient } from '../limits/lua-command.ts';
+import { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
+import { RELEASE_LUA, RESERVE_LUA, SETTLE_LUA, STATE_LUA } from './budget-scripts.ts';
+
+/** How long a day's keys stay after their last write: long enough for calls straddling midnight to settle. */
+const KEEP_MS = 3 * 24 * 3600 * 1000;
+
+/** Options of {@link BudgetLedger}. */
+export interface BudgetLedgerOptions {
+  /** Key prefix. Default `orchex`. */
+  prefix?: string;
+  /** Daily limit (micro-dollars) while none was set at runtime: the config's `max_daily_cost`. Default none. */
+  defaultLimitMicros?: number | null;
+  /** Spend (micro-dollars) whose first crossing each day is reported once: `alert_threshold`. Default none. */
+  alertMicros?: number;
+  /**
+   * A day's settled spend from Postgres, the authoritative ledger. When set, a day whose Redis counter is missing
+   * (Redis restarted without persistence) is rebuilt from it before any reserve/settle/state. Default: start at 0.
+   */
+  loadSpent?: (day: string) => Promise<number>;
+}
+
+/** Input of {@link BudgetLedger.reserve}. */
+export interface ReserveInput {
+  /** Unique per attempt (e.g. `taskId.step.attempt`); reserving it again is a no-op that refreshes its ttl. */
+  reservationId: string;
+  /** Worst-case cost of the attempt. */
+  amountMicros: number;
+  /** Daily limit; `null` = none. Default {@link BudgetLedger.getLimit}. */
+  limitMicros?: number | null;
+  /** How long the reservation lives unless settled or released (longer than the call's timeout). */
+  ttlMs: number;
+  /** UTC day `YYYY-MM-DD`. Default today by Redis's clock. */
+  day?: string;
+}
+
+/** Outcome of {@link BudgetLedger.reserve}. */
+export type ReserveResult =
+  | { ok: true; day: string; spentMicros: number; reservedMicros: number; alertCrossed: boolean }
+  | { ok: false; day: string; spentMicros: number; reservedMicros: number; limitMicros: number; alertCrossed: boolean };
+
+/** Outcome of {@link BudgetLedger.settle}. */
+export interface SettleResult {
+  /** False when this id was already settled today (nothing was added). */
+  applied: boolean;
+  day: string;
+  spentMicros: number;
+  reservedMicros: number;
+  /** True for exactly one call per day: the first to see spent ≥ `alertMicros`. */
+  alertCrossed: boolean;
+}
+
+/** A day's budget, for `GET /v1/budget` and the dashboard. */
+export interface BudgetState {
+  day: string;
+  spentMicros: number;
+  reservedMicros: number;
+  /** `null` = no limit. */
+  limitMicros: number | null;
+  /** limit − spent − reserved, never below 0; `null` = no limit. */
+  remainingMicros: number | null;
+}
+
+/** Where a call lands: pass the `day` that reserve returned, so a call straddling midnight settles where it began. */
+export interface DayOption {
+  /** UTC day `YYYY-MM-DD`. Default today by Redis's clock. */
+  day?: string;
+}
+
+type Counts = [number, number, number, number];
+
+/**
+ * The daily budget across every worker: reservations of worst-case cost before a call, settled to the actual cost
+ * after, each one Lua script so concurrent reservations can never overspend. Days are UTC by Redis's clock.
+ */
+export class BudgetLedger {
+  readonly prefix: string;
+  private readonly reserveLua: LuaCommand<Counts>;
+  private readonly settleLua: LuaCommand<Counts>;
+  private readonly releaseLua: LuaCommand<number>;
+  private readonly stateLua: LuaCommand<[number, number, number]>;
+  private readonly loading = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: BudgetLedgerOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'orchex';
+    if (options.alertMicros !== undefined) micros(options.alertMicros, 'alertMicros');
+    if (options.defaultLimitMicros != null) micros(options.defaultLimitMicros, 'defaultLimitMicros');
+    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 6, RESERVE_LUA);
+    this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA);
+    this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA);
+    this.stateLua = luaCommand(redis, 'orchexBudgetState', 6, STATE_LUA);
+  }
+
+  /** Today's UTC day by Redis's clock (hosts' clocks may disagree around midnight). */
+  async today(): Promise<string> {
+    const [seconds] = await this.redis.time();
+    return new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
+  }
+
+  /** Keys of a day (all under the hash tag `{day}`). */
+  keys(day: string): BudgetKeys {
+    return budgetKeys(this.prefix, day);
+  }
+
+  /** Holds `amountMicros` when spent + reserved + amount ≤ limit, after freeing expired reservations. */
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    const amount = micros(input.amountMicros, 'amountMicros');
+    const ttlMs = micros(input.ttlMs, 'ttlMs');
+    if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
+    const [day, limit] = await Promise.all([
+      this.dayOf(input),
+      input.limitMicros === undefined ? this.getLimit() : input.limitMicros,
+    ]);
+    if (limit !== null) micros(limit, 'limitMicros');
+    const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
+      this.reserveLua(this.keyList(day), [
+        id(input.reservationId),
+        amount,
+        limit ?? '',
+        ttlMs,
+        this.options.alertMicros ?? '',
+        this.strict,
+        KEEP_MS,
+      ]),
+    );
+    const alertCrossed = alert === 1;
+    if (status === 1) return { ok: true, day, spentMicros, reservedMicros, alertCrossed };
+    return { ok: false, day, spentMicros, reservedMicros, limitMicros: limit ?? 0, alertCrossed };
+  }
+
+  /** Replaces the reservation with the actual cost. Idempotent per id and day. */
+  async settle(reservationId: string, actualMicros: number, options: DayOption = {}): Promise<SettleResult> {
+    const actual = micros(actualMicros, 'actualMicros');
+    const day = await this.dayOf(options);
+    const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
+      this.settleLua(this.keyList(day), [id(reservationId), actual, this.options.alertMicros ?? '', this.strict, KEEP_MS]),
+    );
+    return { applied: status === 1, day, spentMicros, reservedMicros, alertCrossed: alert === 1 };
+  }
+
+  /** Drops a reservation without spending (the call failed before any cost). True when one was live. */
+  async release(reservationId: string, options: DayOption = {}): Promise<boolean> {
+    const day = await this.dayOf(options);
+    return (await this.releaseLua(this.keyList(day), [id(reservationId)])) === 1;
+  }
+
+  /** A day's spent, reserved (live reservations only), limit and remaining. */
+  async state(options: DayOption = {}): Promise<BudgetState> {
+    const [day, limitMicros] = await Promise.all([this.dayOf(options), this.getLimit()]);
+    const [, spentMicros, reservedMicros] = await this.run(day, () => this.stateLua(this.keyList(day), [this.strict]));
+    const remainingMicros = limitMicros === null ? null : Math.max(0, limitMicros - spentMicros - reservedMicros);
+    return { day, spentMicros, reservedMicros, limitMicros, remainingMicros };
+  }
+
+  /** Sets the daily limit for every process (`null` = no limit), overriding the config's default. */
+  async setLimit(limitMicros: number | null): Promise<void> {
+    await this.redis.set(budgetLimitKey(this.prefix), limitMicros === null ? 'none' : micros(limitMicros, 'limitMicros'));
+  }
+
+  /** Drops the runtime limit: the config's `defaultLimitMicros` applies again. */
+  async clearLimit(): Promise<void> {
+    await this.redis.del(budgetLimitKey(this.prefix));
+  }
+
+  /** The daily limit in force: the runtime one, else the config's default; `null` = no limit. */
+  async getLimit(): Promise<number | null> {
+    const stored = await this.redis.get(budgetLimitKey(this.prefix));
+    if (stored === null) return this.options.defaultLimitMicros ?? null;
+    return stored === 'none' ? null : Number(stored);
+  }
+
+  /**
+   * Sets a day's spent counter from Postgres only if it is missing (SET NX: a counter already there, or one that
+   * another process rebuilt meanwhile, wins). True when this call set it.
+   */
+  async ensureLoaded(day: string, loadSpentFromDb: () => Promise<number>): Promise<boolean> {
+    const { spent } = budgetKeys(this.prefix, day);
+    if ((await this.redis.exists(spent)) === 1) return false;
+    const value = micros(await loadSpentFromDb(), 'loaded spent');
+    return (await this.redis.set(spent, value, 'PX', KEEP_MS, 'NX')) === 'OK';
+  }
+
+  private get strict(): string {
+    return this.options.loadSpent ? '1' : '0';
+  }
+
+  /** Runs a script; when it reports the day's counter missing, rebuilds it once (one load per day per process). */
+  private async run<T extends number[]>(day: string, call: () => Promise<T>): Promise<T> {
+    const first = await call();
+    const load = this.options.loadSpent;
+    if (first[0] !== -1 || !load) return first;
+    let pending = this.loading.get(day);
+    if (!pending) {
+      pending = this.ensureLoaded(day, () => load(day)).finally(() => this.loading.delete(day));
+      this.loading.set(day, pending);
+    }
+    await pending;
+    const second = await call();
+    if (second[0] === -1) throw new Error(`budget counter for ${day} is still missing after loading it`);
+    return second;
+  }
+
+  private async dayOf(options: DayOption): Promise<string> {
+    return options.day ?? (await this.today());
+  }
+
+  private keyList(day: string): string[] {
+    const k = budgetKeys(this.prefix, day);
+    return [k.spent, k.reserved, k.amounts, k.expiry, k.settled, k.alerted];
+  }
+}
+
+function micros(n: number, name: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+  return n;
+}
+
+function id(reservationId: string): string {
+  if (reservationId.length === 0) throw new RangeError('reservationId must not be empty');
+  return reservationId;
+}

@@ -1,0 +1,10 @@
+export { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
+export {
+  BudgetLedger,
+  type BudgetLedgerOptions,
+  type BudgetState,
+  type DayOption,
+  type ReserveInput,
+  type ReserveResult,
+  type SettleResult,
+} from './budget-ledger.ts';
