@@ -5,6 +5,7 @@ import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Db } from './db.ts';
+import { lockDataDir } from './lock-data-dir.ts';
 import * as schema from './schema.ts';
 
 // Re-exported because callers naturally look for the db type next to the function that makes one.
@@ -31,7 +32,8 @@ export const DEFAULT_PGLITE_DIR = path.join('.orchex', 'pglite');
 
 /**
  * Opens Postgres (url set) or embedded PGlite (url unset). PGlite is a single-process database: the API and the
- * worker must then run in one process (`npm start` does); two processes on one data folder corrupt it.
+ * worker must then run in one process (`npm start` does); a second process opening the same data folder gets an
+ * error (see lockDataDir) instead of corrupting it.
  */
 export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<DatabaseHandle> {
   if (options.url) {
@@ -50,9 +52,23 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
   }
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_PGLITE_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db: Db = drizzlePglite(client, { schema });
-  return { kind: 'pglite', db, client, dataDir, close: once(() => client.close()) };
+  const close = async () => {
+    try {
+      await client.close();
+    } finally {
+      unlock();
+    }
+  };
+  return { kind: 'pglite', db, client, dataDir, close: once(close) };
 }
 
 // Both drivers throw on a second close; shutdown paths (signal handler + finally) may well call it twice.

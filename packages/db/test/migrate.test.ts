@@ -66,4 +66,10 @@ describe('PGlite data folder', () => {
       await again.close();
     }
   });
+
+  it('refuses a second opener while the folder is in use', async () => {
+    const d = await openPglite();
+    opened.push(d);
+    await expect(createDatabase({ dataDir: d.dataDir })).rejects.toThrow(/already open in process \d+.*DATABASE_URL/s);
+  });
 });

@@ -29,7 +29,10 @@ export async function openPostgres(label: string): Promise<TestDatabase & { url:
 /** A handle on a new PGlite database in a temporary folder. */
 export async function openPglite(): Promise<TestDatabase & { dataDir: string }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orchex-pglite-'));
-  const handle = await createDatabase({ dataDir });
+  const handle = await createDatabase({ dataDir }).catch(async (err: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     dataDir,
     handle,
