@@ -47,7 +47,8 @@ describe('reserve', () => {
 
   it('settling below the reservation frees room', async () => {
     const [l] = ledgers();
-    const r = (id: string, amountMicros: number) => l.reserve({ reservationId: id, amountMicros, limitMicros: 3000, ttlMs, day });
+    const r = (id: string, amountMicros: number) =>
+      l.reserve({ reservationId: id, amountMicros, limitMicros: 3000, ttlMs, day });
     for (const id of ['a', 'b', 'c']) expect((await r(id, 1000)).ok).toBe(true);
     expect(await r('d', 600)).toMatchObject({ ok: false, spentMicros: 0, reservedMicros: 3000, limitMicros: 3000 });
     expect(await l.settle('a', 400, { day })).toMatchObject({ applied: true, spentMicros: 400, reservedMicros: 2000 });
@@ -60,14 +61,22 @@ describe('reserve', () => {
 
   it('reclaims reservations whose holder died (ttl expired)', async () => {
     const [l, other] = ledgers();
-    expect((await l.reserve({ reservationId: 'dead', amountMicros: 900, limitMicros: 1000, ttlMs: 150, day })).ok).toBe(true);
+    expect((await l.reserve({ reservationId: 'dead', amountMicros: 900, limitMicros: 1000, ttlMs: 150, day })).ok).toBe(
+      true,
+    );
     const denied = await other?.reserve({ reservationId: 'x', amountMicros: 200, limitMicros: 1000, ttlMs, day });
     expect(denied?.ok).toBe(false);
     await sleep(200);
     expect((await l.state({ day })).reservedMicros).toBe(0);
-    expect((await other?.reserve({ reservationId: 'x', amountMicros: 200, limitMicros: 1000, ttlMs, day }))?.ok).toBe(true);
+    expect((await other?.reserve({ reservationId: 'x', amountMicros: 200, limitMicros: 1000, ttlMs, day }))?.ok).toBe(
+      true,
+    );
     // The dead worker's late settle still counts: the money was spent.
-    expect(await l.settle('dead', 700, { day })).toMatchObject({ applied: true, spentMicros: 700, reservedMicros: 200 });
+    expect(await l.settle('dead', 700, { day })).toMatchObject({
+      applied: true,
+      spentMicros: 700,
+      reservedMicros: 200,
+    });
   });
 
   it('is idempotent per reservation id, and re-reserving refreshes the ttl', async () => {
@@ -102,9 +111,9 @@ describe('alert', () => {
     );
     expect(results.filter((r) => r?.alertCrossed).length).toBe(1);
     expect(results.find((r) => r?.alertCrossed)?.spentMicros).toBe(1000);
-    expect((await ls[0].reserve({ reservationId: 'r', amountMicros: 1, ttlMs, day, limitMicros: null })).alertCrossed).toBe(
-      false,
-    );
+    expect(
+      (await ls[0].reserve({ reservationId: 'r', amountMicros: 1, ttlMs, day, limitMicros: null })).alertCrossed,
+    ).toBe(false);
     // Another day has its own alert.
     expect((await ls[0].settle('s0', 5000, { day: '2031-01-02' })).alertCrossed).toBe(true);
   });
@@ -169,7 +178,9 @@ describe('rebuild from Postgres', () => {
 describe('day', () => {
   it('defaults to the UTC day of Redis TIME', async () => {
     const [l] = ledgers();
-    const [seconds] = await clients[0]!.time();
+    const redis = clients[0];
+    if (!redis) throw new Error('no client');
+    const [seconds] = await redis.time();
     const expected = new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
     const r = await l.reserve({ reservationId: 'x', amountMicros: 1, limitMicros: 10, ttlMs });
     expect([expected, await l.today()]).toContain(r.day);

@@ -18,10 +18,13 @@ it('never has more than K holders nor more than rpm starts per window under a ra
   const K = 4;
   const limits = { rpm: 40, maxConcurrency: K };
   const windowMs = 1000;
-  const limiters = clients.map((c) => new ModelLimiter(c, { prefix: PREFIX, windowMs, marginMs: 0, concurrencyPollMs: 20 }));
+  const limiters = clients.map(
+    (c) => new ModelLimiter(c, { prefix: PREFIX, windowMs, marginMs: 0, concurrencyPollMs: 20 }),
+  );
   // Holding intervals on this process's monotonic clock, each inside the lease Redis granted: from after acquire
   // returned until before release is sent — or, for a worker that "dies", until its lease's expiry counted from
-  // before the acquire was sent. Overlap of these intervals can only undercount true overlap, never overcount.
+  // before the acquire was sent, less 1 ms because Redis stamps the lease with TIME truncated to the ms. Overlap of
+  // these intervals can only undercount true overlap, never overcount.
   const holds: Array<[number, number]> = [];
   const starts: number[] = [];
   const until = performance.now() + 3000;
@@ -39,7 +42,7 @@ it('never has more than K holders nor more than rpm starts per window under a ra
       const got = performance.now();
       starts.push(r.acquiredAtMs);
       if (dies) {
-        holds.push([got, sent + leaseMs]);
+        holds.push([got, sent + leaseMs - 1]);
         continue;
       }
       await sleep(5 + Math.random() * 25);

@@ -136,7 +136,13 @@ export class BudgetLedger {
     const actual = micros(actualMicros, 'actualMicros');
     const day = await this.dayOf(options);
     const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
-      this.settleLua(this.keyList(day), [id(reservationId), actual, this.options.alertMicros ?? '', this.strict, KEEP_MS]),
+      this.settleLua(this.keyList(day), [
+        id(reservationId),
+        actual,
+        this.options.alertMicros ?? '',
+        this.strict,
+        KEEP_MS,
+      ]),
     );
     return { applied: status === 1, day, spentMicros, reservedMicros, alertCrossed: alert === 1 };
   }
@@ -157,7 +163,10 @@ export class BudgetLedger {
 
   /** Sets the daily limit for every process (`null` = no limit), overriding the config's default. */
   async setLimit(limitMicros: number | null): Promise<void> {
-    await this.redis.set(budgetLimitKey(this.prefix), limitMicros === null ? 'none' : micros(limitMicros, 'limitMicros'));
+    await this.redis.set(
+      budgetLimitKey(this.prefix),
+      limitMicros === null ? 'none' : micros(limitMicros, 'limitMicros'),
+    );
   }
 
   /** Drops the runtime limit: the config's `defaultLimitMicros` applies again. */

@@ -14,6 +14,8 @@ local function pruneWindow(now, span)
     redis.call('HDEL', KEYS[2], ...)
   end)
   redis.call('HINCRBY', KEYS[2], '#sum', int(-freed))
+  -- An empty window holds no tokens; dropping the hash then keeps #sum from ever drifting for long.
+  if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
 end
 
 -- A lease past its expiry belongs to a worker that died or stopped heartbeating: its slot is free again.

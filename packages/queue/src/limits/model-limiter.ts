@@ -98,7 +98,10 @@ export class ModelLimiter {
     return limitKeys(this.prefix, model);
   }
 
-  /** Takes a slot when rpm, concurrency and tpm all fit; records nothing otherwise. */
+  /**
+   * Takes a slot when rpm, concurrency and tpm all fit; records nothing otherwise. A request estimated above the
+   * whole tpm passes when the window holds no tokens (else it could never run), and then fills the window alone.
+   */
   async acquire(model: string, limits: ModelLimits, options: AcquireOptions): Promise<AcquireResult> {
     const leaseId = randomUUID();
     const [ok, value, reason] = await this.acquireLua(this.keyList(model), [
