@@ -31,24 +31,79 @@ const inTenSeconds = () => new Date(Date.now() + 10_000).toUTCString();
 
 // The same scripted fault must map to the same kind through every SDK; the bodies differ per provider.
 const FAULTS: Fault[] = [
-  { name: '429 with retry-after', step: faults.rateLimited({ retryAfterSeconds: 3 }), kind: 'rate_limited', statusCode: 429, retryAfterMs: 3000, outcome: 'error' },
-  { name: '429: retry-after-ms wins over retry-after', step: faults.rateLimited({ retryAfterSeconds: 3, retryAfterMs: 1500 }), kind: 'rate_limited', statusCode: 429, retryAfterMs: 1500, outcome: 'error' },
-  { name: '429 with an HTTP-date retry-after', step: () => ({ type: 'error', status: 429, headers: { 'retry-after': inTenSeconds() } }), kind: 'rate_limited', statusCode: 429, retryAfterMs: [7000, 10_000], outcome: 'error' },
+  {
+    name: '429 with retry-after',
+    step: faults.rateLimited({ retryAfterSeconds: 3 }),
+    kind: 'rate_limited',
+    statusCode: 429,
+    retryAfterMs: 3000,
+    outcome: 'error',
+  },
+  {
+    name: '429: retry-after-ms wins over retry-after',
+    step: faults.rateLimited({ retryAfterSeconds: 3, retryAfterMs: 1500 }),
+    kind: 'rate_limited',
+    statusCode: 429,
+    retryAfterMs: 1500,
+    outcome: 'error',
+  },
+  {
+    name: '429 with an HTTP-date retry-after',
+    step: () => ({ type: 'error', status: 429, headers: { 'retry-after': inTenSeconds() } }),
+    kind: 'rate_limited',
+    statusCode: 429,
+    retryAfterMs: [7000, 10_000],
+    outcome: 'error',
+  },
   { name: '500', step: faults.serverError(), kind: 'server', statusCode: 500, outcome: 'error' },
   { name: '502', step: { type: 'error', status: 502 }, kind: 'server', statusCode: 502, outcome: 'error' },
   { name: '529 overloaded', step: faults.overloaded(), kind: 'overloaded', statusCode: 529, outcome: 'error' },
   { name: '503 overloaded', step: faults.overloaded(503), kind: 'overloaded', statusCode: 503, outcome: 'error' },
-  { name: '400 context length', step: faults.contextLength(), kind: 'context_length', statusCode: 400, outcome: 'error' },
-  { name: '400 content policy', step: faults.contentFilter(), kind: 'content_filter', statusCode: 400, outcome: 'error' },
+  {
+    name: '400 context length',
+    step: faults.contextLength(),
+    kind: 'context_length',
+    statusCode: 400,
+    outcome: 'error',
+  },
+  {
+    name: '400 content policy',
+    step: faults.contentFilter(),
+    kind: 'content_filter',
+    statusCode: 400,
+    outcome: 'error',
+  },
   { name: '400 other', step: { type: 'error', status: 400 }, kind: 'bad_request', statusCode: 400, outcome: 'error' },
-  { name: '404 unknown model', step: { type: 'error', status: 404, preset: 'bad_request' }, kind: 'bad_request', statusCode: 404, outcome: 'error' },
+  {
+    name: '404 unknown model',
+    step: { type: 'error', status: 404, preset: 'bad_request' },
+    kind: 'bad_request',
+    statusCode: 404,
+    outcome: 'error',
+  },
   { name: '401', step: faults.unauthorized(), kind: 'auth', statusCode: 401, outcome: 'error' },
   { name: '403', step: { type: 'error', status: 403 }, kind: 'auth', statusCode: 403, outcome: 'error' },
   { name: 'hang until the deadline', step: faults.hang(), kind: 'timeout', outcome: 'hang' },
-  { name: 'answer slower than the deadline', step: { type: 'ok', latencyMs: 5000 }, kind: 'timeout', outcome: 'aborted' },
+  {
+    name: 'answer slower than the deadline',
+    step: { type: 'ok', latencyMs: 5000 },
+    kind: 'timeout',
+    outcome: 'aborted',
+  },
   { name: 'connection reset', step: faults.reset(), kind: 'connection', outcome: 'reset' },
-  { name: '200 with a body that is not JSON', step: faults.malformed(), kind: 'malformed_response', outcome: 'malformed' },
-  { name: '200 with JSON of the wrong shape', step: faults.malformed('wrong-shape'), kind: 'malformed_response', statusCode: 200, outcome: 'malformed' },
+  {
+    name: '200 with a body that is not JSON',
+    step: faults.malformed(),
+    kind: 'malformed_response',
+    outcome: 'malformed',
+  },
+  {
+    name: '200 with JSON of the wrong shape',
+    step: faults.malformed('wrong-shape'),
+    kind: 'malformed_response',
+    statusCode: 200,
+    outcome: 'malformed',
+  },
 ];
 
 describe.each(PROVIDERS)('%s error classification', (provider) => {
@@ -137,7 +192,11 @@ describe('provider-specific bodies', () => {
 
   it('anthropic: overloaded_error is overloaded whatever the status', async () => {
     fake.script('claude-overloaded-500', [
-      { type: 'error', status: 500, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
+      {
+        type: 'error',
+        status: 500,
+        body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+      },
     ]);
     const m = createLanguageModel('a', modelConfig('anthropic', 'claude-overloaded-500'), env);
     expect((await rejection(m.doGenerate({ prompt: PROMPT, maxOutputTokens: 5 }))).kind).toBe('overloaded');
@@ -148,7 +207,14 @@ describe('provider-specific bodies', () => {
       {
         type: 'error',
         status: 429,
-        body: { error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', code: 'insufficient_quota', param: null } },
+        body: {
+          error: {
+            message: 'You exceeded your current quota.',
+            type: 'insufficient_quota',
+            code: 'insufficient_quota',
+            param: null,
+          },
+        },
       },
     ]);
     const m = createLanguageModel('o', modelConfig('openai', 'gpt-no-quota'), env);

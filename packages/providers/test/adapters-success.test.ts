@@ -121,14 +121,18 @@ describe.each([
     expect(error).toMatchObject({ kind: 'auth', provider, model: `${provider}-model`, isRetryable: false });
     expect(error.message).toBe(`${variable} is not set`);
     // An empty value counts as unset.
-    const empty = await rejection(model(provider, modelId, { [variable]: '' }).doGenerate({ prompt: 'hi', maxOutputTokens: 5 }));
+    const empty = await rejection(
+      model(provider, modelId, { [variable]: '' }).doGenerate({ prompt: 'hi', maxOutputTokens: 5 }),
+    );
     expect(empty.message).toBe(`${variable} is not set`);
     expect(fake.log.filter((e) => e.model === modelId)).toHaveLength(0);
   });
 });
 
 it('ollama needs no key', async () => {
-  const m = createLanguageModel('local', modelConfig('ollama', 'llama-nokey'), { OLLAMA_BASE_URL: `${fake.url}/ollama/v1` });
+  const m = createLanguageModel('local', modelConfig('ollama', 'llama-nokey'), {
+    OLLAMA_BASE_URL: `${fake.url}/ollama/v1`,
+  });
   const result = await m.doGenerate({ prompt: 'hi', maxOutputTokens: 5 });
   expect(result.content).toBe('fake answer from llama-nokey: hi');
 });
@@ -152,7 +156,10 @@ describe('gemini specifics', () => {
         type: 'raw',
         body: {
           candidates: [
-            { content: { role: 'model', parts: [{ text: 'let me think', thought: true }, { text: '42' }] }, finishReason: 'STOP' },
+            {
+              content: { role: 'model', parts: [{ text: 'let me think', thought: true }, { text: '42' }] },
+              finishReason: 'STOP',
+            },
           ],
           usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 1, thoughtsTokenCount: 3, totalTokenCount: 9 },
         },

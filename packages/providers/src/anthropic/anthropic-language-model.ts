@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ProviderError } from '@orchex/core';
-import type { LanguageModelInit } from '../language-model-init.ts';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '../language-model.ts';
+import type { LanguageModelInit } from '../language-model-init.ts';
 import { headersToRecord } from '../shared/headers-to-record.ts';
 import { malformedResponseError } from '../shared/malformed-response-error.ts';
 import { missingKeyError } from '../shared/missing-key-error.ts';

@@ -41,5 +41,9 @@ export function classifyAnthropicError(error: unknown, ctx: ClassifyContext): Pr
   }
   const kind =
     error instanceof Anthropic.APIConnectionError && !ctx.aborted ? 'connection' : transportKind(error, ctx.aborted);
-  return new ProviderError({ ...base, kind, message: `anthropic call failed (${kind}): ${describeError(error, [ctx.apiKey])}` });
+  return new ProviderError({
+    ...base,
+    kind,
+    message: `anthropic call failed (${kind}): ${describeError(error, [ctx.apiKey])}`,
+  });
 }

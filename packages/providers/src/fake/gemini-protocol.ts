@@ -1,5 +1,5 @@
-import type { FakeErrorPreset } from './fake-step.ts';
 import { asRecord, type FakeProtocol, textOf } from './fake-protocol.ts';
+import type { FakeErrorPreset } from './fake-step.ts';
 
 const FINISH = { stop: 'STOP', length: 'MAX_TOKENS', content_filter: 'SAFETY' } as const;
 
@@ -18,7 +18,8 @@ const MESSAGES: Record<FakeErrorPreset, string> = {
   rate_limited:
     'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
   overloaded: 'The model is overloaded. Please try again later.',
-  server: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+  server:
+    'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
   context_length: 'The input token count (1210452) exceeds the maximum number of tokens allowed (1048576).',
   auth: 'API key not valid. Please pass a valid API key.',
   content_filter: 'The request was blocked because it violates the safety policy.',

@@ -10,7 +10,9 @@ const latencyMs = Number(process.env.FAKE_LLM_LATENCY_MS ?? 0);
 const server = await startFakeLlmServer({ port, host });
 if (latencyMs > 0) server.setDefault('*', { type: 'ok', latencyMs });
 
-console.log(`fake LLM server listening on ${server.url} (control: POST /__fake/script, POST /__fake/reset, GET /__fake/log)`);
+console.log(
+  `fake LLM server listening on ${server.url} (control: POST /__fake/script, POST /__fake/reset, GET /__fake/log)`,
+);
 console.log('point orchex at it with:');
 for (const [name, value] of Object.entries(fakeProviderEnv(server.url))) console.log(`${name}=${value}`);
 

@@ -21,7 +21,7 @@ const ERRORS = {
   content_filter: [
     'invalid_request_error',
     'content_filter',
-    "The response was filtered due to the prompt triggering the content management policy.",
+    'The response was filtered due to the prompt triggering the content management policy.',
   ],
   bad_request: ['invalid_request_error', null, "Missing required parameter: 'messages'."],
 } as const;

@@ -155,7 +155,11 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         }
         case 'malformed':
           finish('malformed', 200);
-          send(res, 200, step.variant === 'wrong-shape' ? { unexpected: true, content: 42 } : '{"id": "truncated", "content": [');
+          send(
+            res,
+            200,
+            step.variant === 'wrong-shape' ? { unexpected: true, content: 42 } : '{"id": "truncated", "content": [',
+          );
           return;
         case 'raw':
           finish('raw', step.status ?? 200);

@@ -12,7 +12,9 @@ export const geminiResponseSchema = z.object({
     .array(
       z.object({
         content: z
-          .object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() })
+          .object({
+            parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional(),
+          })
           .optional(),
         finishReason: z.string().optional(),
       }),

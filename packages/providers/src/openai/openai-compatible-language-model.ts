@@ -1,7 +1,7 @@
 import { ProviderError } from '@orchex/core';
 import OpenAI from 'openai';
-import type { LanguageModelInit } from '../language-model-init.ts';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '../language-model.ts';
+import type { LanguageModelInit } from '../language-model-init.ts';
 import { headersToRecord } from '../shared/headers-to-record.ts';
 import { malformedResponseError } from '../shared/malformed-response-error.ts';
 import { missingKeyError } from '../shared/missing-key-error.ts';
@@ -83,8 +83,7 @@ export class OpenAICompatibleLanguageModel implements LanguageModel {
     const parsed = openaiChatCompletionSchema.safeParse(body);
     if (!parsed.success) throw malformedResponseError(this.provider, this.modelName, parsed.error, response.status);
     const completion = parsed.data;
-    // min(1) in the schema guarantees a first choice.
-    const choice = completion.choices[0]!;
+    const choice = completion.choices[0];
     const unified = mapOpenAIFinishReason(choice.finish_reason);
     if (unified === 'content-filter') {
       // A filtered answer is not an answer: the fallback chain decides where to go next.

@@ -2,6 +2,11 @@ import { z } from 'zod';
 
 const count = z.number().int().nonnegative();
 
+const choice = z.object({
+  message: z.object({ content: z.string().nullable() }),
+  finish_reason: z.string().nullable(),
+});
+
 /**
  * The parts of a Chat Completions response body that orchex reads. Shared by every OpenAI-compatible server
  * (Ollama included), so the token detail objects are optional: only OpenAI sends them.
@@ -9,14 +14,8 @@ const count = z.number().int().nonnegative();
 export const openaiChatCompletionSchema = z.object({
   id: z.string(),
   model: z.string(),
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullable() }),
-        finish_reason: z.string().nullable(),
-      }),
-    )
-    .min(1),
+  // At least one choice; the tuple type lets readers take choices[0] without a check.
+  choices: z.tuple([choice], choice),
   usage: z.object({
     prompt_tokens: count,
     completion_tokens: count,

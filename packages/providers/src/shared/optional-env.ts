@@ -8,7 +8,5 @@ export const optionalEnvString = z
 
 /** An optional http(s) URL env variable; an empty string counts as unset. */
 export const optionalEnvUrl = optionalEnvString.pipe(
-  z
-    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-    .optional(),
+  z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
 );
