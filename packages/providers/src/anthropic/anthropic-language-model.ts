@@ -32,6 +32,8 @@ export class AnthropicLanguageModel implements LanguageModel {
         ? undefined
         : new Anthropic({
             apiKey: options.apiKey,
+            // Otherwise the SDK would also send ANTHROPIC_AUTH_TOKEN from process.env, ignoring our env.
+            authToken: null,
             baseURL: options.baseURL,
             // The queue owns retries so that every attempt is seen and recorded.
             maxRetries: 0,

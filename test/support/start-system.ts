@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type OrchexConfig, silentLogger } from '@orchex/core';
+import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
+import { fakeProviderEnv, type FakeLlmServer, startFakeLlmServer } from '@orchex/providers/fake';
+import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '@orchex/queue';
+import { inject } from 'vitest';
+import { type RunningApi, startApi } from '../../apps/api/src/start-api.ts';
+import { freshDatabase } from './fresh-database.ts';
+import { testConfig } from './test-config.ts';
+
+export const TEST_API_KEY = 'test-client-key-000001';
+export const OTHER_API_KEY = 'test-client-key-000002';
+export const TEST_ADMIN_KEY = 'test-admin-key-0000001';
+
+export interface TestSystem {
+  url: string;
+  api: RunningApi;
+  database: DatabaseHandle;
+  databaseUrl: string;
+  redisUrl: string;
+  fake: FakeLlmServer;
+  /** Environment a worker child process needs to reach the same services. */
+  env: Record<string, string>;
+  prefix: string;
+  config: OrchexConfig;
+  pool: WorkerPool | undefined;
+  /** fetch against the API with the test key (or `key`). */
+  call(path: string, init?: RequestInit & { json?: unknown; key?: string | null }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole system on the real services: a fresh Postgres database (migrated), a unique Redis prefix, the fake
+ * wire server with every provider pointed at it, the API, and (unless `workers: false`) an in-process worker pool.
+ */
+export async function startSystem(
+  label: string,
+  opts: { config?: OrchexConfig; workers?: false | Partial<WorkerPoolOptions>; pglite?: boolean } = {},
+): Promise<TestSystem> {
+  const redisUrl = inject('redisUrl');
+  const pgliteDir = opts.pglite ? mkdtempSync(join(tmpdir(), 'orchex-pglite-')) : undefined;
+  const fresh = pgliteDir
+    ? { url: '', drop: async () => rmSync(pgliteDir, { recursive: true, force: true }) }
+    : await freshDatabase(inject('databaseUrl'), label);
+  const database = await createDatabase(pgliteDir ? { dataDir: pgliteDir } : { url: fresh.url, poolSize: 5 });
+  await runMigrations(database);
+  const fake = await startFakeLlmServer();
+  const prefix = `t-${label}-${randomBytes(3).toString('hex')}`;
+  const config = opts.config ?? testConfig();
+  const env: Record<string, string> = {
+    ...fakeProviderEnv(fake.url),
+    REDIS_URL: redisUrl,
+    DATABASE_URL: fresh.url,
+    ORCHEX_PREFIX: prefix,
+  };
+  const pool =
+    opts.workers === false
+      ? undefined
+      : await startWorkers({
+          config,
+          db: database.db,
+          redisUrl,
+          prefix,
+          logger: silentLogger,
+          env: { ...process.env, ...env },
+          backoffBaseMs: 50,
+          ...opts.workers,
+        });
+  const api = await startApi({
+    config,
+    db: database.db,
+    redisUrl,
+    prefix,
+    logger: silentLogger,
+    apiKeys: [TEST_API_KEY, OTHER_API_KEY],
+    adminKey: TEST_ADMIN_KEY,
+    port: 0,
+    host: '127.0.0.1',
+    bodyLimit: '1mb',
+  });
+  return {
+    url: api.url,
+    api,
+    database,
+    databaseUrl: fresh.url,
+    redisUrl,
+    fake,
+    env,
+    prefix,
+    config,
+    pool,
+    call(path, init = {}) {
+      const { json, key, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      const k = key === undefined ? TEST_API_KEY : key;
+      if (k) headers.set('authorization', `Bearer ${k}`);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      return fetch(`${api.url}${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+    },
+    async close() {
+      await api.close();
+      await pool?.close(5000);
+      await fake.close();
+      await database.close();
+      await fresh.drop();
+    },
+  };
+}
