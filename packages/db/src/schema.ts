@@ -4,10 +4,12 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   check,
+  date,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -63,6 +65,14 @@ export const tasks = pgTable(
     apiKeyId: text('api_key_id').notNull(),
     idempotencyKey: text('idempotency_key'),
     batchId: uuid('batch_id'),
+    /** Position within its batch (submission order), for paging results in order. */
+    batchIndex: integer('batch_index'),
+    /** Set on the parts of a split long-context task: the task they belong to. */
+    parentTaskId: uuid('parent_task_id'),
+    /** 'map' (one chunk) or 'reduce' (combines the chunk answers) for parts; null for ordinary tasks. */
+    partKind: text('part_kind').$type<'map' | 'reduce'>(),
+    /** Chunk number of a map part. */
+    partIndex: integer('part_index'),
     status: text('status').$type<TaskStatus>().notNull().default('queued'),
     taskType: text('task_type'),
     prompt: text('prompt').notNull(),
@@ -97,7 +107,8 @@ export const tasks = pgTable(
     uniqueIndex('tasks_api_key_idempotency_key_uq').on(t.apiKeyId, t.idempotencyKey),
     index('tasks_api_key_created_at_idx').on(t.apiKeyId, t.createdAt.desc()),
     index('tasks_status_idx').on(t.status),
-    index('tasks_batch_id_idx').on(t.batchId),
+    index('tasks_batch_id_idx').on(t.batchId, t.batchIndex),
+    index('tasks_parent_task_id_idx').on(t.parentTaskId),
     check('tasks_status_check', sql`${t.status} in (${inList(TASK_STATUSES)})`),
   ],
 );
@@ -135,6 +146,48 @@ export const attempts = pgTable(
     check('attempts_outcome_check', sql`${t.outcome} in (${inList(ATTEMPT_OUTCOMES)})`),
   ],
 );
+
+/** A named group of tasks submitted together; progress is a count over its tasks. */
+export const batches = pgTable(
+  'batches',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    apiKeyId: text('api_key_id').notNull(),
+    name: text('name'),
+    idempotencyKey: text('idempotency_key'),
+    size: integer('size').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('batches_api_key_idempotency_key_uq').on(t.apiKeyId, t.idempotencyKey)],
+);
+
+/**
+ * Spend per UTC day, API key, model and task type, upserted in the same transaction as each attempt, so cost
+ * reports read a few thousand rollup rows instead of scanning millions of attempts.
+ */
+export const costRollups = pgTable(
+  'cost_rollups',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    apiKeyId: text('api_key_id').notNull(),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    /** '' when the task had no type. */
+    taskType: text('task_type').notNull().default(''),
+    requests: integer('requests').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+    costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.apiKeyId, t.model, t.taskType] }), index('cost_rollups_api_key_day_idx').on(t.apiKeyId, t.day)],
+);
+
+/** A batches row as read. */
+export type BatchRow = typeof batches.$inferSelect;
+/** A cost_rollups row as read. */
+export type CostRollupRow = typeof costRollups.$inferSelect;
 
 /** A tasks row as read. */
 export type TaskRow = typeof tasks.$inferSelect;

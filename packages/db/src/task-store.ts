@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
-import { type AttemptRow, attempts, type NewAttempt, type NewTask, TERMINAL_STATUSES, type TaskRow, tasks } from './schema.ts';
+import { type AttemptRow, attempts, costRollups, type NewAttempt, type NewTask, TERMINAL_STATUSES, type TaskRow, tasks } from './schema.ts';
 
 /** A task with its attempts in order (step, then attempt). */
 export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
@@ -68,6 +68,18 @@ export async function markRunning(db: Db, id: string, step: number): Promise<boo
 export async function recordAttempt(db: Db, row: NewAttempt): Promise<boolean> {
   const inserted = await db.insert(attempts).values(row).onConflictDoNothing().returning({ id: attempts.id });
   if (inserted.length === 0) return false;
+  // The rollup row changes in the same transaction as the attempt, so reports always equal the attempts table.
+  await db.execute(sql`
+    insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
+    select (now() at time zone 'utc')::date, t.api_key_id, ${row.model}, ${row.provider}, coalesce(t.task_type, ''), 1,
+           ${row.outcome === 'failed' ? 1 : 0}, ${row.inputTokens ?? 0}, ${row.outputTokens ?? 0}, ${row.costMicros ?? 0}
+    from ${tasks} t where t.id = ${row.taskId}
+    on conflict (day, api_key_id, model, task_type) do update set
+      requests = ${costRollups.requests} + excluded.requests,
+      failed = ${costRollups.failed} + excluded.failed,
+      input_tokens = ${costRollups.inputTokens} + excluded.input_tokens,
+      output_tokens = ${costRollups.outputTokens} + excluded.output_tokens,
+      cost_micros = ${costRollups.costMicros} + excluded.cost_micros`);
   if (row.costMicros) {
     await db
       .update(tasks)
