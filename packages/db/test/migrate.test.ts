@@ -41,7 +41,7 @@ describe.each([
     const journal = await d.handle.db.execute<{ n: number }>(
       sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
     );
-    expect(journal.rows[0]?.n).toBe(1);
+    expect(journal.rows[0]?.n).toBe(COMMITTED);
   });
 });
 
