@@ -1,9 +1,10 @@
 import type { Logger, OrchexConfig } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { ModelQueues } from '@orchex/queue';
+import type { BudgetLedger, ModelQueues } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { requireAdmin, requireApiKey } from './auth.ts';
+import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
@@ -17,6 +18,7 @@ export interface AppDeps {
   redis: Redis;
   queues: ModelQueues;
   waiter: TaskWaiter;
+  budget: BudgetLedger;
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
@@ -46,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
       debugRouting: deps.debugRouting ?? false,
     }),
   );
+  v1.use(budgetRoutes(deps.budget, deps.config));
   app.use('/v1', v1);
 
   app.use(notFound);

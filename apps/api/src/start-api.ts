@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
+import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
@@ -32,7 +32,8 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const redis = createRedis(opts.redisUrl, 'orchex-api');
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
-  const app = createApp({ ...opts, redis, queues, waiter });
+  const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const app = createApp({ ...opts, redis, queues, waiter, budget });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

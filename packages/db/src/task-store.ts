@@ -120,3 +120,11 @@ export async function advanceStep(db: Db, id: string, from: number, to: number):
     .set({ currentStep: to, updatedAt: sql`now()` })
     .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
 }
+
+/** A UTC day's settled spend over all keys, from the rollup: what rebuilds Redis's budget counter. */
+export async function spentOnDay(db: Db, day: string): Promise<number> {
+  const res = await db.execute<{ total: string | number | null }>(
+    sql`select coalesce(sum(${costRollups.costMicros}), 0) as total from ${costRollups} where ${costRollups.day} = ${day}`,
+  );
+  return Number(res.rows[0]?.total ?? 0);
+}

@@ -1,4 +1,12 @@
-import { costMicros, type Logger, type OrchexConfig, ProviderError } from '@orchex/core';
+import {
+  costMicros,
+  estimateTaskInputTokens,
+  type Logger,
+  microsToUsd,
+  type OrchexConfig,
+  ProviderError,
+  worstCaseMicros,
+} from '@orchex/core';
 import {
   advanceStep,
   completeTask,
@@ -14,6 +22,9 @@ import type { LanguageModel } from '@orchex/providers';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryDelayMs } from './backoff.ts';
+import { sendBudgetAlert } from './budget-alert.ts';
+import type { BudgetLedger } from './budget/index.ts';
+import { type ModelLimiter, toModelLimits } from './limits/index.ts';
 import { parseJob } from './job-catalog.ts';
 import type { ModelQueues } from './model-queues.ts';
 import { nextStep } from './next-step.ts';
@@ -32,6 +43,14 @@ export interface StepDeps {
   logger: Logger;
   /** Base of the exponential backoff between same-model retries. Default 1000 ms. */
   backoffBaseMs: number;
+  /** rpm / in-flight / tpm per model, shared by every worker through Redis. */
+  limiter: ModelLimiter;
+  /** The daily budget, shared by every worker through Redis. */
+  budget: BudgetLedger;
+  /** ORCHEX_ALERT_WEBHOOK. */
+  alertWebhook?: string | undefined;
+  /** Names this process in limiter leases (host:pid). */
+  holder: string;
 }
 
 export type StepOutcome =
@@ -72,11 +91,52 @@ export async function executeStep(
   if (modelName !== queueModel) throw new UnrecoverableError(`step ${step} of ${taskId} is for ${modelName}, not ${queueModel}`);
   const modelConfig = config.models[modelName];
   if (!modelConfig) throw new UnrecoverableError(`model ${modelName} is no longer configured`);
-  if (!(await markRunning(db, taskId, step))) return { outcome: 'skipped', why: 'stale' };
 
   const failedBefore = task.attempts.filter((a) => a.step === step && a.outcome === 'failed').length;
   const attempt = job.attemptsStarted;
   const timeoutMs = (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
+  const maxTokens = task.params.maxTokens;
+  const inputTokens = estimateTaskInputTokens({
+    prompt: task.prompt,
+    context: task.context ?? undefined,
+    system: task.system ?? undefined,
+  });
+
+  // 1. The model's limits, global across workers. When full, the whole queue waits (no job is failed).
+  const lease = await deps.limiter.acquire(modelName, toModelLimits(modelConfig), {
+    estimatedTokens: inputTokens + maxTokens,
+    leaseMs: timeoutMs + 10_000,
+    holder: deps.holder,
+  });
+  if (!lease.ok) {
+    await deps.queues.get(modelName).rateLimit(lease.retryInMs);
+    throw new RateLimitError();
+  }
+
+  // 2. The daily budget: hold the worst case before calling; a call that cannot fit never happens.
+  const reservationId = `${taskId}.${step}.${attempt}`;
+  const reservation = await deps.budget.reserve({
+    reservationId,
+    amountMicros: worstCaseMicros(inputTokens, maxTokens, modelConfig),
+    ttlMs: timeoutMs + 60_000,
+  });
+  if (!reservation.ok) {
+    await deps.limiter.release(modelName, lease.leaseId, { actualTokens: 0 });
+    const message =
+      `daily budget exceeded: $${microsToUsd(reservation.spentMicros)} spent + $${microsToUsd(reservation.reservedMicros)} ` +
+      `reserved of $${microsToUsd(reservation.limitMicros)}; this call could cost up to ` +
+      `$${microsToUsd(worstCaseMicros(inputTokens, maxTokens, modelConfig))}`;
+    await failTask(db, taskId, { kind: 'budget_exceeded', message });
+    logger.warn({ taskId, step, model: modelName, outcome: 'budget_exceeded' }, 'attempt');
+    await publishTaskFinished(deps.redis, deps.prefix, taskId);
+    throw new UnrecoverableError(message);
+  }
+  const day = reservation.day;
+  if (!(await markRunning(db, taskId, step))) {
+    await Promise.all([deps.limiter.release(modelName, lease.leaseId), deps.budget.release(reservationId, { day })]);
+    return { outcome: 'skipped', why: 'stale' };
+  }
+
   const startedAt = new Date();
   const t0 = performance.now();
   const base = { taskId, step, attempt, model: modelName, provider: modelConfig.provider, startedAt };
@@ -96,6 +156,10 @@ export async function executeStep(
         ? err
         : new ProviderError({ provider: modelConfig.provider, model: modelName, kind: 'server', message: String(err), cause: err });
     const latencyMs = Math.round(performance.now() - t0);
+    await Promise.all([
+      deps.limiter.release(modelName, lease.leaseId, { actualTokens: inputTokens }),
+      deps.budget.release(reservationId, { day }),
+    ]);
     await writer.run((tx) =>
       recordAttempt(tx, {
         ...base,
@@ -139,6 +203,13 @@ export async function executeStep(
 
   const latencyMs = Math.round(performance.now() - t0);
   const cost = costMicros(result.usage, modelConfig);
+  const [, settled] = await Promise.all([
+    deps.limiter.release(modelName, lease.leaseId, {
+      actualTokens: result.usage.inputTokens.total + result.usage.outputTokens.total,
+    }),
+    deps.budget.settle(reservationId, cost, { day }),
+  ]);
+  if (settled.alertCrossed || reservation.alertCrossed) void alert(deps, day, settled.spentMicros);
   await writer.run(async (tx) => {
     await recordAttempt(tx, {
       ...base,
@@ -159,4 +230,21 @@ export async function executeStep(
   logger.info({ taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost }, 'attempt');
   await publishTaskFinished(deps.redis, deps.prefix, taskId);
   return { outcome: 'succeeded', model: modelName };
+}
+
+async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<void> {
+  const threshold = deps.config.cost_limits.alert_threshold;
+  if (threshold === undefined) return;
+  const limit = await deps.budget.getLimit().catch(() => null);
+  await sendBudgetAlert(
+    {
+      event: 'budget.alert_threshold_crossed',
+      day,
+      spent: microsToUsd(spentMicros),
+      alert_threshold: threshold,
+      limit: limit === null ? null : microsToUsd(limit),
+    },
+    deps.logger,
+    deps.alertWebhook,
+  );
 }

@@ -7,3 +7,7 @@ export * from './queue-name.ts';
 export * from './redis-connection.ts';
 export * from './start-workers.ts';
 export * from './task-events.ts';
+export * from './budget/index.ts';
+export * from './budget-alert.ts';
+export * from './limits/index.ts';
+export * from './budget-from-config.ts';

@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import type { Logger, OrchexConfig } from '@orchex/core';
 import { createGroupCommitWriter, type Db, failTask, findTask } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
+import { budgetFromConfig } from './budget-from-config.ts';
 import { executeStep, type StepDeps } from './execute-step.ts';
+import { ModelLimiter } from './limits/index.ts';
 import { ModelQueues } from './model-queues.ts';
 import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
 import { createRedis } from './redis-connection.ts';
@@ -27,6 +30,8 @@ export interface WorkerPoolOptions {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for. Default lockDurationMs. */
   stalledIntervalMs?: number;
+  /** Length of the rpm/tpm sliding window; tests shorten it. Default 60000 ms. */
+  limitWindowMs?: number;
 }
 
 export interface WorkerPool {
@@ -47,6 +52,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const queues = new ModelQueues(config, redis, prefix);
   const writer = createGroupCommitWriter(db);
   const adapters = new Map<string, LanguageModel>();
+  const budget = budgetFromConfig(redis, config, db, prefix);
   const deps: StepDeps = {
     config,
     db,
@@ -56,6 +62,10 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     prefix,
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
+    limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
+    budget,
+    alertWebhook: (opts.env ?? process.env).ORCHEX_ALERT_WEBHOOK,
+    holder: `${hostname()}:${process.pid}`,
     model: (name) => {
       let m = adapters.get(name);
       if (!m) {
@@ -75,7 +85,6 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       connection: createRedis(opts.redisUrl, `orchex-worker-${model}`),
       prefix,
       concurrency: opts.concurrency ?? 8,
-      limiter: { max: limits.rpm, duration: 60_000 },
       lockDuration,
       stalledInterval: opts.stalledIntervalMs ?? lockDuration,
       maxStalledCount: 2,
