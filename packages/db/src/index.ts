@@ -1,3 +1,5 @@
+export * from './batch-store.ts';
+export * from './cost-queries.ts';
 export * from './create-database.ts';
 export * from './db.ts';
 export * from './group-commit-writer.ts';

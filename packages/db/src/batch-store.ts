@@ -1,0 +1,174 @@
+import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { Db } from './db.ts';
+import { type BatchRow, batches, type NewTask, type TaskRow, tasks } from './schema.ts';
+
+/** Rows per multi-row INSERT: ~12 bound values each keeps a statement far below Postgres' 65,535-parameter cap. */
+export const BATCH_INSERT_CHUNK = 1000;
+
+/** A new batch: its tasks in submission order (their batchId/batchIndex are set here). */
+export interface NewBatch {
+  apiKeyId: string;
+  name: string | null;
+  idempotencyKey: string | null;
+  tasks: Array<Omit<NewTask, 'apiKeyId' | 'batchId' | 'batchIndex'>>;
+}
+
+/** A first step to enqueue for each inserted task, in submission order. */
+export interface InsertedBatchTask {
+  id: string;
+  index: number;
+  plan: string[];
+}
+
+/**
+ * Inserts the batch row and all its task rows in ONE transaction with multi-row INSERTs, so a batch is either
+ * wholly accepted or not at all. With an idempotency key already used by the same API key, inserts nothing and
+ * returns the first batch (`created: false`, no tasks); the unique index makes concurrent submits safe.
+ */
+export async function insertBatch(
+  db: Db,
+  input: NewBatch,
+): Promise<{ batch: BatchRow; created: true; tasks: InsertedBatchTask[] } | { batch: BatchRow; created: false }> {
+  return db.transaction(async (tx) => {
+    const [batch] = await tx
+      .insert(batches)
+      .values({ apiKeyId: input.apiKeyId, name: input.name, idempotencyKey: input.idempotencyKey, size: input.tasks.length })
+      .onConflictDoNothing()
+      .returning();
+    if (!batch) {
+      if (!input.idempotencyKey) throw new Error('batch insert conflicted without an idempotency key');
+      // Read committed: this statement sees the concurrent winner, which committed before our insert gave way.
+      const [existing] = await tx
+        .select()
+        .from(batches)
+        .where(and(eq(batches.apiKeyId, input.apiKeyId), eq(batches.idempotencyKey, input.idempotencyKey)));
+      if (!existing) throw new Error('idempotent batch vanished between insert and select');
+      return { batch: existing, created: false as const };
+    }
+    const inserted: InsertedBatchTask[] = [];
+    for (let start = 0; start < input.tasks.length; start += BATCH_INSERT_CHUNK) {
+      const rows = input.tasks
+        .slice(start, start + BATCH_INSERT_CHUNK)
+        .map((t, i) => ({ ...t, apiKeyId: input.apiKeyId, batchId: batch.id, batchIndex: start + i }));
+      const ids = await tx.insert(tasks).values(rows).returning({ id: tasks.id, index: tasks.batchIndex, plan: tasks.plan });
+      for (const r of ids) inserted.push({ id: r.id, index: r.index ?? 0, plan: r.plan });
+    }
+    inserted.sort((a, b) => a.index - b.index);
+    return { batch, created: true as const, tasks: inserted };
+  });
+}
+
+/** Removes a batch that could not be enqueued (tasks first; attempts cascade), so a retry starts clean. */
+export async function deleteBatch(db: Db, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(tasks).where(eq(tasks.batchId, id));
+    await tx.delete(batches).where(eq(batches.id, id));
+  });
+}
+
+/** A batch with its progress: counts per status, cost so far and times, from one aggregate query. */
+export interface BatchSummary {
+  id: string;
+  apiKeyId: string;
+  name: string | null;
+  size: number;
+  createdAt: Date;
+  cancelledAt: Date | null;
+  counts: { queued: number; running: number; succeeded: number; failed: number; cancelled: number };
+  costMicros: number;
+  /** Earliest task start; null before any started. */
+  startedAt: Date | null;
+  /** Latest task finish once every task is terminal; null before. */
+  finishedAt: Date | null;
+}
+
+const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+
+/** The batch's summary, or null; with `apiKeyId`, only when that key owns it. */
+export async function findBatchSummary(db: Db, id: string, apiKeyId?: string): Promise<BatchSummary | null> {
+  const owner = apiKeyId === undefined ? sql`true` : sql`b.api_key_id = ${apiKeyId}`;
+  // Both drivers return bigint/count/timestamp aggregates as strings or Dates depending on type; normalised below.
+  const res = await db.execute<Record<string, unknown>>(sql`
+    select b.id, b.api_key_id, b.name, b.size, b.created_at, b.cancelled_at,
+      count(t.id) filter (where t.status = 'queued') as queued,
+      count(t.id) filter (where t.status = 'running') as running,
+      count(t.id) filter (where t.status = 'succeeded') as succeeded,
+      count(t.id) filter (where t.status = 'failed') as failed,
+      count(t.id) filter (where t.status = 'cancelled') as cancelled,
+      coalesce(sum(t.cost_micros), 0) as cost_micros,
+      min(t.started_at) as started_at,
+      max(t.finished_at) as finished_at
+    from ${batches} b left join ${tasks} t on t.batch_id = b.id
+    where b.id = ${id} and ${owner}
+    group by b.id`);
+  const r = res.rows[0];
+  if (!r) return null;
+  const counts = {
+    queued: Number(r.queued),
+    running: Number(r.running),
+    succeeded: Number(r.succeeded),
+    failed: Number(r.failed),
+    cancelled: Number(r.cancelled),
+  };
+  const done = counts.queued === 0 && counts.running === 0;
+  return {
+    id: String(r.id),
+    apiKeyId: String(r.api_key_id),
+    name: (r.name as string | null) ?? null,
+    size: Number(r.size),
+    createdAt: toDate(r.created_at) as Date,
+    cancelledAt: toDate(r.cancelled_at),
+    counts,
+    costMicros: Number(r.cost_micros),
+    startedAt: toDate(r.started_at),
+    finishedAt: done ? toDate(r.finished_at) : null,
+  };
+}
+
+/** Whether the batch exists (and, with `apiKeyId`, belongs to that key). */
+export async function batchVisible(db: Db, id: string, apiKeyId?: string): Promise<boolean> {
+  const where = apiKeyId === undefined ? eq(batches.id, id) : and(eq(batches.id, id), eq(batches.apiKeyId, apiKeyId));
+  const rows = await db.select({ id: batches.id }).from(batches).where(where);
+  return rows.length > 0;
+}
+
+/** Up to `limit` tasks of a batch after position `afterIndex` (-1 = from the start), in submission order. */
+export async function batchTasksPage(db: Db, id: string, afterIndex: number, limit: number): Promise<TaskRow[]> {
+  return db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.batchId, id), gt(tasks.batchIndex, afterIndex)))
+    .orderBy(asc(tasks.batchIndex))
+    .limit(limit);
+}
+
+/** A task cancelled by cancelBatch, with what is needed to find its waiting job. */
+export interface CancelledTask {
+  id: string;
+  plan: string[];
+  currentStep: number;
+}
+
+/**
+ * Cancels the batch's tasks that have not started (status `queued`) in one UPDATE and stamps the batch. A worker
+ * that picks up such a task's job skips it (terminal), and markRunning refuses terminal tasks, so the race with a
+ * starting worker has exactly one winner. Running tasks are left to finish.
+ */
+export async function cancelBatch(db: Db, id: string): Promise<CancelledTask[]> {
+  return db.transaction(async (tx) => {
+    await tx
+      .update(batches)
+      .set({ cancelledAt: sql`now()` })
+      .where(and(eq(batches.id, id), isNull(batches.cancelledAt)));
+    return tx
+      .update(tasks)
+      .set({
+        status: 'cancelled',
+        error: { kind: 'cancelled', message: 'the batch was cancelled before this task started' },
+        finishedAt: sql`now()`,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(tasks.batchId, id), inArray(tasks.status, ['queued'])))
+      .returning({ id: tasks.id, plan: tasks.plan, currentStep: tasks.currentStep });
+  });
+}
