@@ -68,6 +68,14 @@ export const configSchema = z
       .strict()
       .default({}),
     routing_rules: z.partialRecord(z.enum(TASK_TYPES), routingRuleSchema).default({}),
+    /** Cost report settings. */
+    cost_analysis: z
+      .object({
+        /** Model the CostAnalyzer prices every request at for "potential cost"; default: the research rule's primary, else default_model. */
+        baseline_model: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     models: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names use letters, digits, ".", "_" and "-"'), modelConfigSchema),
   })
   .strict()
@@ -83,6 +91,7 @@ export const configSchema = z
       }
     };
     check(cfg.orchestrator.default_model, ['orchestrator', 'default_model']);
+    if (cfg.cost_analysis.baseline_model) check(cfg.cost_analysis.baseline_model, ['cost_analysis', 'baseline_model']);
     for (const [type, rule] of Object.entries(cfg.routing_rules)) {
       if (!rule) continue;
       check(rule.primary, ['routing_rules', type, 'primary']);
