@@ -85,6 +85,9 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       connection: createRedis(opts.redisUrl, `orchex-worker-${model}`),
       prefix,
       concurrency: opts.concurrency ?? 8,
+      // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
+      // fetch script checks solely when a limiter is configured. This one never fills by counting.
+      limiter: { max: Number.MAX_SAFE_INTEGER, duration: 60_000 },
       lockDuration,
       stalledInterval: opts.stalledIntervalMs ?? lockDuration,
       maxStalledCount: 2,
