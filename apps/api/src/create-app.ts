@@ -4,6 +4,7 @@ import type { BudgetLedger, ModelQueues } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { requireAdmin, requireApiKey } from './auth.ts';
+import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
 import { healthRoute } from './health-route.ts';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey));
+  v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
   v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
   v1.use(
     taskRoutes({

@@ -1,0 +1,215 @@
+import {
+  type FieldIssue,
+  type Logger,
+  microsToUsd,
+  type OrchexConfig,
+  RoutingError,
+  route,
+  taskInputSchema,
+  usdToMicros,
+  worstCaseMicros,
+  zodIssues,
+} from '@orchex/core';
+import { batchTasksPage, batchVisible, cancelBatch, type Db, deleteBatch, findBatchSummary, insertBatch, type NewBatch } from '@orchex/db';
+import { type ModelQueues, stepJobId } from '@orchex/queue';
+import express, { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
+import { batchView } from './batch-view.ts';
+import { HttpError, validationError } from './http-errors.ts';
+import { taskView } from './task-view.ts';
+
+/** What the batch routes need (a subset of AppDeps). */
+export interface BatchRouteDeps {
+  config: OrchexConfig;
+  db: Db;
+  queues: ModelQueues;
+  logger: Logger;
+  /** Largest POST /v1/batches body. Default {@link BATCH_BODY_LIMIT}. */
+  batchBodyLimit?: string;
+}
+
+/** Most tasks in one batch. */
+export const MAX_BATCH_SIZE = 10_000;
+/** Default body limit of POST /v1/batches: 10,000 tasks of ~6 KB each; larger inputs belong in `context` of fewer tasks. */
+export const BATCH_BODY_LIMIT = '64mb';
+/** Most field issues listed in one 400, so a wholly wrong file does not produce a megabyte of errors. */
+const MAX_LISTED_ISSUES = 50;
+/** Default and largest page of GET /v1/batches/:id/results. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+const batchBody = z
+  .object({
+    tasks: z.array(z.unknown()).min(1, 'needs at least one task').max(MAX_BATCH_SIZE, `at most ${MAX_BATCH_SIZE} tasks`),
+    name: z.string().min(1).max(200, 'at most 200 characters').optional(),
+    idempotency_key: z.string().min(1).max(200, 'at most 200 characters').optional(),
+  })
+  .strict();
+const idParam = z.uuid();
+const resultsQuery = z
+  .object({
+    cursor: z.string().regex(/^\d{1,9}$/, 'must be a next_cursor from an earlier page').optional(),
+    limit: z.coerce.number().int('must be a whole number').min(1, 'at least 1').max(MAX_PAGE, `at most ${MAX_PAGE}`).default(DEFAULT_PAGE),
+  })
+  .strict();
+
+type TaskRowInput = NewBatch['tasks'][number];
+
+/** POST/GET /v1/batches…: many tasks submitted at once, tracked by one count query. */
+export function batchRoutes(deps: BatchRouteDeps): Router {
+  const { config, db, queues, logger } = deps;
+  const router = Router();
+  // Mounted before the /v1 JSON parser, so this larger limit applies to this one route only.
+  const json = express.json({ limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+
+  const ownerOf = (res: Response) => (res.locals.isAdmin ? undefined : res.locals.apiKeyId);
+  const batchId = (req: Request) => {
+    const id = idParam.safeParse(req.params.id);
+    if (!id.success) throw validationError([{ field: 'id', message: 'must be a batch id (UUID)' }]);
+    return id.data;
+  };
+  const notFound = (id: string) => new HttpError(404, 'not_found', `batch ${id} not found`);
+
+  router.post('/batches', json, async (req: Request, res: Response) => {
+    const body = batchBody.safeParse(req.body ?? {});
+    if (!body.success) throw validationError(zodIssues(body.error));
+    const { rows, firstModels } = validateTasks(body.data.tasks, config);
+    const { batch, ...inserted } = await insertBatch(db, {
+      apiKeyId: res.locals.apiKeyId,
+      name: body.data.name ?? null,
+      idempotencyKey: body.data.idempotency_key ?? null,
+      tasks: rows,
+    });
+    if (!inserted.created) {
+      res.status(200).set('Idempotent-Replayed', 'true').json({ id: batch.id, size: batch.size });
+      return;
+    }
+    try {
+      await queues.enqueueMany(inserted.tasks.map((t) => ({ taskId: t.id, step: 0, model: firstModels[t.index] as string })));
+    } catch (err) {
+      // Not enqueued means not accepted: drop the rows so nothing sits `queued` forever and a retry starts clean.
+      // Jobs that did get added find no task and end as failed jobs without calling a model.
+      logger.error({ batchId: batch.id, err: (err as Error).message }, 'batch enqueue failed');
+      await deleteBatch(db, batch.id).catch((e: Error) => logger.error({ batchId: batch.id, err: e.message }, 'batch cleanup failed'));
+      throw new HttpError(503, 'queue_unavailable', 'the task queue is unavailable; nothing was accepted, retry later');
+    }
+    res.status(202).location(`/v1/batches/${batch.id}`).json({ id: batch.id, size: batch.size });
+  });
+
+  router.get('/batches/:id', async (req: Request, res: Response) => {
+    const id = batchId(req);
+    const summary = await findBatchSummary(db, id, ownerOf(res));
+    if (!summary) throw notFound(id);
+    res.json(batchView(summary));
+  });
+
+  router.get('/batches/:id/results', async (req: Request, res: Response) => {
+    const id = batchId(req);
+    const q = resultsQuery.safeParse(req.query);
+    if (!q.success) throw validationError(zodIssues(q.error));
+    if (!(await batchVisible(db, id, ownerOf(res)))) throw notFound(id);
+    const after = q.data.cursor === undefined ? -1 : Number(q.data.cursor);
+    // One row more than asked tells whether another page exists without a count.
+    const rows = await batchTasksPage(db, id, after, q.data.limit + 1);
+    const page = rows.slice(0, q.data.limit);
+    const last = page.at(-1);
+    res.json({
+      results: page.map((t) => ({ index: t.batchIndex, ...taskView(t) })),
+      next_cursor: rows.length > q.data.limit && last ? String(last.batchIndex) : null,
+    });
+  });
+
+  router.post('/batches/:id/cancel', async (req: Request, res: Response) => {
+    const id = batchId(req);
+    if (!(await batchVisible(db, id, ownerOf(res)))) throw notFound(id);
+    const cancelled = await cancelBatch(db, id);
+    // Best effort: a job left behind is skipped by the worker (its task is terminal); removing it just saves work.
+    for (let i = 0; i < cancelled.length; i += 1000) {
+      await Promise.allSettled(
+        cancelled.slice(i, i + 1000).map((t) => {
+          const model = t.plan[t.currentStep];
+          return model ? queues.get(model).remove(stepJobId(t.id, t.currentStep)) : undefined;
+        }),
+      );
+    }
+    res.json({ cancelled: cancelled.length });
+  });
+
+  return router;
+}
+
+/**
+ * Validates and routes every task; all-or-nothing. Field names carry the index (`tasks.12.max_tokens`); a 400
+ * lists the first {@link MAX_LISTED_ISSUES} problems, a 422 the tasks over `cost_limits.max_per_request`.
+ */
+function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowInput[]; firstModels: string[] } {
+  const issues: FieldIssue[] = [];
+  let badTasks = 0;
+  const overLimit: FieldIssue[] = [];
+  const rows: TaskRowInput[] = [];
+  const firstModels: string[] = [];
+  const maxPerRequest = config.cost_limits.max_per_request;
+  input.forEach((raw, i) => {
+    const at = (field: string) => (field === '(root)' ? `tasks.${i}` : `tasks.${i}.${field}`);
+    const parsed = taskInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      badTasks++;
+      for (const f of zodIssues(parsed.error)) issues.push({ field: at(f.field), message: f.message });
+      return;
+    }
+    const t = parsed.data;
+    if (t.idempotency_key !== undefined) {
+      badTasks++;
+      issues.push({ field: at('idempotency_key'), message: 'not allowed inside a batch; give the batch an idempotency_key' });
+      return;
+    }
+    let plan: ReturnType<typeof route>;
+    try {
+      plan = route(t, config);
+    } catch (err) {
+      if (!(err instanceof RoutingError)) throw err;
+      badTasks++;
+      issues.push({ field: at(err.field), message: err.message });
+      return;
+    }
+    const first = plan.plan[0] as string;
+    const estimate = worstCaseMicros(plan.inputTokens, t.max_tokens, config.models[first]!);
+    if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
+      overLimit.push({
+        field: `tasks.${i}`,
+        message: `estimated worst-case cost $${microsToUsd(estimate)} on ${first} exceeds cost_limits.max_per_request $${maxPerRequest}`,
+      });
+    }
+    firstModels.push(first);
+    rows.push({
+      taskType: plan.taskType ?? null,
+      prompt: t.prompt,
+      context: t.context ?? null,
+      system: t.system ?? null,
+      params: {
+        maxTokens: t.max_tokens,
+        ...(t.temperature !== undefined ? { temperature: t.temperature } : {}),
+        ...(t.timeout !== undefined ? { timeoutSec: t.timeout } : {}),
+        ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
+      },
+      plan: plan.plan,
+      routingReason: plan.reason,
+      estimatedCostMicros: estimate,
+    });
+  });
+  if (issues.length > 0) {
+    const err = validationError(issues.slice(0, MAX_LISTED_ISSUES));
+    const more = issues.length > MAX_LISTED_ISSUES ? ` (${issues.length - MAX_LISTED_ISSUES} more issues not listed)` : '';
+    throw new HttpError(400, err.code, `${badTasks} of ${input.length} tasks are invalid; nothing was accepted: ${err.message}${more}`, err.fields);
+  }
+  if (overLimit.length > 0) {
+    const listed = overLimit.slice(0, MAX_LISTED_ISSUES);
+    throw new HttpError(
+      422,
+      'over_max_per_request',
+      `${overLimit.length} of ${input.length} tasks exceed cost_limits.max_per_request; nothing was accepted: ${listed.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
+      listed,
+    );
+  }
+  return { rows, firstModels };
+}
