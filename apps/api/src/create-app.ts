@@ -7,6 +7,8 @@ import { requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
+import { costRoutes } from './cost-routes.ts';
+import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { taskRoutes } from './task-routes.ts';
@@ -51,7 +53,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   v1.use(budgetRoutes(deps.budget, deps.config));
+  v1.use(costRoutes(deps));
   app.use('/v1', v1);
+  app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ db: deps.db, adminKey: deps.adminKey, api: v1 }));
 
   app.use(notFound);
   app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')));

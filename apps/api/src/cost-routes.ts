@@ -1,0 +1,89 @@
+import { microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
+import { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
+import { analyzeCosts, defaultBaselineModel } from './cost-analysis.ts';
+import { validationError } from './http-errors.ts';
+
+/** What the cost routes need. */
+export interface CostRouteDeps {
+  config: OrchexConfig;
+  db: Db;
+}
+
+/** Days in the default range (today and the 29 before it). */
+export const DEFAULT_REPORT_DAYS = 30;
+
+const DAY_MS = 86_400_000;
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+// Rollups are per UTC day, so a date-time narrows to its UTC date; a date must exist (no 2025-02-30).
+const isoDay = z.string().transform((s, ctx) => {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(s);
+  const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s);
+  const d = new Date(dateOnly ? `${s}T00:00:00Z` : s);
+  if ((!dateOnly && !dateTime) || Number.isNaN(d.getTime()) || (dateOnly && utcDay(d) !== s)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO date (YYYY-MM-DD) or date-time with offset' });
+    return z.NEVER;
+  }
+  return utcDay(d);
+});
+
+const rangeShape = { from: isoDay.optional(), to: isoDay.optional() };
+const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
+const analysisQuery = z.object({ ...rangeShape, baseline: z.string().min(1).optional() }).strict();
+
+/** Fills the default range (the last DEFAULT_REPORT_DAYS UTC days) and rejects a range that ends before it starts. */
+function resolveRange(q: { from?: string | undefined; to?: string | undefined }, res: Response): CostRange {
+  const to = q.to ?? utcDay(new Date());
+  const from = q.from ?? utcDay(new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * DAY_MS));
+  if (from > to) throw validationError([{ field: 'to', message: `must not be before from (${from})` }]);
+  return { from, to, apiKeyId: res.locals.isAdmin ? undefined : res.locals.apiKeyId };
+}
+
+/**
+ * `GET /costs/report` and `GET /costs/analysis`, read from the cost_rollups table and scoped to the caller's key
+ * (the admin key sees every key's costs).
+ */
+export function costRoutes(deps: CostRouteDeps): Router {
+  const { config, db } = deps;
+  const router = Router();
+
+  router.get('/costs/report', async (req: Request, res: Response) => {
+    const q = reportQuery.safeParse(req.query);
+    if (!q.success) throw validationError(zodIssues(q.error));
+    const range = resolveRange(q.data, res);
+    const data = await costReport(db, { ...range, groupBy: q.data.group_by });
+    const { requests, costMicros } = data.total;
+    res.set('Cache-Control', 'no-store').json({
+      from: range.from,
+      to: range.to,
+      group_by: q.data.group_by,
+      total_cost: microsToUsd(costMicros),
+      total_requests: requests,
+      avg_cost_per_request: requests > 0 ? microsToUsd(Math.round(costMicros / requests)) : 0,
+      cost_by_model: Object.fromEntries(data.byModel.map((m) => [m.model, microsToUsd(m.costMicros)])),
+      groups: data.groups.map((g) => ({
+        key: g.key,
+        cost: microsToUsd(g.costMicros),
+        requests: g.requests,
+        input_tokens: g.inputTokens,
+        output_tokens: g.outputTokens,
+      })),
+    });
+  });
+
+  router.get('/costs/analysis', async (req: Request, res: Response) => {
+    const q = analysisQuery.safeParse(req.query);
+    if (!q.success) throw validationError(zodIssues(q.error));
+    const baseline = q.data.baseline ?? defaultBaselineModel(config);
+    if (!config.models[baseline]) {
+      throw validationError([{ field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` }]);
+    }
+    const range = resolveRange(q.data, res);
+    const rows = await costByModel(db, range);
+    res.set('Cache-Control', 'no-store').json({ from: range.from, to: range.to, ...analyzeCosts(rows, config, baseline) });
+  });
+
+  return router;
+}
