@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type OrchexConfig, silentLogger } from '@orchex/core';
+import { type OrchexConfig, parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
 import { fakeProviderEnv, type FakeLlmServer, startFakeLlmServer } from '@orchex/providers/fake';
 import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '@orchex/queue';
 import { inject } from 'vitest';
 import { type RunningApi, startApi } from '../../apps/api/src/start-api.ts';
 import { freshDatabase } from './fresh-database.ts';
-import { testConfig } from './test-config.ts';
+import { testConfigSource } from './test-config.ts';
 
 export const TEST_API_KEY = 'test-client-key-000001';
 export const OTHER_API_KEY = 'test-client-key-000002';
@@ -22,7 +22,7 @@ export interface TestSystem {
   databaseUrl: string;
   redisUrl: string;
   fake: FakeLlmServer;
-  /** Environment a worker child process needs to reach the same services. */
+  /** Environment a worker child process needs to reach the same services (incl. ORCHEX_CONFIG). */
   env: Record<string, string>;
   prefix: string;
   config: OrchexConfig;
@@ -38,7 +38,13 @@ export interface TestSystem {
  */
 export async function startSystem(
   label: string,
-  opts: { config?: OrchexConfig; workers?: false | Partial<WorkerPoolOptions>; pglite?: boolean } = {},
+  opts: {
+    /** A parsed config; or give `configSource` (plain data) so worker child processes can load it from a file. */
+    config?: OrchexConfig;
+    configSource?: Record<string, unknown>;
+    workers?: false | Partial<WorkerPoolOptions>;
+    pglite?: boolean;
+  } = {},
 ): Promise<TestSystem> {
   const redisUrl = inject('redisUrl');
   const pgliteDir = opts.pglite ? mkdtempSync(join(tmpdir(), 'orchex-pglite-')) : undefined;
@@ -49,12 +55,16 @@ export async function startSystem(
   await runMigrations(database);
   const fake = await startFakeLlmServer();
   const prefix = `t-${label}-${randomBytes(3).toString('hex')}`;
-  const config = opts.config ?? testConfig();
+  const source = opts.configSource ?? testConfigSource();
+  const config = opts.config ?? parseConfig(source);
+  const configPath = join(mkdtempSync(join(tmpdir(), 'orchex-cfg-')), 'orchex.json');
+  writeFileSync(configPath, JSON.stringify(source));
   const env: Record<string, string> = {
     ...fakeProviderEnv(fake.url),
     REDIS_URL: redisUrl,
     DATABASE_URL: fresh.url,
     ORCHEX_PREFIX: prefix,
+    ORCHEX_CONFIG: configPath,
   };
   const pool =
     opts.workers === false

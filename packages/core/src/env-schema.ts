@@ -28,6 +28,14 @@ export const envSchema = z.object({
   ORCHEX_BODY_LIMIT: z.string().default('12mb'),
   /** "1" logs the routing decision of every task. */
   ORCHESTRATOR_DEBUG_ROUTING: z.enum(['0', '1', 'true', 'false', '']).optional(),
+  /** POSTed JSON once a day when spend crosses cost_limits.alert_threshold. */
+  ORCHEX_ALERT_WEBHOOK: z.string().url('must be an http(s) URL').optional(),
+  /** Worker job lock (ms): a dead worker's jobs are re-delivered after about this long. Default 30000. */
+  ORCHEX_LOCK_MS: z.coerce.number().int().min(1000, 'at least 1000').optional(),
+  /** Length of the rpm/tpm sliding window (ms). Only tests and benchmarks change it. Default 60000. */
+  ORCHEX_LIMIT_WINDOW_MS: z.coerce.number().int().min(100, 'at least 100').optional(),
+  /** Base of same-model retry backoff (ms). Default 1000. */
+  ORCHEX_BACKOFF_BASE_MS: z.coerce.number().int().min(1, 'at least 1').optional(),
   /** pino level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

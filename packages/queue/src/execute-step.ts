@@ -102,18 +102,7 @@ export async function executeStep(
     system: task.system ?? undefined,
   });
 
-  // 1. The model's limits, global across workers. When full, the whole queue waits (no job is failed).
-  const lease = await deps.limiter.acquire(modelName, toModelLimits(modelConfig), {
-    estimatedTokens: inputTokens + maxTokens,
-    leaseMs: timeoutMs + 10_000,
-    holder: deps.holder,
-  });
-  if (!lease.ok) {
-    await deps.queues.get(modelName).rateLimit(lease.retryInMs);
-    throw new RateLimitError();
-  }
-
-  // 2. The daily budget: hold the worst case before calling; a call that cannot fit never happens.
+  // 1. The daily budget: hold the worst case before calling; a call that cannot fit never happens.
   const reservationId = `${taskId}.${step}.${attempt}`;
   const reservation = await deps.budget.reserve({
     reservationId,
@@ -121,7 +110,6 @@ export async function executeStep(
     ttlMs: timeoutMs + 60_000,
   });
   if (!reservation.ok) {
-    await deps.limiter.release(modelName, lease.leaseId, { actualTokens: 0 });
     const message =
       `daily budget exceeded: $${microsToUsd(reservation.spentMicros)} spent + $${microsToUsd(reservation.reservedMicros)} ` +
       `reserved of $${microsToUsd(reservation.limitMicros)}; this call could cost up to ` +
@@ -133,8 +121,21 @@ export async function executeStep(
   }
   const day = reservation.day;
   if (!(await markRunning(db, taskId, step))) {
-    await Promise.all([deps.limiter.release(modelName, lease.leaseId), deps.budget.release(reservationId, { day })]);
+    await deps.budget.release(reservationId, { day });
     return { outcome: 'skipped', why: 'stale' };
+  }
+
+  // 2. The model's limits, global across workers, taken last so the acquisition time is as close as possible to
+  // the request reaching the provider. When full, the whole queue waits (no job is failed).
+  const lease = await deps.limiter.acquire(modelName, toModelLimits(modelConfig), {
+    estimatedTokens: inputTokens + maxTokens,
+    leaseMs: timeoutMs + 10_000,
+    holder: deps.holder,
+  });
+  if (!lease.ok) {
+    await deps.budget.release(reservationId, { day });
+    await deps.queues.get(modelName).rateLimit(lease.retryInMs);
+    throw new RateLimitError();
   }
 
   const startedAt = new Date();

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
 import { submit, submitAndWait, waitFor } from '../../../test/support/task-client.ts';
-import { testConfig } from '../../../test/support/test-config.ts';
+import { testConfigSource } from '../../../test/support/test-config.ts';
 import { ModelQueues, queueName, stepJobId } from '../src/index.ts';
 
 const kinds = (t: { attempts: Array<{ model: string; outcome: string; error_kind: string | null }> }) =>
@@ -28,7 +28,7 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
     expect(kinds(t)).toEqual(['claude-test:rate_limited', 'claude-test:succeeded']);
     const calls = sys.fake.log.filter((l) => l.model === 'claude-test');
     expect(calls).toHaveLength(2);
-    expect(calls[1]!.startedAt - calls[0]!.finishedAt).toBeGreaterThanOrEqual(1000);
+    expect(calls[1]!.startedAt - (calls[0]!.finishedAt ?? Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(1000);
   });
 
   it('500 twice then 200: success after 3 attempts on the same model', async () => {
@@ -115,7 +115,7 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
 describe('enable_fallback: false', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem('engine_nofallback', { config: testConfig({ orchestrator: { enable_fallback: false } }) });
+    sys = await startSystem('engine_nofallback', { configSource: testConfigSource({ orchestrator: { enable_fallback: false } }) });
   });
   afterAll(async () => sys?.close());
 
