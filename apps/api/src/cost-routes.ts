@@ -1,4 +1,4 @@
-import { microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import { type FieldIssue, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
 import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
@@ -33,6 +33,15 @@ const rangeShape = { from: isoDay.optional(), to: isoDay.optional() };
 const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
 const analysisQuery = z.object({ ...rangeShape, baseline: z.string().min(1).optional() }).strict();
 
+/** zodIssues, with each unknown query parameter named as its own field (zod reports them all at the root). */
+function queryIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ field: k, message: 'unknown query parameter' }))
+      : zodIssues(new z.ZodError([issue])),
+  );
+}
+
 /** Fills the default range (the last DEFAULT_REPORT_DAYS UTC days) and rejects a range that ends before it starts. */
 function resolveRange(q: { from?: string | undefined; to?: string | undefined }, res: Response): CostRange {
   const to = q.to ?? utcDay(new Date());
@@ -51,7 +60,7 @@ export function costRoutes(deps: CostRouteDeps): Router {
 
   router.get('/costs/report', async (req: Request, res: Response) => {
     const q = reportQuery.safeParse(req.query);
-    if (!q.success) throw validationError(zodIssues(q.error));
+    if (!q.success) throw validationError(queryIssues(q.error));
     const range = resolveRange(q.data, res);
     const data = await costReport(db, { ...range, groupBy: q.data.group_by });
     const { requests, costMicros } = data.total;
@@ -75,7 +84,7 @@ export function costRoutes(deps: CostRouteDeps): Router {
 
   router.get('/costs/analysis', async (req: Request, res: Response) => {
     const q = analysisQuery.safeParse(req.query);
-    if (!q.success) throw validationError(zodIssues(q.error));
+    if (!q.success) throw validationError(queryIssues(q.error));
     const baseline = q.data.baseline ?? defaultBaselineModel(config);
     if (!config.models[baseline]) {
       throw validationError([{ field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` }]);
