@@ -7,7 +7,12 @@ export const PROVIDER_FAMILIES = ['claude', 'gpt', 'gemini', 'local'] as const;
 /** One of PROVIDER_FAMILIES. */
 export type ProviderFamily = (typeof PROVIDER_FAMILIES)[number];
 
-const FAMILY: Record<ProviderName, ProviderFamily> = { anthropic: 'claude', openai: 'gpt', google: 'gemini', ollama: 'local' };
+const FAMILY: Record<ProviderName, ProviderFamily> = {
+  anthropic: 'claude',
+  openai: 'gpt',
+  google: 'gemini',
+  ollama: 'local',
+};
 
 /** Share of the total in percent with 2 decimals; 0 of 0 is 0. */
 const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0);
@@ -17,7 +22,9 @@ const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part /
  * the research rule (the seed's "research → GPT-4" role), else the default model.
  */
 export function defaultBaselineModel(config: OrchexConfig): string {
-  return config.cost_analysis.baseline_model ?? config.routing_rules.research?.primary ?? config.orchestrator.default_model;
+  return (
+    config.cost_analysis.baseline_model ?? config.routing_rules.research?.primary ?? config.orchestrator.default_model
+  );
 }
 
 /** The CostAnalyzer's figures in the API's units (USD, percent). */
@@ -38,7 +45,11 @@ export interface CostAnalysis {
  * Prices the same token counts at the baseline's input/output rates (cache discounts are not assumed for the
  * baseline) and scores the routing; see docs/cost-optimization.md "Cost report and analysis" for the formula.
  */
-export function analyzeCosts(rows: Array<CostSums & { model: string; provider: string }>, config: OrchexConfig, baseline: string): CostAnalysis {
+export function analyzeCosts(
+  rows: Array<CostSums & { model: string; provider: string }>,
+  config: OrchexConfig,
+  baseline: string,
+): CostAnalysis {
   const baselineModel = config.models[baseline];
   if (!baselineModel) throw new Error(`baseline model "${baseline}" is not configured`);
   const rates = modelRates(baselineModel);
@@ -72,8 +83,12 @@ export function analyzeCosts(rows: Array<CostSums & { model: string; provider: s
     savings_percent: percent(savings, potential),
     total_requests: requests,
     failed_requests: failed,
-    distribution_by_family: Object.fromEntries(PROVIDER_FAMILIES.map((f) => [f, percent(byFamily[f], requests)])) as Record<ProviderFamily, number>,
-    distribution_by_model: Object.fromEntries([...byModel].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([m, n]) => [m, percent(n, requests)])),
+    distribution_by_family: Object.fromEntries(
+      PROVIDER_FAMILIES.map((f) => [f, percent(byFamily[f], requests)]),
+    ) as Record<ProviderFamily, number>,
+    distribution_by_model: Object.fromEntries(
+      [...byModel].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([m, n]) => [m, percent(n, requests)]),
+    ),
     optimization_score: requests > 0 ? Math.round(100 * (0.8 * efficiency + 0.2 * reliability)) : null,
   };
 }

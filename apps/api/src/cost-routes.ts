@@ -87,11 +87,15 @@ export function costRoutes(deps: CostRouteDeps): Router {
     if (!q.success) throw validationError(queryIssues(q.error));
     const baseline = q.data.baseline ?? defaultBaselineModel(config);
     if (!config.models[baseline]) {
-      throw validationError([{ field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` }]);
+      throw validationError([
+        { field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` },
+      ]);
     }
     const range = resolveRange(q.data, res);
     const rows = await costByModel(db, range);
-    res.set('Cache-Control', 'no-store').json({ from: range.from, to: range.to, ...analyzeCosts(rows, config, baseline) });
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ from: range.from, to: range.to, ...analyzeCosts(rows, config, baseline) });
   });
 
   return router;

@@ -1,7 +1,13 @@
 import { faults } from '@orchex/providers/fake';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTHER_API_KEY, startSystem, TEST_ADMIN_KEY, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
+import {
+  OTHER_API_KEY,
+  startSystem,
+  TEST_ADMIN_KEY,
+  TEST_API_KEY,
+  type TestSystem,
+} from '../../../test/support/start-system.ts';
 import { keyId } from '../src/auth.ts';
 
 /** Sums per attempt dimension, straight from the attempts table (no rollup involved). */
@@ -43,7 +49,8 @@ interface Analysis {
   optimization_score: number | null;
 }
 
-const NO_KEYWORDS = 'Tell me a little about the weather patterns that tend to appear near the northern coast in late spring';
+const NO_KEYWORDS =
+  'Tell me a little about the weather patterns that tend to appear near the northern coast in late spring';
 
 let sys: TestSystem;
 
@@ -126,7 +133,13 @@ async function expectReportMatchesAttempts(key: string, apiKey: string | undefin
     for (const g of report.groups) {
       const e = expected.get(g.key);
       expect(e, `group ${g.key}`).toBeDefined();
-      expect(g).toEqual({ key: g.key, cost: e!.cost / 1e6, requests: e!.requests, input_tokens: e!.input_tokens, output_tokens: e!.output_tokens });
+      expect(g).toEqual({
+        key: g.key,
+        cost: e!.cost / 1e6,
+        requests: e!.requests,
+        input_tokens: e!.input_tokens,
+        output_tokens: e!.output_tokens,
+      });
     }
   }
   return rows;
@@ -137,7 +150,8 @@ function expectedAnalysis(rows: AttemptSums[], baseline: string) {
   const m = sys.config.models[baseline]!;
   const input = BigInt(rows.reduce((s, r) => s + r.input_tokens, 0));
   const output = BigInt(rows.reduce((s, r) => s + r.output_tokens, 0));
-  const num = input * BigInt(Math.round(m.input_cost_per_1k * 1e9)) + output * BigInt(Math.round(m.output_cost_per_1k * 1e9));
+  const num =
+    input * BigInt(Math.round(m.input_cost_per_1k * 1e9)) + output * BigInt(Math.round(m.output_cost_per_1k * 1e9));
   const potential = Number((num + 999_999n) / 1_000_000n);
   const actual = rows.reduce((s, r) => s + r.cost_micros, 0);
   const requests = rows.reduce((s, r) => s + r.requests, 0);
@@ -165,7 +179,10 @@ function expectedAnalysis(rows: AttemptSums[], baseline: string) {
 beforeAll(async () => {
   sys = await startSystem('cost_report');
   // A failed attempt (retried) and cache-read tokens, so the sums cover more than plain successes.
-  sys.fake.script('claude-test', [faults.serverError(), { type: 'ok', usage: { input: 1200, output: 300, cacheRead: 400 } }]);
+  sys.fake.script('claude-test', [
+    faults.serverError(),
+    { type: 'ok', usage: { input: 1200, output: 300, cacheRead: 400 } },
+  ]);
   sys.fake.script('gpt-test', [{ type: 'ok', usage: { input: 5000, output: 2000 } }]);
   const mine = [
     { prompt: 'Write a function that reverses a list', task_type: 'code' },
@@ -219,7 +236,13 @@ describe('GET /v1/costs/report', () => {
     const explicit = await getJson<Report>(`/v1/costs/report?from=${today}&to=${today}T23:59:59Z`, TEST_API_KEY);
     expect(explicit.total_cost).toBe(def.total_cost);
     const past = await getJson<Report>(`/v1/costs/report?from=2020-01-01&to=${yesterday}&group_by=day`, TEST_API_KEY);
-    expect(past).toMatchObject({ total_cost: 0, total_requests: 0, avg_cost_per_request: 0, cost_by_model: {}, groups: [] });
+    expect(past).toMatchObject({
+      total_cost: 0,
+      total_requests: 0,
+      avg_cost_per_request: 0,
+      cost_by_model: {},
+      groups: [],
+    });
   });
 
   it.each([

@@ -107,7 +107,10 @@ export async function costReport(db: Db, range: CostRange & { groupBy: CostGroup
 }
 
 /** Sums per (model, provider): what the CostAnalyzer prices again at the baseline model's rates. */
-export async function costByModel(db: Db, range: CostRange): Promise<Array<CostSums & { model: string; provider: string }>> {
+export async function costByModel(
+  db: Db,
+  range: CostRange,
+): Promise<Array<CostSums & { model: string; provider: string }>> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select model, provider, ${SUMS}
     from ${costRollups}
@@ -130,7 +133,10 @@ export interface RecentTask {
 }
 
 /** The newest top-level tasks (long-context parts are left out: their parent stands for them). */
-export async function recentTasks(db: Db, opts: { limit: number; apiKeyId?: string | undefined }): Promise<RecentTask[]> {
+export async function recentTasks(
+  db: Db,
+  opts: { limit: number; apiKeyId?: string | undefined },
+): Promise<RecentTask[]> {
   const owner = opts.apiKeyId === undefined ? sql`` : sql`and api_key_id = ${opts.apiKeyId}`;
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select id, status, coalesce(model, plan->>current_step) as model, task_type, cost_micros,

@@ -1,7 +1,6 @@
 // The cost dashboard's script: polls the server's read-only data routes and redraws in place (no reload).
 // Every figure comes from the /v1 API through /dashboard/api/v1/... (Basic credentials are resent by the
 // browser), and each number's exact value sits in a data-value attribute beside its formatted text.
-'use strict';
 
 /** Seconds between refreshes; the dashboard promises ≤ 5. */
 const POLL_MS = 3000;
@@ -12,7 +11,8 @@ const $ = (id) => document.getElementById(id);
 
 function usd(v) {
   if (v === null || v === undefined) return 'no limit';
-  return `$${Number(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`;
+  const n = Number(v);
+  return `${n < 0 ? '-' : ''}$${Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`;
 }
 
 /** Sets an element's text and its raw value (what tests and scripts read). */
@@ -48,11 +48,17 @@ function chart(id, type, labels, values, options = {}) {
   }
   charts[id] = new Chart($(id), {
     type,
-    data: { labels, datasets: [{ data: values, backgroundColor: colors, borderColor: type === 'line' ? COLORS[0] : undefined }] },
+    data: {
+      labels,
+      datasets: [{ data: values, backgroundColor: colors, borderColor: type === 'line' ? COLORS[0] : undefined }],
+    },
     options: {
       animation: false,
       maintainAspectRatio: false,
-      plugins: { legend: { display: type === 'doughnut' && !options.gauge, position: 'right' }, tooltip: { enabled: !options.gauge } },
+      plugins: {
+        legend: { display: type === 'doughnut' && !options.gauge, position: 'right' },
+        tooltip: { enabled: !options.gauge },
+      },
       ...(options.gauge ? { rotation: -90, circumference: 180, cutout: '70%' } : {}),
       ...(type === 'bar' || type === 'line' ? { scales: { y: { beginAtZero: true } } } : {}),
     },
@@ -96,17 +102,33 @@ function renderReport(byDay, byType, byModel) {
 
   const perDay = new Map(byDay.groups.map((g) => [g.key, g.cost]));
   const labels = days(byDay.from, byDay.to);
-  chart('day-chart', 'bar', labels, labels.map((d) => perDay.get(d) ?? 0), { colors: COLORS[0] });
+  chart(
+    'day-chart',
+    'bar',
+    labels,
+    labels.map((d) => perDay.get(d) ?? 0),
+    { colors: COLORS[0] },
+  );
 
   const models = Object.entries(byDay.cost_by_model);
-  chart('model-chart', 'doughnut', models.map(([m]) => m), models.map(([, c]) => c));
+  chart(
+    'model-chart',
+    'doughnut',
+    models.map(([m]) => m),
+    models.map(([, c]) => c),
+  );
   rows('by-model', byModel.groups, (g) => [
     { text: g.key },
     { text: String(g.requests), value: g.requests, field: 'requests' },
     { text: usd(g.cost), value: g.cost, field: 'cost' },
   ]);
 
-  chart('type-chart', 'bar', byType.groups.map((g) => g.key ?? '(none)'), byType.groups.map((g) => g.cost));
+  chart(
+    'type-chart',
+    'bar',
+    byType.groups.map((g) => g.key ?? '(none)'),
+    byType.groups.map((g) => g.cost),
+  );
   rows('by-task-type', byType.groups, (g) => [
     { text: g.key ?? '(none)' },
     { text: String(g.requests), value: g.requests, field: 'requests' },
@@ -119,7 +141,11 @@ function renderAnalysis(a) {
   show('savings', a.savings, usd(a.savings));
   show('savings-percent', a.savings_percent, `${a.savings_percent}%`);
   show('potential-cost', a.potential_cost, usd(a.potential_cost));
-  show('optimization-score', a.optimization_score ?? '', a.optimization_score === null ? '–' : String(a.optimization_score));
+  show(
+    'optimization-score',
+    a.optimization_score ?? '',
+    a.optimization_score === null ? '–' : String(a.optimization_score),
+  );
 }
 
 /** Today's spend against the daily budget; `budget` is null when GET /v1/budget is not available (404). */
@@ -130,23 +156,37 @@ function renderGauge(budget, byDay) {
     show('budget-limit', budget.limit ?? '', usd(budget.limit));
     show('budget-reserved', budget.reserved, usd(budget.reserved));
     show('budget-remaining', budget.remaining ?? '', usd(budget.remaining));
-    const over = budget.alert_threshold !== null && budget.alert_threshold !== undefined && budget.spent >= budget.alert_threshold;
+    const over =
+      budget.alert_threshold !== null && budget.alert_threshold !== undefined && budget.spent >= budget.alert_threshold;
     $('budget-note').textContent = over ? `over the alert threshold (${usd(budget.alert_threshold)})` : '';
+    $('budget-percent').textContent = budget.limit
+      ? `${((budget.spent / budget.limit) * 100).toFixed(2)}% used`
+      : 'no daily limit';
     const free = budget.limit === null ? 0 : Math.max(0, budget.limit - budget.spent - budget.reserved);
-    chart('gauge-chart', 'doughnut', ['spent', 'reserved', 'free'], [budget.spent, budget.reserved, budget.limit === null ? 1e-9 : free], {
-      gauge: true,
-      colors: [over ? '#d97706' : '#2563eb', '#93c5fd', '#e5e7eb'],
-    });
+    chart(
+      'gauge-chart',
+      'doughnut',
+      ['spent', 'reserved', 'free'],
+      [budget.spent, budget.reserved, budget.limit === null ? 1e-9 : free],
+      {
+        gauge: true,
+        colors: [over ? '#d97706' : '#2563eb', '#93c5fd', '#e5e7eb'],
+      },
+    );
     return;
   }
   // Without the budget endpoint, today's spend still comes from the report; the limit is unknown.
   const spent = byDay.groups.find((g) => g.key === today)?.cost ?? 0;
   show('today-spent', spent, usd(spent));
+  $('budget-percent').textContent = '';
   show('budget-limit', '', 'unknown');
   show('budget-reserved', '', '–');
   show('budget-remaining', '', '–');
   $('budget-note').textContent = 'budget endpoint unavailable (GET /v1/budget answered 404): showing spend only';
-  chart('gauge-chart', 'doughnut', ['spent', 'free'], [spent, spent === 0 ? 1 : 0], { gauge: true, colors: ['#2563eb', '#e5e7eb'] });
+  chart('gauge-chart', 'doughnut', ['spent', 'free'], [spent, spent === 0 ? 1 : 0], {
+    gauge: true,
+    colors: ['#2563eb', '#e5e7eb'],
+  });
 }
 
 function renderRecent(list) {
