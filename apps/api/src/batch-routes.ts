@@ -10,7 +10,17 @@ import {
   worstCaseMicros,
   zodIssues,
 } from '@orchex/core';
-import { batchTasksPage, batchVisible, cancelBatch, type Db, deleteBatch, findBatchSummary, insertBatch, type NewBatch } from '@orchex/db';
+import {
+  batchTasksPage,
+  batchVisible,
+  type CancelledTask,
+  cancelBatch,
+  type Db,
+  deleteBatch,
+  findBatchSummary,
+  insertBatch,
+  type NewBatch,
+} from '@orchex/db';
 import { type ModelQueues, stepJobId } from '@orchex/queue';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
@@ -40,7 +50,10 @@ const MAX_PAGE = 1000;
 
 const batchBody = z
   .object({
-    tasks: z.array(z.unknown()).min(1, 'needs at least one task').max(MAX_BATCH_SIZE, `at most ${MAX_BATCH_SIZE} tasks`),
+    tasks: z
+      .array(z.unknown())
+      .min(1, 'needs at least one task')
+      .max(MAX_BATCH_SIZE, `at most ${MAX_BATCH_SIZE} tasks`),
     name: z.string().min(1).max(200, 'at most 200 characters').optional(),
     idempotency_key: z.string().min(1).max(200, 'at most 200 characters').optional(),
   })
@@ -48,8 +61,16 @@ const batchBody = z
 const idParam = z.uuid();
 const resultsQuery = z
   .object({
-    cursor: z.string().regex(/^\d{1,9}$/, 'must be a next_cursor from an earlier page').optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'at least 1').max(MAX_PAGE, `at most ${MAX_PAGE}`).default(DEFAULT_PAGE),
+    cursor: z
+      .string()
+      .regex(/^\d{1,9}$/, 'must be a next_cursor from an earlier page')
+      .optional(),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'at least 1')
+      .max(MAX_PAGE, `at most ${MAX_PAGE}`)
+      .default(DEFAULT_PAGE),
   })
   .strict();
 
@@ -60,7 +81,10 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
   const { config, db, queues, logger } = deps;
   const router = Router();
   // Mounted before the /v1 JSON parser, so this larger limit applies to this one route only.
-  const json = express.json({ limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT,
+    type: ['application/json', 'application/*+json'],
+  });
 
   const ownerOf = (res: Response) => (res.locals.isAdmin ? undefined : res.locals.apiKeyId);
   const batchId = (req: Request) => {
@@ -85,12 +109,16 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
       return;
     }
     try {
-      await queues.enqueueMany(inserted.tasks.map((t) => ({ taskId: t.id, step: 0, model: firstModels[t.index] as string })));
+      await queues.enqueueMany(
+        inserted.tasks.map((t) => ({ taskId: t.id, step: 0, model: firstModels[t.index] as string })),
+      );
     } catch (err) {
       // Not enqueued means not accepted: drop the rows so nothing sits `queued` forever and a retry starts clean.
       // Jobs that did get added find no task and end as failed jobs without calling a model.
       logger.error({ batchId: batch.id, err: (err as Error).message }, 'batch enqueue failed');
-      await deleteBatch(db, batch.id).catch((e: Error) => logger.error({ batchId: batch.id, err: e.message }, 'batch cleanup failed'));
+      await deleteBatch(db, batch.id).catch((e: Error) =>
+        logger.error({ batchId: batch.id, err: e.message }, 'batch cleanup failed'),
+      );
       throw new HttpError(503, 'queue_unavailable', 'the task queue is unavailable; nothing was accepted, retry later');
     }
     res.status(202).location(`/v1/batches/${batch.id}`).json({ id: batch.id, size: batch.size });
@@ -123,19 +151,26 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
     const id = batchId(req);
     if (!(await batchVisible(db, id, ownerOf(res)))) throw notFound(id);
     const cancelled = await cancelBatch(db, id);
-    // Best effort: a job left behind is skipped by the worker (its task is terminal); removing it just saves work.
-    for (let i = 0; i < cancelled.length; i += 1000) {
-      await Promise.allSettled(
-        cancelled.slice(i, i + 1000).map((t) => {
-          const model = t.plan[t.currentStep];
-          return model ? queues.get(model).remove(stepJobId(t.id, t.currentStep)) : undefined;
-        }),
-      );
-    }
     res.json({ cancelled: cancelled.length });
+    // Best effort, after answering: each removal is an O(waiting) LREM in Redis (seconds for 10,000 jobs), and a
+    // job left behind costs little: the worker skips it because its task is terminal.
+    void removeJobs(queues, cancelled).catch((err: Error) =>
+      logger.warn({ batchId: id, err: err.message }, 'removing cancelled jobs failed'),
+    );
   });
 
   return router;
+}
+
+async function removeJobs(queues: ModelQueues, cancelled: CancelledTask[]): Promise<void> {
+  for (let i = 0; i < cancelled.length; i += 500) {
+    await Promise.allSettled(
+      cancelled.slice(i, i + 500).map((t) => {
+        const model = t.plan[t.currentStep];
+        return model ? queues.get(model).remove(stepJobId(t.id, t.currentStep)) : undefined;
+      }),
+    );
+  }
 }
 
 /**
@@ -160,7 +195,10 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
     const t = parsed.data;
     if (t.idempotency_key !== undefined) {
       badTasks++;
-      issues.push({ field: at('idempotency_key'), message: 'not allowed inside a batch; give the batch an idempotency_key' });
+      issues.push({
+        field: at('idempotency_key'),
+        message: 'not allowed inside a batch; give the batch an idempotency_key',
+      });
       return;
     }
     let plan: ReturnType<typeof route>;
@@ -199,8 +237,14 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
   });
   if (issues.length > 0) {
     const err = validationError(issues.slice(0, MAX_LISTED_ISSUES));
-    const more = issues.length > MAX_LISTED_ISSUES ? ` (${issues.length - MAX_LISTED_ISSUES} more issues not listed)` : '';
-    throw new HttpError(400, err.code, `${badTasks} of ${input.length} tasks are invalid; nothing was accepted: ${err.message}${more}`, err.fields);
+    const more =
+      issues.length > MAX_LISTED_ISSUES ? ` (${issues.length - MAX_LISTED_ISSUES} more issues not listed)` : '';
+    throw new HttpError(
+      400,
+      err.code,
+      `${badTasks} of ${input.length} tasks are invalid; nothing was accepted: ${err.message}${more}`,
+      err.fields,
+    );
   }
   if (overLimit.length > 0) {
     const listed = overLimit.slice(0, MAX_LISTED_ISSUES);

@@ -1,16 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { type BatchRow, batches, type NewTask, type TaskRow, tasks } from './schema.ts';
 
-/** Rows per multi-row INSERT: ~12 bound values each keeps a statement far below Postgres' 65,535-parameter cap. */
+/** Rows per INSERT statement, so one statement's JSON stays a few megabytes even for long prompts. */
 export const BATCH_INSERT_CHUNK = 1000;
 
-/** A new batch: its tasks in submission order (their batchId/batchIndex are set here). */
+/** A new batch: its tasks in submission order (ids, batchId and batchIndex are set here). */
 export interface NewBatch {
   apiKeyId: string;
   name: string | null;
   idempotencyKey: string | null;
-  tasks: Array<Omit<NewTask, 'apiKeyId' | 'batchId' | 'batchIndex'>>;
+  tasks: Array<
+    Pick<
+      NewTask,
+      'taskType' | 'prompt' | 'context' | 'system' | 'params' | 'plan' | 'routingReason' | 'estimatedCostMicros'
+    >
+  >;
 }
 
 /** A first step to enqueue for each inserted task, in submission order. */
@@ -32,7 +38,12 @@ export async function insertBatch(
   return db.transaction(async (tx) => {
     const [batch] = await tx
       .insert(batches)
-      .values({ apiKeyId: input.apiKeyId, name: input.name, idempotencyKey: input.idempotencyKey, size: input.tasks.length })
+      .values({
+        apiKeyId: input.apiKeyId,
+        name: input.name,
+        idempotencyKey: input.idempotencyKey,
+        size: input.tasks.length,
+      })
       .onConflictDoNothing()
       .returning();
     if (!batch) {
@@ -47,13 +58,30 @@ export async function insertBatch(
     }
     const inserted: InsertedBatchTask[] = [];
     for (let start = 0; start < input.tasks.length; start += BATCH_INSERT_CHUNK) {
-      const rows = input.tasks
-        .slice(start, start + BATCH_INSERT_CHUNK)
-        .map((t, i) => ({ ...t, apiKeyId: input.apiKeyId, batchId: batch.id, batchIndex: start + i }));
-      const ids = await tx.insert(tasks).values(rows).returning({ id: tasks.id, index: tasks.batchIndex, plan: tasks.plan });
-      for (const r of ids) inserted.push({ id: r.id, index: r.index ?? 0, plan: r.plan });
+      const chunk = input.tasks.slice(start, start + BATCH_INSERT_CHUNK).map((t, i) => ({
+        id: randomUUID(),
+        batch_index: start + i,
+        task_type: t.taskType ?? null,
+        prompt: t.prompt,
+        context: t.context ?? null,
+        system: t.system ?? null,
+        params: t.params,
+        plan: t.plan,
+        routing_reason: t.routingReason,
+        estimated_cost_micros: t.estimatedCostMicros ?? 0,
+      }));
+      // One JSON parameter per chunk instead of ~10 bound values per row: building and binding thousands of
+      // parameters cost more than the insert itself (measured ~4x slower for 10,000 tasks).
+      await tx.execute(sql`
+        insert into ${tasks} (id, api_key_id, batch_id, batch_index, task_type, prompt, context, system, params, plan,
+                              routing_reason, estimated_cost_micros)
+        select r.id, ${input.apiKeyId}, ${batch.id}, r.batch_index, r.task_type, r.prompt, r.context, r.system, r.params,
+               r.plan, r.routing_reason, r.estimated_cost_micros
+        from json_to_recordset(${JSON.stringify(chunk)}::json) as r(id uuid, batch_index integer, task_type text,
+             prompt text, context text, system text, params jsonb, plan jsonb, routing_reason text,
+             estimated_cost_micros bigint)`);
+      for (const r of chunk) inserted.push({ id: r.id, index: r.batch_index, plan: r.plan });
     }
-    inserted.sort((a, b) => a.index - b.index);
     return { batch, created: true as const, tasks: inserted };
   });
 }
@@ -82,7 +110,8 @@ export interface BatchSummary {
   finishedAt: Date | null;
 }
 
-const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+const toDate = (v: unknown): Date | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v));
 
 /** The batch's summary, or null; with `apiKeyId`, only when that key owns it. */
 export async function findBatchSummary(db: Db, id: string, apiKeyId?: string): Promise<BatchSummary | null> {
