@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ModelRates, resolveModelRates, UnknownPriceError } from './model-rates.ts';
 
 export const PROVIDERS = ['anthropic', 'openai', 'google', 'ollama'] as const;
 export const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'] as const;
@@ -7,21 +8,23 @@ export type TaskType = (typeof TASK_TYPES)[number];
 
 const usd = z.number().nonnegative();
 
-/** One model orchex can call: which provider serves it, its prices, its window and its limits. */
-export const modelConfigSchema = z
+/** One model orchex can call, as written in the config: which provider serves it, its window, limits and prices. */
+const modelConfigInputSchema = z
   .object({
     /** Which adapter calls it. */
     provider: z.enum(PROVIDERS),
-    /** The provider's own model id (e.g. "claude-sonnet-4-5"). */
+    /** The provider's own model id (e.g. "claude-sonnet-4-5"); also the key for the price catalogue. */
     model_id: z.string().min(1),
-    /** USD per 1,000 input tokens. */
-    input_cost_per_1k: usd,
-    /** USD per 1,000 output tokens. */
-    output_cost_per_1k: usd,
-    /** USD per 1,000 input tokens read from the prompt cache; default: the provider's usual discount. */
+    /** USD per 1,000 input tokens; default: the catalogue's list price (required when the catalogue has none). */
+    input_cost_per_1k: usd.optional(),
+    /** USD per 1,000 output tokens (reasoning included); default: the catalogue's list price (required when none). */
+    output_cost_per_1k: usd.optional(),
+    /** USD per 1,000 input tokens read from the prompt cache; default: catalogue, else a documented factor of input. */
     cache_read_cost_per_1k: usd.optional(),
-    /** USD per 1,000 input tokens written to the prompt cache; default: the provider's usual surcharge. */
+    /** USD per 1,000 input tokens written to the prompt cache (Anthropic: 5-minute); default: catalogue, else a factor. */
     cache_write_cost_per_1k: usd.optional(),
+    /** USD per 1,000 input tokens written to Anthropic's 1-hour cache; default: catalogue, else 2× input (Anthropic). */
+    cache_write_1h_cost_per_1k: usd.optional(),
     /** Context window in tokens (input + output). */
     max_tokens: z.number().int().positive(),
     /** Largest output the model may produce; default min(8192, max_tokens). */
@@ -34,6 +37,33 @@ export const modelConfigSchema = z
     tpm: z.number().int().positive().optional(),
   })
   .strict();
+
+/**
+ * A model with its prices resolved at load (config value per field, else the pinned genai-prices catalogue; see
+ * resolveModelRates): `rates` holds the integer rates the cost math reads, and the `*_cost_per_1k` fields hold the
+ * base-tier prices in effect (USD per 1K) for display. A model without a known input or output price fails here,
+ * naming the model and the fields to set.
+ */
+export const modelConfigSchema = modelConfigInputSchema.transform((model, ctx) => {
+  let rates: ModelRates;
+  try {
+    rates = resolveModelRates(model);
+  } catch (err) {
+    if (!(err instanceof UnknownPriceError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+    return z.NEVER;
+  }
+  return {
+    ...model,
+    input_cost_per_1k: rates.input / 1e9,
+    output_cost_per_1k: rates.output / 1e9,
+    cache_read_cost_per_1k: rates.cacheRead / 1e9,
+    cache_write_cost_per_1k: rates.cacheWrite / 1e9,
+    cache_write_1h_cost_per_1k: rates.cacheWrite1h / 1e9,
+    /** Integer rates in micro-dollars per million tokens, tiers included; what costMicros/worstCaseMicros use. */
+    rates,
+  };
+});
 
 export const routingRuleSchema = z
   .object({
@@ -100,4 +130,7 @@ export const configSchema = z
   });
 
 export type OrchexConfig = z.output<typeof configSchema>;
+/** A model as parsed: prices resolved, `rates` set. */
 export type ModelConfig = z.output<typeof modelConfigSchema>;
+/** A model as written in a config file (prices optional). */
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;

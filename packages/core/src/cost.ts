@@ -1,53 +1,46 @@
-import type { ModelConfig, ProviderName } from './config-schema.ts';
+import type { ModelConfig } from './config-schema.ts';
+import { type ModelRates, ratesAt } from './model-rates.ts';
 import type { Usage } from './usage.ts';
 
 /** Money is integer micro-dollars (1 USD = 1,000,000) everywhere inside orchex; USD only at the edges. */
 export type Micros = number;
 
-/** Cache prices relative to the input price when the config gives none: each provider's published discount. */
-const CACHE_READ_FACTOR: Record<ProviderName, number> = { anthropic: 0.1, openai: 0.1, google: 0.25, ollama: 0 };
-const CACHE_WRITE_FACTOR: Record<ProviderName, number> = { anthropic: 1.25, openai: 1, google: 1, ollama: 0 };
-
-/** USD per 1K tokens → micro-dollars per million tokens, an integer for every price with ≤ 9 decimals. */
-function perMTok(usdPer1k: number): number {
-  return Math.round(usdPer1k * 1e9);
+/** The base-tier integer rates of a model (micro-dollars per million tokens), resolved when the config was parsed. */
+export function modelRates(model: Pick<ModelConfig, 'rates'>): ModelRates {
+  return model.rates;
 }
 
-/** Integer rates of one model, micro-dollars per million tokens. */
-export interface ModelRates {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-}
-
-export function modelRates(model: ModelConfig): ModelRates {
-  return {
-    input: perMTok(model.input_cost_per_1k),
-    output: perMTok(model.output_cost_per_1k),
-    cacheRead: perMTok(model.cache_read_cost_per_1k ?? model.input_cost_per_1k * CACHE_READ_FACTOR[model.provider]),
-    cacheWrite: perMTok(model.cache_write_cost_per_1k ?? model.input_cost_per_1k * CACHE_WRITE_FACTOR[model.provider]),
-  };
+/** ⌈numerator / 1e6⌉ exactly for non-negative integers (a float division can land on the wrong side of an integer). */
+function ceilMillionths(numerator: number): Micros {
+  const rest = numerator % 1e6;
+  return (numerator - rest) / 1e6 + (rest > 0 ? 1 : 0);
 }
 
 /**
- * Cost of one call from the usage the provider reported. Reasoning tokens are part of outputTokens.total and are
- * billed as output. Rounded up once, so a sum of attempts never undercounts by more than 1 micro-dollar each.
+ * Cost of one call from the usage the provider reported: uncached input, cache reads, cache writes (the 1-hour part
+ * at its own price), and output — reasoning tokens are inside outputTokens.total and billed as output. The rate set
+ * is the tier for the call's total input. Rounded up once, so a sum of attempts never undercounts.
  */
-export function costMicros(usage: Usage, model: ModelConfig): Micros {
-  const r = modelRates(model);
-  const numerator =
-    usage.inputTokens.noCache * r.input +
-    usage.inputTokens.cacheRead * r.cacheRead +
-    usage.inputTokens.cacheWrite * r.cacheWrite +
-    usage.outputTokens.total * r.output;
-  return Math.ceil(numerator / 1e6);
+export function costMicros(usage: Usage, model: Pick<ModelConfig, 'rates'>): Micros {
+  const { inputTokens: i, outputTokens: o } = usage;
+  const r = ratesAt(model.rates, i.total);
+  const write1h = Math.min(i.cacheWrite1h ?? 0, i.cacheWrite);
+  return ceilMillionths(
+    i.noCache * r.input +
+      i.cacheRead * r.cacheRead +
+      (i.cacheWrite - write1h) * r.cacheWrite +
+      write1h * r.cacheWrite1h +
+      o.total * r.output,
+  );
 }
 
-/** Worst case of one call: every input token at full price and max output. */
-export function worstCaseMicros(inputTokens: number, maxOutputTokens: number, model: ModelConfig): Micros {
-  const r = modelRates(model);
-  return Math.ceil((inputTokens * r.input + maxOutputTokens * r.output) / 1e6);
+/**
+ * Worst case of one call: every input token at the full input price (of the tier `inputTokens` falls in) and
+ * `maxOutputTokens` of output.
+ */
+export function worstCaseMicros(inputTokens: number, maxOutputTokens: number, model: Pick<ModelConfig, 'rates'>): Micros {
+  const r = ratesAt(model.rates, inputTokens);
+  return ceilMillionths(inputTokens * r.input + maxOutputTokens * r.output);
 }
 
 /** Micro-dollars → USD number for API responses (exact to 6 decimals). */

@@ -1,6 +1,8 @@
 /**
- * The built-in configuration: the seed's routing table with current models and list prices (USD per 1K tokens,
- * checked 2026-11). Used when ORCHEX_CONFIG is unset; see config/orchex.example.yaml for the same as a file.
+ * The built-in configuration: the seed's routing table with current models. Used when ORCHEX_CONFIG is unset; see
+ * config/orchex.example.yaml for a file. Prices come from the pinned @pydantic/genai-prices catalogue at load; the
+ * few written here (USD per 1K tokens, list prices checked 2026-11) are overrides kept on purpose so that path is
+ * always exercised, and llama3.1 is local, so its zero prices must be written.
  */
 export const DEFAULT_CONFIG_SOURCE = {
   orchestrator: {
@@ -26,10 +28,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'claude-opus-4-5': {
       provider: 'anthropic',
       model_id: 'claude-opus-4-5',
-      input_cost_per_1k: 0.005,
-      output_cost_per_1k: 0.025,
-      cache_read_cost_per_1k: 0.0005,
-      cache_write_cost_per_1k: 0.00625,
       max_tokens: 200_000,
       max_output_tokens: 64_000,
       rpm: 50,
@@ -38,10 +36,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'claude-sonnet-4-5': {
       provider: 'anthropic',
       model_id: 'claude-sonnet-4-5',
-      input_cost_per_1k: 0.003,
-      output_cost_per_1k: 0.015,
-      cache_read_cost_per_1k: 0.0003,
-      cache_write_cost_per_1k: 0.00375,
       max_tokens: 200_000,
       max_output_tokens: 64_000,
       rpm: 50,
@@ -50,10 +44,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'claude-haiku-4-5': {
       provider: 'anthropic',
       model_id: 'claude-haiku-4-5',
-      input_cost_per_1k: 0.001,
-      output_cost_per_1k: 0.005,
-      cache_read_cost_per_1k: 0.0001,
-      cache_write_cost_per_1k: 0.00125,
       max_tokens: 200_000,
       max_output_tokens: 64_000,
       rpm: 50,
@@ -62,9 +52,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'gpt-5': {
       provider: 'openai',
       model_id: 'gpt-5',
-      input_cost_per_1k: 0.00125,
-      output_cost_per_1k: 0.01,
-      cache_read_cost_per_1k: 0.000125,
       max_tokens: 400_000,
       max_output_tokens: 128_000,
       rpm: 500,
@@ -73,9 +60,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'gpt-5-mini': {
       provider: 'openai',
       model_id: 'gpt-5-mini',
-      input_cost_per_1k: 0.00025,
-      output_cost_per_1k: 0.002,
-      cache_read_cost_per_1k: 0.000025,
       max_tokens: 400_000,
       max_output_tokens: 128_000,
       rpm: 500,
@@ -95,9 +79,6 @@ export const DEFAULT_CONFIG_SOURCE = {
     'gemini-2.5-pro': {
       provider: 'google',
       model_id: 'gemini-2.5-pro',
-      input_cost_per_1k: 0.00125,
-      output_cost_per_1k: 0.01,
-      cache_read_cost_per_1k: 0.000125,
       max_tokens: 1_048_576,
       max_output_tokens: 65_536,
       rpm: 150,

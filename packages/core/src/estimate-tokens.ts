@@ -6,7 +6,11 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-/** Estimated input tokens of a task: system + prompt + context, plus a small per-message overhead. */
+/**
+ * Estimated input tokens of a task: system + prompt + context at ~4 chars per token, plus a small per-message
+ * overhead. Provider-neutral and O(1) in practice; used for routing (context fit) and as the pre-flight estimate for
+ * models without an offline tokenizer (see estimateInputTokens).
+ */
 export function estimateTaskInputTokens(task: { prompt: string; context?: string | undefined; system?: string | undefined }): number {
   return estimateTokens(task.prompt) + estimateTokens(task.context ?? '') + estimateTokens(task.system ?? '') + 8;
 }

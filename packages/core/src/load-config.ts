@@ -9,7 +9,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Validates an already-parsed config object (from YAML, JSON or code). */
+/**
+ * Validates an already-parsed config object (from YAML, JSON or code) and resolves every model's prices (config
+ * override per field, else the pinned genai-prices catalogue); a model with no known price fails naming it.
+ */
 export function parseConfig(source: unknown, origin = 'config'): OrchexConfig {
   const result = configSchema.safeParse(source);
   if (!result.success) {

@@ -14,7 +14,10 @@ export interface RoutePlan {
   reason: string;
   /** The task type used for routing (given or classified). */
   taskType: TaskType | undefined;
-  /** Estimated input tokens, used for context fit. */
+  /**
+   * Provider-neutral estimate of input tokens (chars/4, estimateTaskInputTokens), used for context fit. The money
+   * estimate uses estimateInputTokens(task, firstModel) instead, which tokenizes for OpenAI models.
+   */
   inputTokens: number;
 }
 
@@ -39,6 +42,9 @@ type RoutableTask = Pick<TaskInput, 'prompt' | 'task_type' | 'fallback_chain' | 
  * split the input for them). With enable_fallback off, only the first model is kept.
  */
 export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
+  // The approximation, not estimateInputTokens: one figure must order models of different providers (whose
+  // tokenizers differ), it costs nothing for a 10M-character context or a batch of thousands, and a wrong fit is
+  // recovered anyway (a context_length error skips to the next model; long inputs are split).
   const inputTokens = estimateTaskInputTokens(task);
   let plan: string[];
   let strategy: RoutingStrategy;

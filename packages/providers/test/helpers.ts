@@ -1,9 +1,8 @@
-import type { ModelConfig, ProviderName } from '@orchex/core';
-import { ProviderError } from '@orchex/core';
+import { type ModelConfig, modelConfigSchema, type ProviderName, ProviderError } from '@orchex/core';
 
 /** A minimal ModelConfig for one provider's model id. */
 export function modelConfig(provider: ProviderName, modelId: string): ModelConfig {
-  return {
+  return modelConfigSchema.parse({
     provider,
     model_id: modelId,
     input_cost_per_1k: 0.001,
@@ -11,7 +10,7 @@ export function modelConfig(provider: ProviderName, modelId: string): ModelConfi
     max_tokens: 200_000,
     rpm: 60,
     max_concurrency: 4,
-  };
+  });
 }
 
 /** Keys long enough to be masked if an error ever echoed them. */
