@@ -93,7 +93,7 @@ describe.each([
       tasks: [task(0), task(1), task(2)],
     });
     if (!r.created) throw new Error('expected a new batch');
-    const [t0, t1] = r.tasks as [{ id: string }, { id: string }];
+    const [t0, t1] = [r.tasks[0]!, r.tasks[1]!];
     await markRunning(db, t0.id, 0);
     await recordAttempt(db, {
       taskId: t0.id,
