@@ -13,6 +13,10 @@ export const anthropicMessageSchema = z.object({
     output_tokens: count,
     cache_creation_input_tokens: count.nullish(),
     cache_read_input_tokens: count.nullish(),
+    /** The same writes split by cache lifetime (priced differently); absent on older responses. */
+    cache_creation: z
+      .object({ ephemeral_5m_input_tokens: count.nullish(), ephemeral_1h_input_tokens: count.nullish() })
+      .nullish(),
   }),
 });
 

@@ -27,7 +27,7 @@ export const anthropicProtocol: FakeProtocol = {
     return { model: request.model, prompt: textOf(lastUser?.content), inputChars: all.length };
   },
   okResponse(reply) {
-    const { input, output, cacheRead, cacheWrite } = reply.usage;
+    const { input, output, cacheRead, cacheWrite, cacheWrite1h } = reply.usage;
     return {
       headers: { 'request-id': `req_${reply.id}` },
       body: {
@@ -42,6 +42,7 @@ export const anthropicProtocol: FakeProtocol = {
           input_tokens: input - cacheRead - cacheWrite,
           cache_creation_input_tokens: cacheWrite,
           cache_read_input_tokens: cacheRead,
+          cache_creation: { ephemeral_5m_input_tokens: cacheWrite - cacheWrite1h, ephemeral_1h_input_tokens: cacheWrite1h },
           output_tokens: output,
           service_tier: 'standard',
         },

@@ -29,11 +29,17 @@ export const fakeUsageSchema = z
     /** All output tokens, reasoning included. */
     output: tokens.optional(),
     cacheRead: tokens.optional(),
-    /** Rendered by Anthropic only (the others have no separately billed cache write). */
+    /** Rendered by Anthropic only (the others have no separately billed cache write); default: cacheWrite1h or 0. */
     cacheWrite: tokens.optional(),
+    /** Of cacheWrite, the 1-hour writes (Anthropic's usage.cache_creation); the rest are 5-minute writes. Default 0. */
+    cacheWrite1h: tokens.optional(),
     reasoning: tokens.optional(),
   })
-  .strict();
+  .strict()
+  .refine((u) => u.cacheWrite === undefined || (u.cacheWrite1h ?? 0) <= u.cacheWrite, {
+    message: 'cacheWrite1h is part of cacheWrite, so it cannot exceed it',
+    path: ['cacheWrite1h'],
+  });
 /** See fakeUsageSchema. */
 export type FakeUsage = z.infer<typeof fakeUsageSchema>;
 

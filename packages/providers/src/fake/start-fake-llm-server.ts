@@ -90,7 +90,8 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   const reply = (request: FakeRequest, step: Extract<FakeStep, { type: 'ok' }>): FakeReply => {
     const text = step.text ?? `fake answer from ${request.model}: ${request.prompt.slice(0, 40)}`;
     const cacheRead = step.usage?.cacheRead ?? 0;
-    const cacheWrite = step.usage?.cacheWrite ?? 0;
+    const cacheWrite1h = step.usage?.cacheWrite1h ?? 0;
+    const cacheWrite = step.usage?.cacheWrite ?? cacheWrite1h;
     const reasoning = step.usage?.reasoning ?? 0;
     return {
       id: `fake${String(++replies).padStart(6, '0')}`,
@@ -102,6 +103,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         output: step.usage?.output ?? estimateTokens(text.length) + reasoning,
         cacheRead,
         cacheWrite,
+        cacheWrite1h,
         reasoning,
       },
     };
