@@ -1,6 +1,8 @@
 import {
+  estimateInputTokens,
   type Logger,
   type OrchexConfig,
+  preloadTokenizers,
   RoutingError,
   route,
   taskInputSchema,
@@ -38,6 +40,8 @@ const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).inclu
 export function taskRoutes(deps: TaskRouteDeps): Router {
   const { config, db, queues, logger } = deps;
   const router = Router();
+  // The first OpenAI estimate would otherwise pay for loading the encoding tables (~0.3 s).
+  preloadTokenizers(Object.values(config.models));
 
   router.post('/tasks', async (req: Request, res: Response) => {
     const parsed = taskInputSchema.safeParse(req.body ?? {});
@@ -52,7 +56,8 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     }
     const first = plan.plan[0] as string;
     const firstModel = config.models[first]!;
-    const estimate = worstCaseMicros(plan.inputTokens, input.max_tokens, firstModel);
+    // Input counted for the model that runs first (a real tokenizer for OpenAI), not routing's chars/4 figure.
+    const estimate = worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
     const maxPerRequest = config.cost_limits.max_per_request;
     if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
       throw new HttpError(

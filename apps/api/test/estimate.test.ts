@@ -1,0 +1,61 @@
+import { tasks } from '@orchex/db';
+import { count } from 'drizzle-orm';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
+import { testConfigSource } from '../../../test/support/test-config.ts';
+
+// The pre-flight estimate at submit; no worker: nothing here may reach a model.
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startSystem('estimate', { configSource: testConfigSource({ cost_limits: { max_per_request: 0.05 } }), workers: false });
+});
+afterAll(async () => sys?.close());
+
+const asText = { disallowedSpecial: new Set<string>() };
+
+describe('POST /v1/tasks pre-flight estimate', () => {
+  it('OpenAI first model: input counted with its tokenizer, estimated_cost = input × $1.25/MTok + max_tokens × $10/MTok', async () => {
+    const system = 'Reply with JSON only.';
+    const prompt = 'List the three largest moons of Jupiter with their diameters in km — 木星の衛星.';
+    const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt, system, fallback_chain: ['gpt-test'], max_tokens: 500 } });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { model: string; estimated_cost: number };
+    expect(body.model).toBe('gpt-test');
+    // system and user messages, 3 tokens each, 3 priming the reply (gpt-test is unknown to OpenAI's table → o200k_base).
+    const input = countTokens(system, asText) + countTokens(prompt, asText) + 9;
+    expect(body.estimated_cost).toBe(Math.ceil(input * 1.25 + 500 * 10) / 1e6);
+  });
+
+  it('over cost_limits.max_per_request → 422 naming the limit and the estimate, nothing stored or queued', async () => {
+    const before = (await sys.database.db.select({ n: count() }).from(tasks))[0]?.n;
+    // claude-test: $3 in, $15 out per MTok. 4,000 output tokens alone are $0.06 > $0.05.
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Write a long essay about tides.', fallback_chain: ['claude-test'], max_tokens: 4_000 },
+    });
+    expect(res.status).toBe(422);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('over_max_per_request');
+    // chars/4 for Anthropic: 31 chars → 8 tokens + 8 overhead = 16 → 16 × 3 + 4,000 × 15 = 60,048 µ$.
+    expect(error.message).toBe(
+      'estimated worst-case cost $0.060048 on claude-test exceeds cost_limits.max_per_request $0.05',
+    );
+    expect((await sys.database.db.select({ n: count() }).from(tasks))[0]?.n).toBe(before);
+    expect(sys.fake.log).toHaveLength(0);
+  });
+
+  it('a large context counts too: within the limit on max_tokens alone, over it with the document', async () => {
+    const small = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'Summarise.', fallback_chain: ['gpt-test'], max_tokens: 1_000 } });
+    expect(small.status).toBe(202);
+    // 268K characters (over TOKENIZE_MAX_CHARS, so sampled) ≈ 60K tokens ≈ $0.075 of input at $1.25/MTok.
+    const context = 'The committee reviewed 1,204 filings and found 37 irregularities. '.repeat(4_000);
+    const big = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise.', context, fallback_chain: ['gpt-test'], max_tokens: 1_000 },
+    });
+    expect(big.status).toBe(422);
+    const { error } = (await big.json()) as { error: { message: string } };
+    expect(error.message).toMatch(/^estimated worst-case cost \$0\.\d+ on gpt-test exceeds cost_limits\.max_per_request \$0\.05$/);
+  });
+});
