@@ -1,8 +1,10 @@
 import {
+  estimateInputTokens,
   type FieldIssue,
   type Logger,
   microsToUsd,
   type OrchexConfig,
+  preloadTokenizers,
   RoutingError,
   route,
   taskInputSchema,
@@ -80,6 +82,7 @@ type TaskRowInput = NewBatch['tasks'][number];
 export function batchRoutes(deps: BatchRouteDeps): Router {
   const { config, db, queues, logger } = deps;
   const router = Router();
+  preloadTokenizers(Object.values(config.models));
   // Mounted before the /v1 JSON parser, so this larger limit applies to this one route only.
   const json = express.json({
     limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT,
@@ -211,7 +214,9 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
       return;
     }
     const first = plan.plan[0] as string;
-    const estimate = worstCaseMicros(plan.inputTokens, t.max_tokens, config.models[first]!);
+    const firstModel = config.models[first]!;
+    // The same estimate as POST /v1/tasks: input counted for the model that runs first (a tokenizer for OpenAI).
+    const estimate = worstCaseMicros(estimateInputTokens(t, firstModel), t.max_tokens, firstModel);
     if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
       overLimit.push({
         field: `tasks.${i}`,
