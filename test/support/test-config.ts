@@ -13,6 +13,7 @@ export interface ConfigOverrides {
   cost_limits?: Record<string, unknown>;
   routing_rules?: Record<string, unknown>;
   models?: Record<string, Record<string, unknown>>;
+  long_context?: Record<string, unknown>;
 }
 
 /** The same config as plain data (what a YAML/JSON file would hold), for worker child processes. */
@@ -35,5 +36,6 @@ export function testConfigSource(overrides: ConfigOverrides = {}): Record<string
       ...overrides.routing_rules,
     },
     models,
+    ...(overrides.long_context ? { long_context: overrides.long_context } : {}),
   };
 }

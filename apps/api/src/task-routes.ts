@@ -11,8 +11,8 @@ import {
   zodIssues,
   microsToUsd,
 } from '@orchex/core';
-import { type Db, deleteTask, findTask, insertTask, TERMINAL_STATUSES } from '@orchex/db';
-import type { ModelQueues } from '@orchex/queue';
+import { type Db, deleteTask, findByIdempotencyKey, findParts, findTask, insertTask, TERMINAL_STATUSES } from '@orchex/db';
+import { type ModelQueues, planSplit, submitSplitTask } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { HttpError, validationError } from './http-errors.ts';
@@ -56,8 +56,14 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     }
     const first = plan.plan[0] as string;
     const firstModel = config.models[first]!;
+    // route() puts models that fit first: if plan[0] cannot hold the input, none can, and the context is split.
+    const split = plan.inputTokens + input.max_tokens > firstModel.max_tokens ? planSplit(input, plan.plan, config) : undefined;
+    if (split && 'error' in split) throw new HttpError(422, 'input_too_large', split.error);
+    if (split && !input.context) {
+      throw new HttpError(422, 'input_too_large', `the prompt alone exceeds every model's window in the plan (${plan.plan.join(', ')})`);
+    }
     // Input counted for the model that runs first (a real tokenizer for OpenAI), not routing's chars/4 figure.
-    const estimate = worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
+    const estimate = split ? split.worstCaseMicros : worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
     const maxPerRequest = config.cost_limits.max_per_request;
     if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
       throw new HttpError(
@@ -68,6 +74,38 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     }
     if (deps.debugRouting) {
       logger.info({ plan: plan.plan, strategy: plan.strategy, reason: plan.reason }, 'routing');
+    }
+    if (split) {
+      const existing = input.idempotency_key ? await findByIdempotencyKey(db, res.locals.apiKeyId, input.idempotency_key) : null;
+      if (existing) {
+        res.status(200).set('Idempotent-Replayed', 'true').json(taskView(existing));
+        return;
+      }
+      let parent: Awaited<ReturnType<typeof submitSplitTask>>;
+      try {
+        parent = await submitSplitTask(db, queues, split, {
+          apiKeyId: res.locals.apiKeyId,
+          idempotencyKey: input.idempotency_key ?? null,
+          input,
+          plan: plan.plan,
+          routingReason: plan.reason,
+          taskType: plan.taskType,
+        });
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'split task not accepted');
+        throw new HttpError(503, 'queue_unavailable', 'the task could not be stored and enqueued; nothing was accepted, retry later');
+      }
+      res.status(202).location(`/v1/tasks/${parent.id}`).json({
+        id: parent.id,
+        status: parent.status,
+        model: first,
+        plan: plan.plan,
+        task_type: plan.taskType ?? null,
+        routing_reason: parent.routingReason,
+        parts: split.chunks.length + 1,
+        estimated_cost: microsToUsd(estimate),
+      });
+      return;
     }
     const { task, created } = await insertTask(db, {
       apiKeyId: res.locals.apiKeyId,
@@ -133,7 +171,9 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
       if (req.destroyed) return;
       task = (await findTask(db, task.id, owner)) ?? task;
     }
-    res.json(taskView(task));
+    // A split task's record lists its parts; only parents (no attempts of their own) need the query.
+    const parts = task.attempts.length === 0 && !task.partKind ? await findParts(db, task.id) : [];
+    res.json(taskView(task, parts));
   });
 
   return router;

@@ -1,5 +1,5 @@
 import { microsToUsd } from '@orchex/core';
-import type { AttemptRow, TaskRow, TaskWithAttempts } from '@orchex/db';
+import type { AttemptRow, PartRow, TaskRow, TaskWithAttempts } from '@orchex/db';
 
 /** The API's JSON for one attempt. */
 export function attemptView(a: AttemptRow) {
@@ -21,14 +21,18 @@ export function attemptView(a: AttemptRow) {
   };
 }
 
-/** The API's JSON for a task: the seed's result fields (content, model, cost) at the top, details below. */
-export function taskView(t: TaskRow | TaskWithAttempts) {
+/**
+ * The API's JSON for a task: the seed's result fields (content, model, cost) at the top, details below. A split
+ * long-context task also lists its parts, and its cost is theirs added up (also while they still run).
+ */
+export function taskView(t: TaskRow | TaskWithAttempts, parts: PartRow[] = []) {
+  const cost = parts.length ? parts.reduce((s, p) => s + p.costMicros, 0) : t.costMicros;
   return {
     id: t.id,
     status: t.status,
     content: t.resultText,
     model: t.model,
-    cost: microsToUsd(t.costMicros),
+    cost: microsToUsd(cost),
     usage: t.usage,
     finish_reason: t.finishReason,
     error: t.error,
@@ -44,5 +48,18 @@ export function taskView(t: TaskRow | TaskWithAttempts) {
     started_at: t.startedAt,
     finished_at: t.finishedAt,
     ...('attempts' in t ? { attempts: t.attempts.map(attemptView) } : {}),
+    ...(parts.length
+      ? {
+          parts: parts.map((p) => ({
+            id: p.id,
+            kind: p.partKind,
+            index: p.partIndex,
+            status: p.status,
+            model: p.model,
+            cost: microsToUsd(p.costMicros),
+            error: p.error,
+          })),
+        }
+      : {}),
   };
 }

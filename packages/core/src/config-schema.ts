@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { longContextSchema } from './long-context-schema.ts';
 import { type ModelRates, resolveModelRates, UnknownPriceError } from './model-rates.ts';
 
 export const PROVIDERS = ['anthropic', 'openai', 'google', 'ollama'] as const;
@@ -98,6 +99,8 @@ export const configSchema = z
       .strict()
       .default({}),
     routing_rules: z.partialRecord(z.enum(TASK_TYPES), routingRuleSchema).default({}),
+    /** Splitting inputs that fit no model of the plan (map parts + one reduce part). */
+    long_context: longContextSchema.default(longContextSchema.parse({})),
     /** Cost report settings. */
     cost_analysis: z
       .object({

@@ -15,3 +15,5 @@ export * from './usage.ts';
 export * from './logger.ts';
 export * from './env-schema.ts';
 export * from './create-logger.ts';
+export * from './long-context-schema.ts';
+export * from './split-context.ts';

@@ -7,3 +7,4 @@ export * from './migrate.ts';
 export * from './pg-error-code.ts';
 export * from './schema.ts';
 export * from './task-store.ts';
+export * from './split-task-store.ts';

@@ -15,12 +15,15 @@ export async function insertTask(db: Db, row: NewTask): Promise<{ task: TaskRow;
   const inserted = await db.insert(tasks).values(row).onConflictDoNothing().returning();
   if (inserted[0]) return { task: inserted[0], created: true };
   if (!row.idempotencyKey) throw new Error('task insert conflicted without an idempotency key');
-  const [existing] = await db
-    .select()
-    .from(tasks)
-    .where(and(eq(tasks.apiKeyId, row.apiKeyId), eq(tasks.idempotencyKey, row.idempotencyKey)));
+  const existing = await findByIdempotencyKey(db, row.apiKeyId, row.idempotencyKey);
   if (!existing) throw new Error('idempotent task vanished between insert and select');
   return { task: existing, created: false };
+}
+
+/** The task an API key created with this idempotency key, if any. */
+export async function findByIdempotencyKey(db: Db, apiKeyId: string, key: string): Promise<TaskRow | null> {
+  const [row] = await db.select().from(tasks).where(and(eq(tasks.apiKeyId, apiKeyId), eq(tasks.idempotencyKey, key)));
+  return row ?? null;
 }
 
 /** Removes a task that could not be enqueued, so the client's retry starts clean (its 503 said "not accepted"). */

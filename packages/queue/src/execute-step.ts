@@ -1,6 +1,7 @@
 import {
   costMicros,
   estimateTaskInputTokens,
+  fillTemplate,
   type Logger,
   microsToUsd,
   type OrchexConfig,
@@ -15,7 +16,10 @@ import {
   findTask,
   type GroupCommitWriter,
   markRunning,
+  finishParent,
+  findParts,
   recordAttempt,
+  type TaskWithAttempts,
   TERMINAL_STATUSES,
 } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
@@ -96,11 +100,8 @@ export async function executeStep(
   const attempt = job.attemptsStarted;
   const timeoutMs = (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
   const maxTokens = task.params.maxTokens;
-  const inputTokens = estimateTaskInputTokens({
-    prompt: task.prompt,
-    context: task.context ?? undefined,
-    system: task.system ?? undefined,
-  });
+  const prompt = task.partKind === 'reduce' ? await reducePrompt(deps, task, job, token) : buildPrompt(task.prompt, task.context);
+  const inputTokens = estimateTaskInputTokens({ prompt, system: task.system ?? undefined });
 
   // 1. The daily budget: hold the worst case before calling; a call that cannot fit never happens.
   const reservationId = `${taskId}.${step}.${attempt}`;
@@ -114,9 +115,8 @@ export async function executeStep(
       `daily budget exceeded: $${microsToUsd(reservation.spentMicros)} spent + $${microsToUsd(reservation.reservedMicros)} ` +
       `reserved of $${microsToUsd(reservation.limitMicros)}; this call could cost up to ` +
       `$${microsToUsd(worstCaseMicros(inputTokens, maxTokens, modelConfig))}`;
-    await failTask(db, taskId, { kind: 'budget_exceeded', message });
+    await failTaskAndParent(deps, task, { kind: 'budget_exceeded', message });
     logger.warn({ taskId, step, model: modelName, outcome: 'budget_exceeded' }, 'attempt');
-    await publishTaskFinished(deps.redis, deps.prefix, taskId);
     throw new UnrecoverableError(message);
   }
   const day = reservation.day;
@@ -145,7 +145,7 @@ export async function executeStep(
   let result: Awaited<ReturnType<LanguageModel['doGenerate']>>;
   try {
     result = await deps.model(modelName).doGenerate({
-      prompt: buildPrompt(task.prompt, task.context),
+      prompt,
       system: task.system ?? undefined,
       maxOutputTokens: task.params.maxTokens,
       temperature: task.params.temperature,
@@ -189,16 +189,14 @@ export async function executeStep(
     if (next !== undefined) {
       const nextModel = task.plan[next] as string;
       // Job first, then the row: a crash in between re-runs this path, and the deterministic job id dedupes.
-      await deps.queues.enqueueStep(taskId, next, nextModel);
+      // A part of a split task keeps its flow parent, so the reduce step waits for the re-routed step too.
+      const parent = job.parent?.id ? { id: job.parent.id, queue: job.parent.queueKey } : undefined;
+      await deps.queues.enqueueStep(taskId, next, nextModel, parent);
       await advanceStep(db, taskId, step, next);
       logger.info({ taskId, from: modelName, to: nextModel, errorKind: error.kind }, 're-route');
       throw new UnrecoverableError(`re-routed to ${nextModel} after ${error.kind}`);
     }
-    await failTask(db, taskId, {
-      kind: error.kind,
-      message: `${modelName}: ${error.message}`.slice(0, 2000),
-    });
-    await publishTaskFinished(deps.redis, deps.prefix, taskId);
+    await failTaskAndParent(deps, task, { kind: error.kind, message: `${modelName}: ${error.message}`.slice(0, 2000) });
     throw new UnrecoverableError(`task failed: ${error.kind}`);
   }
 
@@ -227,9 +225,19 @@ export async function executeStep(
       finishReason: result.finishReason.unified,
       usage: result.usage,
     });
+    // The reduce part's answer is the split task's answer; the parent's cost becomes the sum of its parts.
+    if (task.partKind === 'reduce' && task.parentTaskId) {
+      await finishParent(tx, task.parentTaskId, {
+        status: 'succeeded',
+        model: modelName,
+        resultText: result.content,
+        finishReason: result.finishReason.unified,
+      });
+    }
   });
   logger.info({ taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost }, 'attempt');
   await publishTaskFinished(deps.redis, deps.prefix, taskId);
+  if (task.partKind === 'reduce' && task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
   return { outcome: 'succeeded', model: modelName };
 }
 
@@ -248,4 +256,42 @@ async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<
     deps.logger,
     deps.alertWebhook,
   );
+}
+
+/** Fails a task and, for a part of a split task, the task it belongs to; announces both. */
+async function failTaskAndParent(deps: StepDeps, task: TaskWithAttempts, error: { kind: string; message: string }): Promise<void> {
+  await failTask(deps.db, task.id, error);
+  await publishTaskFinished(deps.redis, deps.prefix, task.id);
+  if (task.parentTaskId) {
+    const what = task.partKind === 'map' ? `part ${(task.partIndex ?? 0) + 1}` : 'the reduce part';
+    await finishParent(deps.db, task.parentTaskId, { status: 'failed', error: { kind: error.kind, message: `${what} failed: ${error.message}` } });
+    await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
+  }
+}
+
+/**
+ * The reduce part's prompt: the reduce template filled with every map part's answer, in chunk order. BullMQ runs
+ * the reduce only after its children; a map part re-routed to another queue is a child too, but if one is still
+ * not terminal (a race with its re-route) the reduce waits a second; a map part that failed fails the task.
+ */
+async function reducePrompt(deps: StepDeps, task: TaskWithAttempts, job: Job, token: string | undefined): Promise<string> {
+  const maps = (await findParts(deps.db, task.parentTaskId as string)).filter((p) => p.partKind === 'map');
+  if (maps.some((m) => !(TERMINAL_STATUSES as readonly string[]).includes(m.status))) {
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
+  const failed = maps.find((m) => m.status !== 'succeeded');
+  if (failed) {
+    const error = { kind: failed.error?.kind ?? 'server', message: failed.error?.message ?? `part ${(failed.partIndex ?? 0) + 1} did not succeed` };
+    await failTask(deps.db, task.id, error);
+    await publishTaskFinished(deps.redis, deps.prefix, task.id);
+    await finishParent(deps.db, task.parentTaskId as string, {
+      status: 'failed',
+      error: { kind: error.kind, message: `part ${(failed.partIndex ?? 0) + 1} failed: ${error.message}` },
+    });
+    await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId as string);
+    throw new UnrecoverableError('a map part failed');
+  }
+  const notes = maps.map((m, i) => `Part ${i + 1}:\n${m.resultText ?? ''}`).join('\n\n');
+  return fillTemplate(deps.config.long_context.reduce_prompt, { count: maps.length, prompt: task.prompt, notes });
 }

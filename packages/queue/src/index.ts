@@ -11,3 +11,4 @@ export * from './budget/index.ts';
 export * from './budget-alert.ts';
 export * from './limits/index.ts';
 export * from './budget-from-config.ts';
+export * from './split-task.ts';

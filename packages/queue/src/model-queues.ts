@@ -1,5 +1,5 @@
 import type { OrchexConfig } from '@orchex/core';
-import { Queue } from 'bullmq';
+import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobPayload } from './job-catalog.ts';
 import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
@@ -7,6 +7,22 @@ import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 50_000 };
 export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 };
+
+// attempts/backoff cover only unexpected errors (a database blink): provider errors are handled by the step itself
+// with DelayedError/RateLimitError/UnrecoverableError, which do not use them.
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: KEEP_COMPLETED,
+  removeOnFail: KEEP_FAILED,
+};
+
+/** A job's parent in a flow (the reduce part of a split task), as BullMQ's `parent` option wants it. */
+export interface ParentRef {
+  id: string;
+  /** Qualified queue key, `${prefix}:${queueName}`. */
+  queue: string;
+}
 
 /** One BullMQ queue per configured model, for producers (API) and for workers that re-route. */
 export class ModelQueues {
@@ -23,14 +39,7 @@ export class ModelQueues {
         new Queue(queueName(model), {
           connection,
           prefix,
-          // attempts/backoff cover only unexpected errors (a database blink): provider errors are handled by the
-          // step itself with DelayedError/RateLimitError/UnrecoverableError, which do not use them.
-          defaultJobOptions: {
-            attempts: 5,
-            backoff: { type: 'exponential', delay: 2000 },
-            removeOnComplete: KEEP_COMPLETED,
-            removeOnFail: KEEP_FAILED,
-          },
+          defaultJobOptions: JOB_OPTIONS,
         }),
       );
     }
@@ -47,11 +56,39 @@ export class ModelQueues {
     return [...this.queues.values()];
   }
 
-  /** Adds step `step` of a task to `model`'s queue; idempotent thanks to the deterministic job id. */
-  async enqueueStep(taskId: string, step: number, model: string): Promise<void> {
+  /**
+   * Adds step `step` of a task to `model`'s queue; idempotent thanks to the deterministic job id. A part of a
+   * split task keeps its flow parent, so the reduce still waits for the re-routed step.
+   */
+  async enqueueStep(taskId: string, step: number, model: string, parent?: ParentRef): Promise<void> {
     const data: JobPayload<'step'> = { taskId, step };
-    await this.get(model).add('step', data, { jobId: stepJobId(taskId, step) });
+    await this.get(model).add('step', data, {
+      jobId: stepJobId(taskId, step),
+      ...(parent ? { parent, ignoreDependencyOnFailure: true } : {}),
+    });
   }
+
+  /**
+   * Adds a split task as one BullMQ flow: the reduce step is the parent and waits for every map step (children).
+   * A child that fails for good is moved to the parent's failed dependencies instead of blocking it; the reduce
+   * step then sees the failed part in Postgres and fails the task.
+   */
+  async enqueueFlow(reduce: { taskId: string; model: string }, maps: Array<{ taskId: string; model: string }>): Promise<void> {
+    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+    const node = (t: { taskId: string; model: string }) => ({
+      name: 'step',
+      queueName: queueName(t.model),
+      prefix: this.prefix,
+      data: { taskId: t.taskId, step: 0 } satisfies JobPayload<'step'>,
+    });
+    await this.flows.add({
+      ...node(reduce),
+      opts: { ...JOB_OPTIONS, jobId: stepJobId(reduce.taskId, 0) },
+      children: maps.map((m) => ({ ...node(m), opts: { ...JOB_OPTIONS, jobId: stepJobId(m.taskId, 0), ignoreDependencyOnFailure: true } })),
+    });
+  }
+
+  private flows: FlowProducer | undefined;
 
   /** Adds many first steps at once (batches): one round trip per model queue. */
   async enqueueMany(items: Array<{ taskId: string; step: number; model: string }>): Promise<void> {
@@ -75,6 +112,6 @@ export class ModelQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all().map((q) => q.close()));
+    await Promise.all([...this.all().map((q) => q.close()), this.flows?.close()]);
   }
 }

@@ -1,0 +1,92 @@
+import { faults } from '@orchex/providers/fake';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
+import { submit, waitFor } from '../../../test/support/task-client.ts';
+import { testConfigSource } from '../../../test/support/test-config.ts';
+
+/** ~100,000 words in paragraphs of sentences, each sentence numbered so chunks are distinguishable. */
+function document(words: number): string {
+  const paras: string[] = [];
+  let n = 0;
+  while (n < words) {
+    const sentences: string[] = [];
+    for (let s = 0; s < 8; s++, n += 10) sentences.push(`Sentence ${n} tells about quantum entanglement and its many strange effects.`);
+    paras.push(sentences.join(' '));
+  }
+  return paras.join('\n\n');
+}
+
+describe('long context: split into map parts and a reduce part (a BullMQ flow)', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem('long_context', {
+      configSource: testConfigSource({
+        long_context: { map_max_tokens: 200 },
+        models: {
+          'small-test': { provider: 'anthropic', model_id: 'small-test', input_cost_per_1k: 0.001, output_cost_per_1k: 0.002, max_tokens: 8_000, rpm: 6000, max_concurrency: 50 },
+        },
+      }),
+      workers: { concurrency: 16 },
+    });
+  });
+  afterAll(async () => sys?.close());
+
+  it('a 100,000-word context on a small-window plan: N maps + 1 reduce, the answer is the reduce output, cost is the sum', async () => {
+    const context = document(100_000);
+    sys.fake.script('small-test', [faults.serverError()]); // the first chunk call fails once
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise what the document says about entanglement', context, fallback_chain: ['small-test'], max_tokens: 300 },
+    });
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as { id: string; parts: number; routing_reason: string };
+    expect(accepted.routing_reason).toMatch(/split into \d+ map parts \+ 1 reduce/);
+    const t = (await waitFor(sys, accepted.id, 90_000)) as Awaited<ReturnType<typeof waitFor>> & {
+      parts: Array<{ id: string; kind: string; index: number; status: string; cost: number }>;
+    };
+    expect(t.status).toBe('succeeded');
+    const maps = t.parts.filter((p) => p.kind === 'map');
+    const reduce = t.parts.filter((p) => p.kind === 'reduce');
+    expect(maps.length).toBeGreaterThan(10); // ~150K tokens into an 8K window
+    expect(maps.length + 1).toBe(accepted.parts);
+    expect(reduce).toHaveLength(1);
+    expect(maps.map((m) => m.index)).toEqual(maps.map((_, i) => i));
+
+    const reduceRow = (await (await sys.call(`/v1/tasks/${reduce[0]!.id}`)).json()) as { content: string };
+    expect(t.content).toBe(reduceRow.content);
+    expect(t.content).toMatch(/^fake answer from small-test: A long document was read in/);
+
+    const db = sys.database.db;
+    const costs = await db.execute<{ micros: string; attempts: number; failed: number }>(sql`
+      select coalesce(sum(a.cost_micros), 0) as micros, count(*)::int as attempts,
+             count(*) filter (where a.outcome = 'failed')::int as failed
+      from attempts a join tasks p on p.id = a.task_id where p.parent_task_id = ${accepted.id}::uuid`);
+    const row = costs.rows[0]!;
+    expect(t.cost).toBeCloseTo(Number(row.micros) / 1e6, 9);
+    expect(t.cost).toBeGreaterThan(0);
+    // One chunk failed once and was retried: one more attempt than parts.
+    expect(row.failed).toBe(1);
+    expect(row.attempts).toBe(accepted.parts + 1);
+  }, 120_000);
+
+  it('when a model in the plan fits the whole input, it is used instead of splitting', async () => {
+    const context = document(20_000); // ~30K tokens: too big for llama-test, fits gemini-test
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise', context, fallback_chain: ['llama-test', 'gemini-test'] },
+    });
+    const body = (await res.json()) as { id: string; model: string; parts?: number };
+    expect(res.status).toBe(202);
+    expect(body.model).toBe('gemini-test');
+    expect(body.parts).toBeUndefined();
+    const t = await waitFor(sys, body.id);
+    expect(t.status).toBe('succeeded');
+    expect(t.model).toBe('gemini-test');
+  });
+
+  it('a prompt too large for every model and nothing to split → 422', async () => {
+    const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'word '.repeat(20_000), fallback_chain: ['llama-test'] } });
+    expect(res.status).toBe(422);
+  });
+});

@@ -1,0 +1,81 @@
+import { and, asc, eq, or, sql } from 'drizzle-orm';
+import type { Db } from './create-database.ts';
+import { type NewTask, type TaskRow, tasks } from './schema.ts';
+
+/** A part of a split task, as the parent's record shows it. */
+export type PartRow = Pick<TaskRow, 'id' | 'partKind' | 'partIndex' | 'status' | 'model' | 'costMicros' | 'error' | 'resultText'>;
+
+/**
+ * Inserts a split task — the parent the client sees, its map parts and its reduce part — in one transaction, so
+ * a half-split task can never exist. Returns the rows with their ids.
+ */
+export async function insertSplitTask(
+  db: Db,
+  parent: NewTask,
+  maps: Array<Omit<NewTask, 'parentTaskId' | 'partKind' | 'partIndex'>>,
+  reduce: Omit<NewTask, 'parentTaskId' | 'partKind' | 'partIndex'>,
+): Promise<{ parent: TaskRow; maps: TaskRow[]; reduce: TaskRow }> {
+  return db.transaction(async (tx) => {
+    const [p] = await tx.insert(tasks).values(parent).returning();
+    if (!p) throw new Error('parent insert returned nothing');
+    const mapRows: TaskRow[] = [];
+    // Chunks can be large (whole documents): insert in slices so one statement stays well under protocol limits.
+    for (let i = 0; i < maps.length; i += 50) {
+      const slice = maps.slice(i, i + 50).map((m, j) => ({ ...m, parentTaskId: p.id, partKind: 'map' as const, partIndex: i + j }));
+      mapRows.push(...(await tx.insert(tasks).values(slice).returning()));
+    }
+    const [r] = await tx.insert(tasks).values({ ...reduce, parentTaskId: p.id, partKind: 'reduce', partIndex: maps.length }).returning();
+    if (!r) throw new Error('reduce insert returned nothing');
+    return { parent: p, maps: mapRows, reduce: r };
+  });
+}
+
+/** The parts of a split task in order: maps by chunk number, then the reduce. */
+export async function findParts(db: Db, parentId: string): Promise<PartRow[]> {
+  return db
+    .select({
+      id: tasks.id,
+      partKind: tasks.partKind,
+      partIndex: tasks.partIndex,
+      status: tasks.status,
+      model: tasks.model,
+      costMicros: tasks.costMicros,
+      error: tasks.error,
+      resultText: tasks.resultText,
+    })
+    .from(tasks)
+    .where(eq(tasks.parentTaskId, parentId))
+    .orderBy(asc(tasks.partIndex));
+}
+
+/**
+ * Finishes the parent of a split task from its reduce part: the reduce's answer is the task's answer, and the
+ * task's cost is the sum of every part's cost. Only a non-terminal parent is changed.
+ */
+export async function finishParent(
+  db: Db,
+  parentId: string,
+  outcome:
+    | { status: 'succeeded'; model: string; resultText: string; finishReason: string }
+    | { status: 'failed'; error: { kind: string; message: string } },
+): Promise<boolean> {
+  const partsCost = sql`(select coalesce(sum(p.cost_micros), 0) from ${tasks} p where p.parent_task_id = ${parentId})`;
+  const rows = await db
+    .update(tasks)
+    .set({
+      ...(outcome.status === 'succeeded'
+        ? { model: outcome.model, resultText: outcome.resultText, finishReason: outcome.finishReason, error: null }
+        : { error: outcome.error }),
+      status: outcome.status,
+      costMicros: partsCost,
+      finishedAt: sql`now()`,
+    })
+    .where(and(eq(tasks.id, parentId), sql`${tasks.status} not in ('succeeded', 'failed', 'cancelled')`))
+    .returning({ id: tasks.id });
+  return rows.length > 0;
+}
+
+/** Removes a split task and all its parts (used when it could not be enqueued). */
+export async function deleteSplitTask(db: Db, parentId: string): Promise<void> {
+  await db.delete(tasks).where(or(eq(tasks.id, parentId), eq(tasks.parentTaskId, parentId)));
+}
