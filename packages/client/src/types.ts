@@ -1,0 +1,209 @@
+/** Task types the router knows (the seed's table); anything else is rejected by the API. */
+export type TaskType = 'code' | 'research' | 'analysis' | 'creative' | 'simple' | 'long_context';
+
+/** A task as the client takes it: the seed's `Task(...)` fields in camelCase. */
+export interface Task {
+  /** What to ask; required and non-empty. */
+  prompt: string;
+  /** Picks the routing rule; omitted = the server classifies the prompt. */
+  taskType?: TaskType;
+  /** Largest output in tokens; server default 1024. */
+  maxTokens?: number;
+  /** Long input text (documents) the prompt refers to. */
+  context?: string;
+  /** Explicit plan: model names tried in order; replaces the routing rule. */
+  fallbackChain?: string[];
+  /** System prompt. */
+  system?: string;
+  /** Sampling temperature 0–2; default the model's own. */
+  temperature?: number;
+  /** Per-attempt deadline in seconds; default the server's orchestrator.timeout. */
+  timeout?: number;
+  /** Your own small JSON object, returned as given. */
+  metadata?: Record<string, unknown>;
+  /** The same key (from the same API key) returns the first task instead of running another. Not allowed in batches. */
+  idempotencyKey?: string;
+}
+
+/** Token usage of the call that produced a result, normalised across providers. */
+export interface Usage {
+  inputTokens: { total: number; noCache: number; cacheRead: number; cacheWrite: number; cacheWrite1h?: number };
+  outputTokens: { total: number; reasoning: number };
+}
+
+/** A task's lifecycle state. */
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Why a task did not succeed: `kind` is machine-readable (`budget_exceeded`, `rate_limited`, `cancelled`, …). */
+export interface TaskErrorInfo {
+  kind: string;
+  message: string;
+}
+
+/** One model call made for a task. */
+export interface Attempt {
+  step: number;
+  attempt: number;
+  model: string;
+  provider: string;
+  outcome: 'succeeded' | 'failed';
+  errorKind: string | null;
+  errorMessage: string | null;
+  statusCode: number | null;
+  latencyMs: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** USD. */
+  cost: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** A task as `GET /v1/tasks/:id` shows it, in camelCase. */
+export interface TaskInfo {
+  id: string;
+  status: TaskStatus;
+  content: string | null;
+  model: string | null;
+  /** USD, all attempts. */
+  cost: number;
+  usage: Usage | null;
+  finishReason: string | null;
+  error: TaskErrorInfo | null;
+  taskType: string | null;
+  plan: string[];
+  currentStep: number;
+  routingReason: string;
+  /** USD, worst case on the first model. */
+  estimatedCost: number;
+  maxTokens: number;
+  metadata: Record<string, unknown> | null;
+  batchId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Present on single-task reads, absent in batch result pages. */
+  attempts?: Attempt[];
+}
+
+/** What `POST /v1/tasks` answers: the task is accepted and queued. */
+export interface SubmittedTask {
+  id: string;
+  status: TaskStatus;
+  /** The model tried first. */
+  model: string;
+  plan: string[];
+  taskType: string | null;
+  routingReason: string;
+  /** USD, worst case on the first model. */
+  estimatedCost: number;
+}
+
+/** A successful task: the seed's `result.content`, `result.cost`, `result.model`, plus what it took. */
+export interface TaskResult {
+  id: string;
+  content: string;
+  model: string;
+  /** USD, all attempts (failed ones included). */
+  cost: number;
+  usage: Usage | null;
+  finishReason: string | null;
+  attempts: Attempt[];
+  metadata: Record<string, unknown> | null;
+}
+
+/** One entry of executeBatch/executeParallel: the result, or `error` (and no content) when the task did not succeed. */
+export type TaskOutcome =
+  | (TaskResult & { error?: undefined })
+  | {
+      /** Null when the task was never accepted (e.g. a ValidationError in executeParallel). */
+      id: string | null;
+      content: null;
+      model: string | null;
+      cost: number;
+      usage: Usage | null;
+      finishReason: string | null;
+      attempts: Attempt[];
+      metadata: Record<string, unknown> | null;
+      error: Error;
+    };
+
+/** A batch's state (`GET /v1/batches/:id`). */
+export interface BatchInfo {
+  id: string;
+  name: string | null;
+  size: number;
+  /** `cancelled` once cancel was asked; `completed` when every task is terminal; else `running`. */
+  status: 'running' | 'completed' | 'cancelled';
+  counts: Record<TaskStatus, number>;
+  /** USD so far. */
+  cost: number;
+  createdAt: string;
+  startedAt: string | null;
+  /** Set once every task is terminal. */
+  finishedAt: string | null;
+}
+
+/** One page of a batch's results, in submission order. */
+export interface BatchResultsPage {
+  results: Array<TaskInfo & { index: number }>;
+  /** Pass back as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
+/** What executeBatch's onProgress receives after every poll. */
+export interface BatchProgress {
+  batchId: string;
+  total: number;
+  /** Tasks finished in any way (succeeded + failed + cancelled). */
+  done: number;
+  succeeded: number;
+  /** Failed or cancelled. */
+  failed: number;
+  running: number;
+  /** USD so far. */
+  cost: number;
+}
+
+/** `GET /v1/costs/report` in camelCase. */
+export interface CostReport {
+  from: string;
+  to: string;
+  groupBy: string;
+  totalCost: number;
+  totalRequests: number;
+  avgCostPerRequest: number;
+  /** USD per model name. */
+  costByModel: Record<string, number>;
+  groups: Array<{ key: string; cost: number; requests: number; inputTokens: number; outputTokens: number }>;
+}
+
+/** `GET /v1/costs/analysis` in camelCase: the seed's CostAnalyzer report. */
+export interface CostAnalysis {
+  from: string;
+  to: string;
+  /** The model every request is priced at for potentialCost (the seed's "all GPT-4"). */
+  baselineModel: string;
+  totalCost: number;
+  potentialCost: number;
+  savings: number;
+  savingsPercent: number;
+  totalRequests: number;
+  failedRequests: number;
+  /** Percent of requests per provider family: claude, gpt, gemini, local. */
+  distributionByFamily: Record<string, number>;
+  /** Percent of requests per model. */
+  distributionByModel: Record<string, number>;
+  /** 0–100; null before any request. */
+  optimizationScore: number | null;
+}
+
+/** `GET/PUT /v1/budget` in camelCase (USD; null = no limit). */
+export interface Budget {
+  day: string;
+  limit: number | null;
+  spent: number;
+  reserved: number;
+  remaining: number | null;
+  alertThreshold: number | null;
+}
