@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig, modelRates, silentLogger } from '@orchex/core';
-import { costByModel, costReport, createDatabase, runMigrations } from '@orchex/db';
+import { costByModel, costReport, createDatabase, recentTasks, runMigrations } from '@orchex/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { keyId } from '../apps/api/src/auth.ts';
 import { analyzeCosts, defaultBaselineModel } from '../apps/api/src/cost-analysis.ts';
@@ -171,6 +171,12 @@ try {
   results.push(
     await time('analysis, all keys, 90 days (query)', RUNS, async () =>
       analyzeCosts(await costByModel(db, all), config, baseline),
+    ),
+  );
+  const keyIds = [...KEYS, ADMIN_KEY].map(keyId);
+  results.push(
+    await time('dashboard recent tasks, 20 of all keys (query)', RUNS, () =>
+      recentTasks(db, { limit: 20, apiKeyIds: keyIds }),
     ),
   );
   results.push(await time('GET /v1/costs/report (admin, default range)', RUNS, get('/v1/costs/report')));

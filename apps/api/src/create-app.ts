@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(budgetRoutes(deps.budget, deps.config));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);
-  app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ db: deps.db, adminKey: deps.adminKey, api: v1 }));
+  app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
   app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')));

@@ -132,18 +132,27 @@ export interface RecentTask {
   finishedAt: string | null;
 }
 
-/** The newest top-level tasks (long-context parts are left out: their parent stands for them). */
-export async function recentTasks(
-  db: Db,
-  opts: { limit: number; apiKeyId?: string | undefined },
-): Promise<RecentTask[]> {
-  const owner = opts.apiKeyId === undefined ? sql`` : sql`and api_key_id = ${opts.apiKeyId}`;
+/**
+ * The newest top-level tasks of the given API key ids (long-context parts are left out: their parent stands for
+ * them). One index walk per key over (api_key_id, created_at desc), merged: a plain ORDER BY over all keys would
+ * sort the whole tasks table on every dashboard refresh.
+ */
+export async function recentTasks(db: Db, opts: { limit: number; apiKeyIds: string[] }): Promise<RecentTask[]> {
+  if (opts.apiKeyIds.length === 0) return [];
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    select id, status, coalesce(model, plan->>current_step) as model, task_type, cost_micros,
-           to_json(created_at) #>> '{}' as created_at, to_json(finished_at) #>> '{}' as finished_at
-    from tasks
-    where parent_task_id is null ${owner}
-    order by created_at desc, id
+    select t.* from (values ${sql.join(
+      opts.apiKeyIds.map((k) => sql`(${k})`),
+      sql`, `,
+    )}) as k(api_key_id)
+    cross join lateral (
+      select id, status, coalesce(model, plan->>current_step) as model, task_type, cost_micros, created_at,
+             to_json(created_at) #>> '{}' as created_text, to_json(finished_at) #>> '{}' as finished_text
+      from tasks
+      where tasks.api_key_id = k.api_key_id and parent_task_id is null
+      order by created_at desc nulls last -- the index's order; plain DESC (nulls first) would not use it
+      limit ${opts.limit}
+    ) t
+    order by t.created_at desc, t.id
     limit ${opts.limit}`);
   return rows.map((r) => ({
     id: String(r.id),
@@ -151,7 +160,7 @@ export async function recentTasks(
     model: r.model === null ? null : String(r.model),
     taskType: r.task_type === null ? null : String(r.task_type),
     costMicros: num(r.cost_micros),
-    createdAt: String(r.created_at),
-    finishedAt: r.finished_at === null ? null : String(r.finished_at),
+    createdAt: String(r.created_text),
+    finishedAt: r.finished_text === null ? null : String(r.finished_text),
   }));
 }

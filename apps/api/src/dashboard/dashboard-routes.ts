@@ -4,10 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { microsToUsd } from '@orchex/core';
 import { type Db, recentTasks } from '@orchex/db';
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import { keyId } from '../auth.ts';
 
 /** What the dashboard needs. */
 export interface DashboardDeps {
   db: Db;
+  /** Client keys (ORCHEX_API_KEYS): whose tasks the recent-task list shows, with the admin key's own. */
+  apiKeys: string[];
   /** The admin key; the server uses it to call the /v1 API for the page, the page never sees it. */
   adminKey: string | undefined;
   /** The /v1 router the page's read-only data calls are forwarded to. */
@@ -42,6 +45,7 @@ const PAGE_HEADERS = {
  */
 export function dashboardRoutes(deps: DashboardDeps): Router {
   const router = Router();
+  const keyIds = [...deps.apiKeys, ...(deps.adminKey ? [deps.adminKey] : [])].map(keyId);
   const file = (dir: string, name: string, type: string) => (_req: Request, res: Response) => {
     res.set(PAGE_HEADERS).type(type).sendFile(join(dir, name));
   };
@@ -52,7 +56,7 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   router.get('/chart.js', file(chartJsDir, 'chart.umd.min.js', 'js'));
 
   router.get('/api/recent-tasks', async (_req: Request, res: Response) => {
-    const rows = await recentTasks(deps.db, { limit: RECENT_TASKS_LIMIT });
+    const rows = await recentTasks(deps.db, { limit: RECENT_TASKS_LIMIT, apiKeyIds: keyIds });
     res.set('Cache-Control', 'no-store').json({
       tasks: rows.map((t) => ({
         id: t.id,
