@@ -307,3 +307,35 @@ describe('GET /v1/costs/analysis', () => {
     expect(body.error.fields.map((f) => f.field)).toContain(field);
   });
 });
+
+describe('on PGlite (no DATABASE_URL)', () => {
+  it('the report and the analysis read the same rollup (driver-neutral SQL and number parsing)', async () => {
+    const lite = await startSystem('cost_report_pglite', { pglite: true });
+    try {
+      const res = await lite.call('/v1/tasks', {
+        method: 'POST',
+        json: { prompt: 'Write a function', task_type: 'code', max_tokens: 100 },
+      });
+      const { id } = (await res.json()) as { id: string };
+      const task = (await (await lite.call(`/v1/tasks/${id}?wait=20`)).json()) as { cost: number; status: string };
+      expect(task.status).toBe('succeeded');
+      const report = (await (await lite.call('/v1/costs/report?group_by=day')).json()) as Report;
+      expect(report).toMatchObject({
+        total_cost: task.cost,
+        total_requests: 1,
+        cost_by_model: { 'claude-test': task.cost },
+      });
+      expect(report.groups).toEqual([
+        expect.objectContaining({ key: new Date().toISOString().slice(0, 10), cost: task.cost, requests: 1 }),
+      ]);
+      const analysis = (await (await lite.call('/v1/costs/analysis')).json()) as Analysis;
+      expect(analysis).toMatchObject({
+        total_cost: task.cost,
+        total_requests: 1,
+        distribution_by_family: { claude: 100 },
+      });
+    } finally {
+      await lite.close();
+    }
+  });
+});

@@ -39,12 +39,13 @@ export interface CostReportData {
   groups: CostGroup[];
 }
 
-// Column expressions per grouping; `day` as text so keys are 'YYYY-MM-DD' on both drivers.
-const GROUP_COLUMN: Record<CostGroupBy, SQL> = {
-  model: sql`model`,
-  task_type: sql`nullif(task_type, '')`,
-  day: sql`to_char(day, 'YYYY-MM-DD')`,
-  provider: sql`provider`,
+// Per grouping: the column grouped on, and how its key is shown — applied per group, not per rollup row. `day` is
+// shown as text so keys are 'YYYY-MM-DD' on both drivers (node-postgres would make a local-time Date of a date).
+const GROUPING: Record<CostGroupBy, { column: SQL; key: SQL }> = {
+  model: { column: sql`model`, key: sql`model` },
+  task_type: { column: sql`task_type`, key: sql`nullif(task_type, '')` },
+  day: { column: sql`day`, key: sql`to_char(day, 'YYYY-MM-DD')` },
+  provider: { column: sql`provider`, key: sql`provider` },
 };
 
 function rangeWhere(range: CostRange): SQL {
@@ -76,12 +77,12 @@ const SUMS = sql`sum(requests)::bigint as requests, sum(failed)::bigint as faile
  * model call), failed ones included.
  */
 export async function costReport(db: Db, range: CostRange & { groupBy: CostGroupBy }): Promise<CostReportData> {
-  const col = GROUP_COLUMN[range.groupBy];
+  const { column, key } = GROUPING[range.groupBy];
   // grouping(...) = 1 marks the column as rolled up in that row's set; model-grouping needs only one set.
-  const sets = range.groupBy === 'model' ? sql`(model), ()` : sql`(model), (${col}), ()`;
+  const sets = range.groupBy === 'model' ? sql`(model), ()` : sql`(model), (${column}), ()`;
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    select grouping(model) as g_model, ${range.groupBy === 'model' ? sql`1` : sql`grouping(${col})`} as g_key,
-           model, ${col} as key, ${SUMS}
+    select grouping(model) as g_model, ${range.groupBy === 'model' ? sql`1` : sql`grouping(${column})`} as g_key,
+           model, ${key} as key, ${SUMS}
     from ${costRollups}
     where ${rangeWhere(range)}
     group by grouping sets (${sets})`);
