@@ -44,9 +44,11 @@ export async function startSystem(
     configSource?: Record<string, unknown>;
     workers?: false | Partial<WorkerPoolOptions>;
     pglite?: boolean;
+    /** Another Redis than the shared test one (e.g. a private server a test restarts). */
+    redisUrl?: string;
   } = {},
 ): Promise<TestSystem> {
-  const redisUrl = inject('redisUrl');
+  const redisUrl = opts.redisUrl ?? inject('redisUrl');
   const pgliteDir = opts.pglite ? mkdtempSync(join(tmpdir(), 'orchex-pglite-')) : undefined;
   const fresh = pgliteDir
     ? { url: '', drop: async () => rmSync(pgliteDir, { recursive: true, force: true }) }

@@ -131,3 +131,26 @@ export async function spentOnDay(db: Db, day: string): Promise<number> {
   );
   return Number(res.rows[0]?.total ?? 0);
 }
+
+/**
+ * Tasks that should have a job but may not: queued for longer than `queuedForS` (the API died between insert and
+ * enqueue, or Redis lost data), or running with no change for longer than `runningForS`. Split-task parts are
+ * left out: they are re-added with their flow, not alone.
+ */
+export async function findOrphanCandidates(
+  db: Db,
+  queuedForS: number,
+  runningForS: number,
+  limit = 500,
+): Promise<Array<Pick<TaskRow, 'id' | 'currentStep' | 'plan' | 'status'>>> {
+  return db
+    .select({ id: tasks.id, currentStep: tasks.currentStep, plan: tasks.plan, status: tasks.status })
+    .from(tasks)
+    .where(
+      sql`${tasks.partKind} is null
+          and not exists (select 1 from ${tasks} p where p.parent_task_id = ${tasks.id})
+          and ((${tasks.status} = 'queued' and ${tasks.updatedAt} < now() - make_interval(secs => ${queuedForS}))
+            or (${tasks.status} = 'running' and ${tasks.updatedAt} < now() - make_interval(secs => ${runningForS})))`,
+    )
+    .limit(limit);
+}

@@ -12,3 +12,4 @@ export * from './budget-alert.ts';
 export * from './limits/index.ts';
 export * from './budget-from-config.ts';
 export * from './split-task.ts';
+export * from './sweep-orphans.ts';

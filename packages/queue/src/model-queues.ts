@@ -2,6 +2,7 @@ import type { OrchexConfig } from '@orchex/core';
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobPayload } from './job-catalog.ts';
+import { logConnectionError } from './connection-error-log.ts';
 import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
@@ -34,14 +35,9 @@ export class ModelQueues {
     readonly prefix: string = DEFAULT_PREFIX,
   ) {
     for (const model of Object.keys(config.models)) {
-      this.queues.set(
-        model,
-        new Queue(queueName(model), {
-          connection,
-          prefix,
-          defaultJobOptions: JOB_OPTIONS,
-        }),
-      );
+      const queue = new Queue(queueName(model), { connection, prefix, defaultJobOptions: JOB_OPTIONS });
+      queue.on('error', (err) => logConnectionError(`queue ${model}`, err));
+      this.queues.set(model, queue);
     }
   }
 

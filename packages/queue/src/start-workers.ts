@@ -8,6 +8,7 @@ import { executeStep, type StepDeps } from './execute-step.ts';
 import { ModelLimiter } from './limits/index.ts';
 import { ModelQueues } from './model-queues.ts';
 import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
+import { scheduleOrphanSweep } from './sweep-orphans.ts';
 import { createRedis } from './redis-connection.ts';
 import { publishTaskFinished } from './task-events.ts';
 
@@ -96,11 +97,13 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     worker.on('error', (err) => logger.error({ model, err: err.message }, 'worker error'));
     workers.push(worker);
   }
+  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger);
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {
     workers,
     async close(graceMs = 30_000) {
+      stopSweep();
       // close() waits for active jobs; past the grace period we force it, and their locks expire for another worker.
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       const done = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
