@@ -1,0 +1,151 @@
+import { loadConfig, type OrchexConfig, parseEnv, type ProviderName } from '@orchex/core';
+import { checkMigrationsCurrent, type DatabaseHandle, databaseFromEnv } from '@orchex/db';
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { type CliIo, EXIT } from './cli-io.ts';
+
+/** How one preflight check ended; `skip` = could not be checked because an earlier one failed. */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** One line of `orchex doctor`. */
+export interface DoctorCheck {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+/** Longest wait for one check (a host that drops packets would otherwise hang the doctor). Default 10 s. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** The key each provider's adapter reads; null = needs none. Typed on ProviderName so a new provider must be added. */
+const KEY_VARIABLE: Record<ProviderName, string | null> = {
+  anthropic: 'ANTHROPIC_API_KEY',
+  openai: 'OPENAI_API_KEY',
+  google: 'GOOGLE_API_KEY',
+  ollama: null,
+};
+
+const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
+
+/** A URL with its password replaced, for printing. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${CHECK_TIMEOUT_MS / 1000}s`)), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const message = (err: unknown) => {
+  const e = err as { message?: string; code?: string; errors?: Array<{ message?: string }> };
+  // node-postgres and ioredis surface "connect ECONNREFUSED" inside an AggregateError (IPv4 + IPv6) with no message.
+  return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
+};
+
+/**
+ * The seed's preflight (`ATLAS_PREFLIGHT`): environment and config valid, Redis and Postgres reachable, migrations
+ * current, which providers have keys. Any `fail` → exit 1. A provider without a key is a warning (its models fail
+ * with "auth" and fall back), unless no configured model can run at all.
+ */
+export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const add = (name: string, status: CheckStatus, detail: string) => checks.push({ name, status, detail });
+
+  try {
+    parseEnv(env);
+    add('environment', 'ok', 'orchex variables valid');
+  } catch (err) {
+    add('environment', 'fail', message(err));
+  }
+
+  let config: OrchexConfig | undefined;
+  try {
+    config = loadConfig(env);
+    const where = env.ORCHEX_CONFIG ? env.ORCHEX_CONFIG : 'built-in default config';
+    add('config', 'ok', `${where}: ${Object.keys(config.models).length} models, ${Object.keys(config.routing_rules).length} routing rules`);
+  } catch (err) {
+    add('config', 'fail', message(err));
+  }
+
+  const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000 });
+  redis.on('error', () => {});
+  try {
+    await withTimeout(redis.connect(), 'Redis');
+    const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+    // BullMQ loses jobs if Redis evicts keys under memory pressure; managed Redis may forbid CONFIG, hence the catch.
+    const policy = await redis
+      .config('GET', 'maxmemory-policy')
+      .then((r) => (r as string[])[1])
+      .catch(() => undefined);
+    if (policy && policy !== 'noeviction') add('redis', 'warn', `${redact(redisUrl)}: Redis ${version}, maxmemory-policy ${policy} (BullMQ needs noeviction)`);
+    else add('redis', 'ok', `${redact(redisUrl)}: Redis ${version}`);
+  } catch (err) {
+    add('redis', 'fail', `${redact(redisUrl)}: ${message(err)}`);
+  } finally {
+    redis.disconnect();
+  }
+
+  const pgLabel = env.DATABASE_URL?.trim() ? redact(env.DATABASE_URL.trim()) : `embedded PGlite in ${env.ORCHEX_DATA_DIR?.trim() || '.orchex/pglite'}`;
+  let db: DatabaseHandle | undefined;
+  try {
+    db = await withTimeout(databaseFromEnv(env), 'Postgres');
+    const res = await withTimeout(db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`), 'Postgres');
+    add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
+    const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
+    if (m.current) add('migrations', 'ok', 'all applied');
+    else add('migrations', 'fail', `${m.pending} pending: run npm run db:migrate`);
+  } catch (err) {
+    if (!checks.some((c) => c.name === 'postgres')) {
+      add('postgres', 'fail', `${pgLabel}: ${message(err)}`);
+      add('migrations', 'skip', 'not checked: no database');
+    } else add('migrations', 'fail', message(err));
+  } finally {
+    await db?.close().catch(() => {});
+  }
+
+  if (!config) add('providers', 'skip', 'not checked: no valid config');
+  else {
+    const byProvider = new Map<ProviderName, string[]>();
+    for (const [name, m] of Object.entries(config.models)) byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);
+    let usable = 0;
+    for (const [provider, models] of byProvider) {
+      const variable = KEY_VARIABLE[provider];
+      if (variable === null) {
+        usable += models.length;
+        const base = env.OLLAMA_BASE_URL?.trim() || 'http://127.0.0.1:11434/v1 (default)';
+        add(`provider ${provider}`, 'ok', `no key needed; ${base}; models: ${models.join(', ')}`);
+      } else if (env[variable]?.trim()) {
+        usable += models.length;
+        add(`provider ${provider}`, 'ok', `${variable} set; models: ${models.join(', ')}`);
+      } else {
+        add(`provider ${provider}`, 'warn', `${variable} not set: ${models.join(', ')} will fail with "auth" and fall back`);
+      }
+    }
+    if (usable === 0) add('providers', 'fail', 'no configured model has a provider key: set at least one of the variables above');
+  }
+  return checks;
+}
+
+/** `orchex doctor`: prints the checks; exit 1 when any failed. */
+export async function doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> {
+  const checks = await runDoctor(io.env);
+  const ok = !checks.some((c) => c.status === 'fail');
+  if (o.json) io.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
+  else {
+    const width = Math.max(...checks.map((c) => c.name.length));
+    for (const c of checks) io.stdout.write(`${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}\n`);
+    io.stdout.write(ok ? 'ready\n' : 'problems found\n');
+  }
+  return ok ? EXIT.ok : EXIT.failed;
+}
