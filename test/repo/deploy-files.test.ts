@@ -1,0 +1,61 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+// No container engine runs here, so docker compose cannot be tried: check what can be checked without one.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+const compose = parse(read('docker-compose.yml')) as {
+  services: Record<string, { command?: string[]; build?: { context: string; dockerfile: string }; healthcheck?: unknown; profiles?: string[]; deploy?: { replicas?: number }; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string> }>;
+};
+const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+
+describe('docker-compose.yml and infra/Dockerfile', () => {
+  it('has the services users expect', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'fake-llm', 'migrate', 'postgres', 'redis', 'worker']);
+    expect(compose.services['fake-llm']?.profiles).toEqual(['demo']);
+    expect(compose.services.worker?.deploy?.replicas).toBeGreaterThanOrEqual(1);
+    expect(compose.services.redis?.healthcheck).toBeDefined();
+    expect(compose.services.postgres?.healthcheck).toBeDefined();
+  });
+
+  it('runs Redis durably: AOF every second, never evicting jobs', () => {
+    const cmd = compose.services.redis?.command?.join(' ') ?? '';
+    expect(cmd).toMatch(/--appendonly yes/);
+    expect(cmd).toMatch(/--appendfsync everysec/);
+    expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+  });
+
+  it('starts api and workers only after migrations succeeded', () => {
+    for (const s of ['api', 'worker']) expect(compose.services[s]?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+  });
+
+  it('every npm command it runs exists in package.json', () => {
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const cmd = svc.command ?? [];
+      if (cmd[0] !== 'npm') continue;
+      const script = cmd[1] === 'run' ? cmd[2] : cmd[1];
+      expect(scripts[script as string], `${name}: npm script ${script}`).toBeDefined();
+    }
+  });
+
+  it('the Dockerfile copies paths that exist', () => {
+    const docker = read('infra/Dockerfile');
+    const sources = [...docker.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const src of sources) expect(existsSync(join(root, src)), src).toBe(true);
+    // Every workspace package's manifest is copied before `npm ci`, or the install would miss it.
+    const workspaces = ['packages', 'apps'].flatMap((dir) =>
+      readdirSync(join(root, dir)).filter((d) => existsSync(join(root, dir, d, 'package.json'))).map((d) => `${dir}/${d}`),
+    );
+    for (const ws of workspaces) expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
+  });
+
+  it('.env.example names the variables the code reads, with no real secrets', () => {
+    const example = read('.env.example');
+    for (const v of ['ORCHEX_API_KEYS', 'ORCHEX_ADMIN_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_API_KEY']) expect(example).toContain(v);
+    expect(example).not.toMatch(/sk-ant-[A-Za-z0-9]{10,}|sk-[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{30,}/);
+  });
+});
