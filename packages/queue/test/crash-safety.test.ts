@@ -53,6 +53,20 @@ describe('crash safety with real worker processes', () => {
     expect(sys.fake.log.filter((l) => l.model === 'claude-test').length).toBe(12);
   }, 90_000);
 
+  it('a call longer than the job lock is not declared stalled (the lock is renewed while it runs)', async () => {
+    sys.fake.resetLog();
+    sys.fake.setDefault('claude-test', { type: 'ok', latencyMs: 5000 });
+    const w = spawnWorker({ ...sys.env, ORCHEX_LOCK_MS: '1500' }, ['--queues', 'claude-test']);
+    spawned.push(w);
+    await w.ready;
+    const t = await waitFor(sys, await submit(sys, { prompt: 'long call', fallback_chain: ['claude-test'] }), 30_000);
+    expect(t.status).toBe('succeeded');
+    expect(t.attempts).toHaveLength(1);
+    expect(sys.fake.log.filter((l) => l.model === 'claude-test')).toHaveLength(1);
+    w.proc.kill('SIGTERM');
+    await w.exited;
+  }, 60_000);
+
   it('SIGTERM drains: the running call finishes and is recorded, then the process exits 0', async () => {
     sys.fake.setDefault('claude-test', { type: 'ok', latencyMs: 1500 });
     const w = spawnWorker(sys.env, ['--queues', 'claude-test', '--grace', '10']);
