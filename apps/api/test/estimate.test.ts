@@ -8,7 +8,10 @@ import { testConfigSource } from '../../../test/support/test-config.ts';
 // The pre-flight estimate at submit; no worker: nothing here may reach a model.
 let sys: TestSystem;
 beforeAll(async () => {
-  sys = await startSystem('estimate', { configSource: testConfigSource({ cost_limits: { max_per_request: 0.05 } }), workers: false });
+  sys = await startSystem('estimate', {
+    configSource: testConfigSource({ cost_limits: { max_per_request: 0.05 } }),
+    workers: false,
+  });
 });
 afterAll(async () => sys?.close());
 
@@ -18,7 +21,10 @@ describe('POST /v1/tasks pre-flight estimate', () => {
   it('OpenAI first model: input counted with its tokenizer, estimated_cost = input × $1.25/MTok + max_tokens × $10/MTok', async () => {
     const system = 'Reply with JSON only.';
     const prompt = 'List the three largest moons of Jupiter with their diameters in km — 木星の衛星.';
-    const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt, system, fallback_chain: ['gpt-test'], max_tokens: 500 } });
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt, system, fallback_chain: ['gpt-test'], max_tokens: 500 },
+    });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { model: string; estimated_cost: number };
     expect(body.model).toBe('gpt-test');
@@ -46,7 +52,10 @@ describe('POST /v1/tasks pre-flight estimate', () => {
   });
 
   it('a large context counts too: within the limit on max_tokens alone, over it with the document', async () => {
-    const small = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'Summarise.', fallback_chain: ['gpt-test'], max_tokens: 1_000 } });
+    const small = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise.', fallback_chain: ['gpt-test'], max_tokens: 1_000 },
+    });
     expect(small.status).toBe(202);
     // 268K characters (over TOKENIZE_MAX_CHARS, so sampled) ≈ 60K tokens ≈ $0.075 of input at $1.25/MTok.
     const context = 'The committee reviewed 1,204 filings and found 37 irregularities. '.repeat(4_000);
@@ -56,6 +65,8 @@ describe('POST /v1/tasks pre-flight estimate', () => {
     });
     expect(big.status).toBe(422);
     const { error } = (await big.json()) as { error: { message: string } };
-    expect(error.message).toMatch(/^estimated worst-case cost \$0\.\d+ on gpt-test exceeds cost_limits\.max_per_request \$0\.05$/);
+    expect(error.message).toMatch(
+      /^estimated worst-case cost \$0\.\d+ on gpt-test exceeds cost_limits\.max_per_request \$0\.05$/,
+    );
   });
 });

@@ -20,7 +20,9 @@ export interface CatalogPrice {
 }
 
 /** The token prices orchex uses from the catalogue; absent = the catalogue has none for this model. */
-export type CatalogPrices = Partial<Record<'input' | 'output' | 'cacheRead' | 'cacheWrite' | 'cacheWrite1h', CatalogPrice>>;
+export type CatalogPrices = Partial<
+  Record<'input' | 'output' | 'cacheRead' | 'cacheWrite' | 'cacheWrite1h', CatalogPrice>
+>;
 
 const KEYS = {
   input: 'input_mtok',
@@ -44,7 +46,11 @@ function toCatalogPrice(value: unknown): CatalogPrice | undefined {
  * (never fetched: orchex does not call updatePrices), as they apply at `at` (default now); undefined when the
  * catalogue does not know the model. Called at config load only, never per call.
  */
-export function catalogPrices(provider: ProviderName, modelId: string, at: Date = new Date()): CatalogPrices | undefined {
+export function catalogPrices(
+  provider: ProviderName,
+  modelId: string,
+  at: Date = new Date(),
+): CatalogPrices | undefined {
   const providerId = CATALOG_PROVIDER[provider];
   if (!providerId) return undefined;
   // calcPrice with empty usage is the package's public way to match a model id (dated snapshots included) and pick

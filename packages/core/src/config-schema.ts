@@ -109,7 +109,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    models: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names use letters, digits, ".", "_" and "-"'), modelConfigSchema),
+    models: z.record(
+      z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names use letters, digits, ".", "_" and "-"'),
+      modelConfigSchema,
+    ),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -128,7 +131,7 @@ export const configSchema = z
     for (const [type, rule] of Object.entries(cfg.routing_rules)) {
       if (!rule) continue;
       check(rule.primary, ['routing_rules', type, 'primary']);
-      rule.fallback.forEach((m, i) => check(m, ['routing_rules', type, 'fallback', i]));
+      for (const [i, m] of rule.fallback.entries()) check(m, ['routing_rules', type, 'fallback', i]);
     }
   });
 

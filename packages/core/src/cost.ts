@@ -38,7 +38,11 @@ export function costMicros(usage: Usage, model: Pick<ModelConfig, 'rates'>): Mic
  * Worst case of one call: every input token at the full input price (of the tier `inputTokens` falls in) and
  * `maxOutputTokens` of output.
  */
-export function worstCaseMicros(inputTokens: number, maxOutputTokens: number, model: Pick<ModelConfig, 'rates'>): Micros {
+export function worstCaseMicros(
+  inputTokens: number,
+  maxOutputTokens: number,
+  model: Pick<ModelConfig, 'rates'>,
+): Micros {
   const r = ratesAt(model.rates, inputTokens);
   return ceilMillionths(inputTokens * r.input + maxOutputTokens * r.output);
 }

@@ -88,7 +88,11 @@ export function preloadTokenizers(models: Iterable<Pick<ModelConfig, 'provider' 
  */
 export function estimateInputTokens(task: EstimableTask, model: Pick<ModelConfig, 'provider' | 'model_id'>): number {
   if (model.provider !== 'openai') {
-    return estimateTaskInputTokens({ prompt: task.prompt, context: task.context ?? undefined, system: task.system ?? undefined });
+    return estimateTaskInputTokens({
+      prompt: task.prompt,
+      context: task.context ?? undefined,
+      system: task.system ?? undefined,
+    });
   }
   const count = counter(openaiEncoding(model.model_id));
   // The same user text as the worker's buildPrompt (@orchex/queue): the context first, then the question.

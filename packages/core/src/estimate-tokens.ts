@@ -11,6 +11,10 @@ export function estimateTokens(text: string): number {
  * overhead. Provider-neutral and O(1) in practice; used for routing (context fit) and as the pre-flight estimate for
  * models without an offline tokenizer (see estimateInputTokens).
  */
-export function estimateTaskInputTokens(task: { prompt: string; context?: string | undefined; system?: string | undefined }): number {
+export function estimateTaskInputTokens(task: {
+  prompt: string;
+  context?: string | undefined;
+  system?: string | undefined;
+}): number {
   return estimateTokens(task.prompt) + estimateTokens(task.context ?? '') + estimateTokens(task.system ?? '') + 8;
 }

@@ -26,7 +26,13 @@ describe('cost math per provider (integer micro-dollars, hand-computed)', () => 
     expect(costMicros(usage, model('claude-sonnet-4-5'))).toBe(25_800);
     // The same figure from genai-prices' own calculator (an independent implementation), in USD.
     const ref = calcPrice(
-      { input_tokens: 10_000, cache_read_tokens: 6_000, cache_write_tokens: 3_000, cache_write_1h_tokens: 1_000, output_tokens: 500 },
+      {
+        input_tokens: 10_000,
+        cache_read_tokens: 6_000,
+        cache_write_tokens: 3_000,
+        cache_write_1h_tokens: 1_000,
+        output_tokens: 500,
+      },
       'claude-sonnet-4-5',
       { providerId: 'anthropic' },
     );
@@ -56,7 +62,13 @@ describe('cost math per provider (integer micro-dollars, hand-computed)', () => 
 
   it('ollama: explicit zero prices cost nothing; explicit prices round up once per attempt', () => {
     expect(costMicros(makeUsage({ input: 50_000, output: 5_000 }), model('llama3.1'))).toBe(0);
-    const priced = custom({ provider: 'ollama', model_id: 'llama3.1:70b', input_cost_per_1k: 0.0001, output_cost_per_1k: 0.0002, max_tokens: 8_000 });
+    const priced = custom({
+      provider: 'ollama',
+      model_id: 'llama3.1:70b',
+      input_cost_per_1k: 0.0001,
+      output_cost_per_1k: 0.0002,
+      max_tokens: 8_000,
+    });
     // 12,345 × 0.1 = 1,234.5 and 671 × 0.2 = 134.2 → 1,368.7 → 1,369 (rounding each part would give 1,370).
     expect(costMicros(makeUsage({ input: 12_345, output: 671 }), priced)).toBe(1_369);
   });
@@ -67,13 +79,24 @@ describe('cost math per provider (integer micro-dollars, hand-computed)', () => 
     const usage = makeUsage({ input: 1_000, cacheRead: 200, output: 300, reasoning: 200 });
     expect(costMicros(usage, m)).toBe(800 * 0.5 + 200 * 0.025 + 300 * 2); // 1,005
     // Anthropic 1-hour write override: claude-haiku-4-5 list $2 → $3; 5-minute writes stay $1.25.
-    const haiku = custom({ provider: 'anthropic', model_id: 'claude-haiku-4-5', cache_write_1h_cost_per_1k: 0.003, max_tokens: 200_000 });
+    const haiku = custom({
+      provider: 'anthropic',
+      model_id: 'claude-haiku-4-5',
+      cache_write_1h_cost_per_1k: 0.003,
+      max_tokens: 200_000,
+    });
     const writes = makeUsage({ input: 3_000, cacheWrite: 3_000, cacheWrite1h: 1_000, output: 0 });
     expect(costMicros(writes, haiku)).toBe(2_000 * 1.25 + 1_000 * 3); // 5,500
   });
 
   it('rounds a fraction of a micro-dollar up', () => {
-    const m = custom({ provider: 'openai', model_id: 'x', input_cost_per_1k: 0.0005, output_cost_per_1k: 0, max_tokens: 1_000 });
+    const m = custom({
+      provider: 'openai',
+      model_id: 'x',
+      input_cost_per_1k: 0.0005,
+      output_cost_per_1k: 0,
+      max_tokens: 1_000,
+    });
     expect(costMicros(makeUsage({ input: 1, output: 0 }), m)).toBe(1); // 0.5 µ$ → 1
   });
 

@@ -1,4 +1,4 @@
-import { type ModelConfig, modelConfigSchema, type ProviderName, ProviderError } from '@orchex/core';
+import { type ModelConfig, modelConfigSchema, ProviderError, type ProviderName } from '@orchex/core';
 
 /** A minimal ModelConfig for one provider's model id. */
 export function modelConfig(provider: ProviderName, modelId: string): ModelConfig {

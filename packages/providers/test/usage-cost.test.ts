@@ -1,4 +1,4 @@
-import { costMicros, modelConfigSchema, type ModelConfigInput, type ProviderName } from '@orchex/core';
+import { costMicros, type ModelConfigInput, modelConfigSchema, type ProviderName } from '@orchex/core';
 import { anthropicMessageSchema, convertAnthropicUsage, createLanguageModel } from '@orchex/providers';
 import { type FakeLlmServer, type FakeUsage, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,42 +47,52 @@ describe('anthropic cache_creation (recorded shape)', () => {
 
 // Usage the fake reports on each provider's wire, through the official SDK and our adapter, priced by costMicros:
 // figures hand-computed from the catalogue's list prices (USD per MTok = micro-dollars per token).
-const CASES: Array<{ provider: ProviderName; model: ModelConfigInput; usage: FakeUsage; micros: number; why: string }> = [
-  {
-    provider: 'anthropic',
-    model: { provider: 'anthropic', model_id: 'claude-haiku-4-5', max_tokens: 200_000 },
-    usage: { input: 10_000, cacheRead: 6_000, cacheWrite: 3_000, cacheWrite1h: 1_000, output: 500 },
-    micros: 1_000 * 1 + 6_000 * 0.1 + 2_000 * 1.25 + 1_000 * 2 + 500 * 5,
-    why: 'uncached $1, read $0.10, 5m write $1.25, 1h write $2, output $5',
-  },
-  {
-    provider: 'openai',
-    model: { provider: 'openai', model_id: 'gpt-5', max_tokens: 400_000 },
-    usage: { input: 10_000, cacheRead: 8_000, output: 2_000, reasoning: 1_500 },
-    micros: 2_000 * 1.25 + 8_000 * 0.125 + 2_000 * 10,
-    why: 'uncached $1.25, cached $0.125, output (reasoning inside) $10',
-  },
-  {
-    provider: 'google',
-    model: { provider: 'google', model_id: 'gemini-2.5-pro', max_tokens: 1_048_576 },
-    usage: { input: 100_000, cacheRead: 40_000, output: 1_500, reasoning: 500 },
-    micros: 60_000 * 1.25 + 40_000 * 0.125 + 1_500 * 10,
-    why: 'uncached $1.25, cached $0.125, candidates + thoughts $10',
-  },
-  {
-    provider: 'ollama',
-    model: { provider: 'ollama', model_id: 'llama3.1:8b', input_cost_per_1k: 0.0001, output_cost_per_1k: 0.0002, max_tokens: 8_000 },
-    usage: { input: 12_345, output: 671 },
-    micros: 1_369, // 1,234.5 + 134.2, rounded up once
-    why: 'explicit $0.10 / $0.20',
-  },
-];
+const CASES: Array<{ provider: ProviderName; model: ModelConfigInput; usage: FakeUsage; micros: number; why: string }> =
+  [
+    {
+      provider: 'anthropic',
+      model: { provider: 'anthropic', model_id: 'claude-haiku-4-5', max_tokens: 200_000 },
+      usage: { input: 10_000, cacheRead: 6_000, cacheWrite: 3_000, cacheWrite1h: 1_000, output: 500 },
+      micros: 1_000 * 1 + 6_000 * 0.1 + 2_000 * 1.25 + 1_000 * 2 + 500 * 5,
+      why: 'uncached $1, read $0.10, 5m write $1.25, 1h write $2, output $5',
+    },
+    {
+      provider: 'openai',
+      model: { provider: 'openai', model_id: 'gpt-5', max_tokens: 400_000 },
+      usage: { input: 10_000, cacheRead: 8_000, output: 2_000, reasoning: 1_500 },
+      micros: 2_000 * 1.25 + 8_000 * 0.125 + 2_000 * 10,
+      why: 'uncached $1.25, cached $0.125, output (reasoning inside) $10',
+    },
+    {
+      provider: 'google',
+      model: { provider: 'google', model_id: 'gemini-2.5-pro', max_tokens: 1_048_576 },
+      usage: { input: 100_000, cacheRead: 40_000, output: 1_500, reasoning: 500 },
+      micros: 60_000 * 1.25 + 40_000 * 0.125 + 1_500 * 10,
+      why: 'uncached $1.25, cached $0.125, candidates + thoughts $10',
+    },
+    {
+      provider: 'ollama',
+      model: {
+        provider: 'ollama',
+        model_id: 'llama3.1:8b',
+        input_cost_per_1k: 0.0001,
+        output_cost_per_1k: 0.0002,
+        max_tokens: 8_000,
+      },
+      usage: { input: 12_345, output: 671 },
+      micros: 1_369, // 1,234.5 + 134.2, rounded up once
+      why: 'explicit $0.10 / $0.20',
+    },
+  ];
 
 describe.each(CASES)('$provider: cost of a call from its wire usage', (c) => {
   it(`${c.why}`, async () => {
     const config = modelConfigSchema.parse(c.model);
     fake.script(c.model.model_id, [{ type: 'ok', usage: c.usage }]);
-    const result = await createLanguageModel(`${c.provider}-priced`, config, env).doGenerate({ prompt: 'hi', maxOutputTokens: 10 });
+    const result = await createLanguageModel(`${c.provider}-priced`, config, env).doGenerate({
+      prompt: 'hi',
+      maxOutputTokens: 10,
+    });
     expect(costMicros(result.usage, config)).toBe(c.micros);
   });
 });

@@ -42,7 +42,10 @@ export const anthropicProtocol: FakeProtocol = {
           input_tokens: input - cacheRead - cacheWrite,
           cache_creation_input_tokens: cacheWrite,
           cache_read_input_tokens: cacheRead,
-          cache_creation: { ephemeral_5m_input_tokens: cacheWrite - cacheWrite1h, ephemeral_1h_input_tokens: cacheWrite1h },
+          cache_creation: {
+            ephemeral_5m_input_tokens: cacheWrite - cacheWrite1h,
+            ephemeral_1h_input_tokens: cacheWrite1h,
+          },
           output_tokens: output,
           service_tier: 'standard',
         },

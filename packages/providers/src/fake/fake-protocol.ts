@@ -21,7 +21,14 @@ export interface FakeReply {
   model: string;
   text: string;
   finish: FakeFinish;
-  usage: { input: number; output: number; cacheRead: number; cacheWrite: number; cacheWrite1h: number; reasoning: number };
+  usage: {
+    input: number;
+    output: number;
+    cacheRead: number;
+    cacheWrite: number;
+    cacheWrite1h: number;
+    reasoning: number;
+  };
 }
 
 /** One provider's wire format, as the fake server speaks it. */
