@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { type Orchestrator, ValidationError } from '@orchex/client';
 import { CliError, type CliIo, EXIT } from './cli-io.ts';
 import { formatDuration, formatUsd, ProgressReporter } from './progress-bar.ts';
@@ -19,7 +19,12 @@ export interface BatchRunOptions {
  * writes one JSON result per task in input order to --out (or stdout). Exit 0 when every task succeeded, 1 when
  * any failed or was cancelled (all results are still written), 2 when the file or a task is invalid.
  */
-export async function batchRunCommand(client: Orchestrator, file: string, o: BatchRunOptions, io: CliIo): Promise<number> {
+export async function batchRunCommand(
+  client: Orchestrator,
+  file: string,
+  o: BatchRunOptions,
+  io: CliIo,
+): Promise<number> {
   const { tasks, lines } = await readTasksJsonl(file);
   const started = Date.now();
   let batch: { id: string; size: number };
@@ -77,7 +82,17 @@ export async function batchRunCommand(client: Orchestrator, file: string, o: Bat
   }
 
   const { succeeded, failed, cancelled } = info.counts;
-  const summary = { batch_id: batch.id, total: info.size, succeeded, failed, cancelled, cost: info.cost, seconds: (Date.now() - started) / 1000, written, out: o.out ?? null };
+  const summary = {
+    batch_id: batch.id,
+    total: info.size,
+    succeeded,
+    failed,
+    cancelled,
+    cost: info.cost,
+    seconds: (Date.now() - started) / 1000,
+    written,
+    out: o.out ?? null,
+  };
   if (o.json) (o.out ? io.stdout : io.stderr).write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     io.stderr.write(
@@ -89,7 +104,12 @@ export async function batchRunCommand(client: Orchestrator, file: string, o: Bat
 }
 
 /** `orchex batch status ID`: counts, cost and times. */
-export async function batchStatusCommand(client: Orchestrator, id: string, o: { json?: boolean }, io: CliIo): Promise<number> {
+export async function batchStatusCommand(
+  client: Orchestrator,
+  id: string,
+  o: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
   const b = await client.getBatch(id);
   if (o.json) io.stdout.write(`${JSON.stringify(b, null, 2)}\n`);
   else {
@@ -102,8 +122,15 @@ export async function batchStatusCommand(client: Orchestrator, id: string, o: { 
 }
 
 /** `orchex batch cancel ID`: cancels the tasks not started yet. */
-export async function batchCancelCommand(client: Orchestrator, id: string, o: { json?: boolean }, io: CliIo): Promise<number> {
+export async function batchCancelCommand(
+  client: Orchestrator,
+  id: string,
+  o: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
   const r = await client.cancelBatch(id);
-  io.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `cancelled ${r.cancelled} tasks not yet started; running ones will finish\n`);
+  io.stdout.write(
+    o.json ? `${JSON.stringify(r)}\n` : `cancelled ${r.cancelled} tasks not yet started; running ones will finish\n`,
+  );
   return EXIT.ok;
 }

@@ -8,7 +8,10 @@ export const DEFAULT_ORCHEX_URL = 'http://127.0.0.1:3000';
  * An Orchestrator for ORCHEX_URL (default {@link DEFAULT_ORCHEX_URL}) with ORCHEX_API_KEY; `admin` prefers
  * ORCHEX_ADMIN_KEY (budget changes need it) and falls back to ORCHEX_API_KEY.
  */
-export function clientFromEnv(env: NodeJS.ProcessEnv, options: { admin?: boolean; pollIntervalMs?: number } = {}): Orchestrator {
+export function clientFromEnv(
+  env: NodeJS.ProcessEnv,
+  options: { admin?: boolean; pollIntervalMs?: number } = {},
+): Orchestrator {
   const key = (options.admin ? env.ORCHEX_ADMIN_KEY || env.ORCHEX_API_KEY : env.ORCHEX_API_KEY)?.trim();
   if (!key) {
     const which = options.admin ? 'ORCHEX_ADMIN_KEY (or ORCHEX_API_KEY)' : 'ORCHEX_API_KEY';

@@ -3,7 +3,11 @@ import { CliError, type CliIo, EXIT } from './cli-io.ts';
 import { formatUsd } from './progress-bar.ts';
 
 /** `orchex report [--by model] [--from D] [--to D]`: the cost report for this API key (admin: everyone). */
-export async function reportCommand(client: Orchestrator, o: CostReportOptions & { json?: boolean }, io: CliIo): Promise<number> {
+export async function reportCommand(
+  client: Orchestrator,
+  o: CostReportOptions & { json?: boolean },
+  io: CliIo,
+): Promise<number> {
   const r = await client.getCostReport({ from: o.from, to: o.to, groupBy: o.groupBy });
   if (o.json) {
     io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -11,7 +15,8 @@ export async function reportCommand(client: Orchestrator, o: CostReportOptions &
   }
   const rows = r.groups.map((g) => [g.key || '(none)', String(g.requests), formatUsd(g.cost)]);
   const width = [r.groupBy.length, 8, 10].map((w, i) => Math.max(w, ...rows.map((row) => (row[i] as string).length)));
-  const pad = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(width[i] as number) : c.padStart(width[i] as number))).join('  ');
+  const pad = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(width[i] as number) : c.padStart(width[i] as number))).join('  ');
   io.stdout.write(
     [
       `Cost report ${r.from} … ${r.to}`,
@@ -28,11 +33,19 @@ export async function reportCommand(client: Orchestrator, o: CostReportOptions &
 }
 
 /** `orchex budget set 25` (USD per UTC day; `none` removes the limit) — needs the admin key. */
-export async function budgetSetCommand(client: Orchestrator, amount: string, o: { json?: boolean }, io: CliIo): Promise<number> {
+export async function budgetSetCommand(
+  client: Orchestrator,
+  amount: string,
+  o: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
   const none = /^(none|off|unlimited)$/i.test(amount);
   const usd = Number(amount);
   if (!none && !(Number.isFinite(usd) && usd >= 0)) {
-    throw new CliError(`budget: "${amount}" is not an amount in USD (e.g. 25 or 2.5, or "none" for no limit)`, EXIT.usage);
+    throw new CliError(
+      `budget: "${amount}" is not an amount in USD (e.g. 25 or 2.5, or "none" for no limit)`,
+      EXIT.usage,
+    );
   }
   const b = await client.setBudget({ maxDailyCost: none ? null : usd });
   return printBudget(b, o, io);
@@ -48,7 +61,9 @@ function printBudget(b: Awaited<ReturnType<Orchestrator['getBudget']>>, o: { jso
   else {
     const limit = b.limit === null ? 'no limit' : `${formatUsd(b.limit)}/day`;
     const remaining = b.remaining === null ? '' : `, ${formatUsd(b.remaining)} remaining`;
-    io.stdout.write(`budget ${b.day}: ${limit}; spent ${formatUsd(b.spent)}, reserved ${formatUsd(b.reserved)}${remaining}\n`);
+    io.stdout.write(
+      `budget ${b.day}: ${limit}; spent ${formatUsd(b.spent)}, reserved ${formatUsd(b.reserved)}${remaining}\n`,
+    );
   }
   return EXIT.ok;
 }

@@ -1,4 +1,4 @@
-import { loadConfig, type OrchexConfig, parseEnv, type ProviderName } from '@orchex/core';
+import { loadConfig, type OrchexConfig, type ProviderName, parseEnv } from '@orchex/core';
 import { checkMigrationsCurrent, type DatabaseHandle, databaseFromEnv } from '@orchex/db';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -41,7 +41,10 @@ function redact(url: string): string {
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${CHECK_TIMEOUT_MS / 1000}s`)), CHECK_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no answer within ${CHECK_TIMEOUT_MS / 1000}s`)),
+      CHECK_TIMEOUT_MS,
+    );
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -72,14 +75,28 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   try {
     config = loadConfig(env);
     const where = env.ORCHEX_CONFIG ? env.ORCHEX_CONFIG : 'built-in default config';
-    add('config', 'ok', `${where}: ${Object.keys(config.models).length} models, ${Object.keys(config.routing_rules).length} routing rules`);
+    add(
+      'config',
+      'ok',
+      `${where}: ${Object.keys(config.models).length} models, ${Object.keys(config.routing_rules).length} routing rules`,
+    );
   } catch (err) {
     add('config', 'fail', message(err));
   }
 
   const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000 });
-  redis.on('error', () => {});
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: 5000,
+  });
+  // connect() rejects with a bare "Connection is closed"; the socket's own error (ECONNREFUSED …) says why.
+  let socketError: unknown;
+  redis.on('error', (err) => {
+    socketError = err;
+  });
   try {
     await withTimeout(redis.connect(), 'Redis');
     const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
@@ -88,19 +105,29 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
       .config('GET', 'maxmemory-policy')
       .then((r) => (r as string[])[1])
       .catch(() => undefined);
-    if (policy && policy !== 'noeviction') add('redis', 'warn', `${redact(redisUrl)}: Redis ${version}, maxmemory-policy ${policy} (BullMQ needs noeviction)`);
+    if (policy && policy !== 'noeviction')
+      add(
+        'redis',
+        'warn',
+        `${redact(redisUrl)}: Redis ${version}, maxmemory-policy ${policy} (BullMQ needs noeviction)`,
+      );
     else add('redis', 'ok', `${redact(redisUrl)}: Redis ${version}`);
   } catch (err) {
-    add('redis', 'fail', `${redact(redisUrl)}: ${message(err)}`);
+    add('redis', 'fail', `${redact(redisUrl)}: ${message(socketError ?? err)}`);
   } finally {
     redis.disconnect();
   }
 
-  const pgLabel = env.DATABASE_URL?.trim() ? redact(env.DATABASE_URL.trim()) : `embedded PGlite in ${env.ORCHEX_DATA_DIR?.trim() || '.orchex/pglite'}`;
+  const pgLabel = env.DATABASE_URL?.trim()
+    ? redact(env.DATABASE_URL.trim())
+    : `embedded PGlite in ${env.ORCHEX_DATA_DIR?.trim() || '.orchex/pglite'}`;
   let db: DatabaseHandle | undefined;
   try {
     db = await withTimeout(databaseFromEnv(env), 'Postgres');
-    const res = await withTimeout(db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`), 'Postgres');
+    const res = await withTimeout(
+      db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
+      'Postgres',
+    );
     add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
     const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
     if (m.current) add('migrations', 'ok', 'all applied');
@@ -117,7 +144,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   if (!config) add('providers', 'skip', 'not checked: no valid config');
   else {
     const byProvider = new Map<ProviderName, string[]>();
-    for (const [name, m] of Object.entries(config.models)) byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);
+    for (const [name, m] of Object.entries(config.models))
+      byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);
     let usable = 0;
     for (const [provider, models] of byProvider) {
       const variable = KEY_VARIABLE[provider];
@@ -129,10 +157,15 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
         usable += models.length;
         add(`provider ${provider}`, 'ok', `${variable} set; models: ${models.join(', ')}`);
       } else {
-        add(`provider ${provider}`, 'warn', `${variable} not set: ${models.join(', ')} will fail with "auth" and fall back`);
+        add(
+          `provider ${provider}`,
+          'warn',
+          `${variable} not set: ${models.join(', ')} will fail with "auth" and fall back`,
+        );
       }
     }
-    if (usable === 0) add('providers', 'fail', 'no configured model has a provider key: set at least one of the variables above');
+    if (usable === 0)
+      add('providers', 'fail', 'no configured model has a provider key: set at least one of the variables above');
   }
   return checks;
 }

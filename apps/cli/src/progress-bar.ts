@@ -21,16 +21,13 @@ export function renderProgress(p: BatchProgress, elapsedMs: number, bar = true):
   const frac = p.total > 0 ? p.done / p.total : 1;
   const filled = Math.round(frac * BAR_WIDTH);
   const rate = elapsedMs > 0 ? (p.done * 1000) / elapsedMs : 0;
-  const eta = p.done >= p.total ? 'done' : rate > 0 ? `ETA ${formatDuration(((p.total - p.done) / rate) * 1000)}` : 'ETA —';
-  const parts = [
-    `${p.done}/${p.total} done`,
-    `${p.failed} failed`,
-    formatUsd(p.cost),
-    `${rate.toFixed(1)}/s`,
-    eta,
-  ];
+  const eta =
+    p.done >= p.total ? 'done' : rate > 0 ? `ETA ${formatDuration(((p.total - p.done) / rate) * 1000)}` : 'ETA —';
+  const parts = [`${p.done}/${p.total} done`, `${p.failed} failed`, formatUsd(p.cost), `${rate.toFixed(1)}/s`, eta];
   const pct = `${String(Math.floor(frac * 100)).padStart(3)}%`;
-  return bar ? `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${pct}  ${parts.join(' · ')}` : `progress: ${pct} ${parts.join(', ')}`;
+  return bar
+    ? `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${pct}  ${parts.join(' · ')}`
+    : `progress: ${pct} ${parts.join(', ')}`;
 }
 
 /**

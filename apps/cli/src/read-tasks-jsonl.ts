@@ -26,7 +26,10 @@ export async function readTasksJsonl(path: string): Promise<TaskLines> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.usage);
+    throw new CliError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      EXIT.usage,
+    );
   }
   const tasks: Task[] = [];
   const lines: number[] = [];
@@ -56,7 +59,10 @@ export async function readTasksJsonl(path: string): Promise<TaskLines> {
   }
   if (tasks.length === 0) throw new CliError(`${path}: no tasks (one JSON object per line)`, EXIT.usage);
   if (tasks.length > MAX_FILE_TASKS) {
-    throw new CliError(`${path}: ${tasks.length} tasks; a batch holds at most ${MAX_FILE_TASKS}, split the file`, EXIT.usage);
+    throw new CliError(
+      `${path}: ${tasks.length} tasks; a batch holds at most ${MAX_FILE_TASKS}, split the file`,
+      EXIT.usage,
+    );
   }
   return { tasks, lines };
 }

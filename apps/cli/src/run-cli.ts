@@ -4,7 +4,6 @@ import { batchCancelCommand, batchRunCommand, batchStatusCommand } from './batch
 import { CliError, type CliIo, EXIT } from './cli-io.ts';
 import { clientFromEnv, DEFAULT_ORCHEX_URL } from './client-from-env.ts';
 import { budgetSetCommand, budgetShowCommand, reportCommand } from './cost-commands.ts';
-import { doctorCommand } from './doctor.ts';
 import { getCommand, submitCommand } from './task-commands.ts';
 
 const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'];
@@ -14,7 +13,11 @@ const positiveInt = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
   return n;
 };
-const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const commaList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * Runs one `orchex …` command line and resolves to its exit code (see EXIT). Expected failures print one clear
@@ -75,7 +78,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .argument('<file>', 'tasks, one JSON object per line')
     .option('-o, --out <file>', 'write results (JSONL) here instead of stdout')
     .option('--name <name>', 'name shown in the batch record')
-    .option('--progress-every <seconds>', 'seconds between progress lines when not on a terminal', positiveInt('--progress-every'), 5)
+    .option(
+      '--progress-every <seconds>',
+      'seconds between progress lines when not on a terminal',
+      positiveInt('--progress-every'),
+      5,
+    )
     .action(async (file: string, o, cmd: Command) => {
       code = await batchRunCommand(client(), file, { ...o, json: json(cmd) }, io);
     });
@@ -97,7 +105,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program
     .command('report')
     .description('cost report for your API key (the admin key sees all)')
-    .addOption(new Option('--by <group>', 'break down by').choices(['model', 'task_type', 'day', 'provider']).default('model'))
+    .addOption(
+      new Option('--by <group>', 'break down by').choices(['model', 'task_type', 'day', 'provider']).default('model'),
+    )
     .option('--from <date>', 'first UTC day, YYYY-MM-DD (default 29 days before --to)')
     .option('--to <date>', 'last UTC day, YYYY-MM-DD (default today)')
     .action(async (o, cmd: Command) => {
@@ -123,6 +133,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('doctor')
     .description('preflight: config, Redis, Postgres, migrations, provider keys (exit 1 on a problem)')
     .action(async (_o, cmd: Command) => {
+      // Loaded on demand: doctor pulls in the server packages (database drivers, Redis), which no other command needs.
+      const { doctorCommand } = await import('./doctor.ts');
       code = await doctorCommand({ json: json(cmd) }, io);
     });
 
@@ -154,7 +166,12 @@ function reportError(err: unknown, io: CliIo): number {
     return EXIT.failed;
   }
   if (err instanceof ApiError) {
-    const hint = err.status === 401 ? ' — check ORCHEX_API_KEY' : err.status === 403 ? ' — this needs the admin key (ORCHEX_ADMIN_KEY)' : '';
+    const hint =
+      err.status === 401
+        ? ' — check ORCHEX_API_KEY'
+        : err.status === 403
+          ? ' — this needs the admin key (ORCHEX_ADMIN_KEY)'
+          : '';
     say(`${err.message} (HTTP ${err.status} ${err.code})${hint}`);
     return EXIT.failed;
   }

@@ -15,13 +15,21 @@ export interface SubmitOptions {
 }
 
 /** `orchex submit "prompt"`: queues a task; with --wait, prints its answer like `orchex wait`. */
-export async function submitCommand(client: Orchestrator, prompt: string, o: SubmitOptions, io: CliIo): Promise<number> {
+export async function submitCommand(
+  client: Orchestrator,
+  prompt: string,
+  o: SubmitOptions,
+  io: CliIo,
+): Promise<number> {
   let context: string | undefined;
   if (o.contextFile) {
     try {
       context = await readFile(o.contextFile, 'utf8');
     } catch (err) {
-      throw new CliError(`cannot read --context-file ${o.contextFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.usage);
+      throw new CliError(
+        `cannot read --context-file ${o.contextFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        EXIT.usage,
+      );
     }
   }
   const task: Task = {
@@ -36,14 +44,22 @@ export async function submitCommand(client: Orchestrator, prompt: string, o: Sub
   if (!o.wait) {
     if (o.json) io.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
     else io.stdout.write(`${submitted.id}\n`);
-    if (!o.json) io.stderr.write(`queued → ${submitted.model} (plan ${submitted.plan.join(' → ')}; worst case ${formatUsd(submitted.estimatedCost)})\n`);
+    if (!o.json)
+      io.stderr.write(
+        `queued → ${submitted.model} (plan ${submitted.plan.join(' → ')}; worst case ${formatUsd(submitted.estimatedCost)})\n`,
+      );
     return EXIT.ok;
   }
   return printTask(await client.waitForTask(submitted.id), io, o.json);
 }
 
 /** `orchex get ID` (or `orchex wait ID` with `wait`). */
-export async function getCommand(client: Orchestrator, id: string, o: { json?: boolean; wait?: boolean }, io: CliIo): Promise<number> {
+export async function getCommand(
+  client: Orchestrator,
+  id: string,
+  o: { json?: boolean; wait?: boolean },
+  io: CliIo,
+): Promise<number> {
   const t = o.wait ? await client.waitForTask(id) : await client.getTask(id);
   return printTask(t, io, o.json);
 }
@@ -59,13 +75,24 @@ function printTask(t: TaskInfo, io: CliIo, json: boolean | undefined): number {
     return failed ? EXIT.failed : EXIT.ok;
   }
   const attempts = t.attempts ?? [];
-  const meta = [t.id, t.status, t.model ?? t.plan[t.currentStep] ?? '', formatUsd(t.cost), `${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`];
+  const meta = [
+    t.id,
+    t.status,
+    t.model ?? t.plan[t.currentStep] ?? '',
+    formatUsd(t.cost),
+    `${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`,
+  ];
   io.stderr.write(`${meta.filter(Boolean).join('  ')}\n`);
   if (failed) {
     for (const a of attempts) {
-      io.stderr.write(`  step ${a.step} attempt ${a.attempt} ${a.model}: ${a.outcome}${a.errorKind ? ` (${a.errorKind}: ${a.errorMessage ?? ''})` : ''}\n`);
+      io.stderr.write(
+        `  step ${a.step} attempt ${a.attempt} ${a.model}: ${a.outcome}${a.errorKind ? ` (${a.errorKind}: ${a.errorMessage ?? ''})` : ''}\n`,
+      );
     }
-    throw new CliError(`task ${t.id} ${t.status}: ${t.error ? `${t.error.kind}: ${t.error.message}` : t.status}`, EXIT.failed);
+    throw new CliError(
+      `task ${t.id} ${t.status}: ${t.error ? `${t.error.kind}: ${t.error.message}` : t.status}`,
+      EXIT.failed,
+    );
   }
   if (t.content !== null) io.stdout.write(t.content.endsWith('\n') ? t.content : `${t.content}\n`);
   return EXIT.ok;
