@@ -191,7 +191,7 @@ export interface CostAnalysis {
   totalRequests: number;
   failedRequests: number;
   /** Percent of requests per provider family: claude, gpt, gemini, local. */
-  distributionByFamily: Record<string, number>;
+  distributionByFamily: Record<'claude' | 'gpt' | 'gemini' | 'local', number>;
   /** Percent of requests per model. */
   distributionByModel: Record<string, number>;
   /** 0–100; null before any request. */
