@@ -8,3 +8,4 @@ export * from './pg-error-code.ts';
 export * from './schema.ts';
 export * from './task-store.ts';
 export * from './split-task-store.ts';
+export * from './task-reader.ts';

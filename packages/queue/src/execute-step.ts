@@ -19,6 +19,7 @@ import {
   finishParent,
   findParts,
   recordAttempt,
+  type TaskReader,
   type TaskWithAttempts,
   TERMINAL_STATUSES,
 } from '@orchex/db';
@@ -39,6 +40,8 @@ export interface StepDeps {
   config: OrchexConfig;
   db: Db;
   writer: GroupCommitWriter;
+  /** Batched task loads (one query per event-loop turn). */
+  reader: TaskReader;
   queues: ModelQueues;
   /** Cached adapter per model name. */
   model: (name: string) => LanguageModel;
@@ -87,7 +90,7 @@ export async function executeStep(
     }
   })();
   const { taskId, step } = parsed;
-  const task = await findTask(db, taskId);
+  const task = await deps.reader.load(taskId);
   if (!task) throw new UnrecoverableError(`task ${taskId} not found`);
   if ((TERMINAL_STATUSES as readonly string[]).includes(task.status)) return { outcome: 'skipped', why: 'terminal' };
   if (task.currentStep > step) return { outcome: 'skipped', why: 'stale' };
@@ -120,7 +123,7 @@ export async function executeStep(
     throw new UnrecoverableError(message);
   }
   const day = reservation.day;
-  if (!(await markRunning(db, taskId, step))) {
+  if (!(await writer.run((tx) => markRunning(tx, taskId, step)))) {
     await deps.budget.release(reservationId, { day });
     return { outcome: 'skipped', why: 'stale' };
   }

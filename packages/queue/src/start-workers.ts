@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig } from '@orchex/core';
-import { createGroupCommitWriter, type Db, failTask, findTask } from '@orchex/db';
+import { createGroupCommitWriter, createTaskReader, type Db, failTask, findTask } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
 import { budgetFromConfig } from './budget-from-config.ts';
@@ -58,6 +58,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     config,
     db,
     writer,
+    reader: createTaskReader(db),
     queues,
     redis,
     prefix,
