@@ -9,7 +9,7 @@ export interface WorkerArgs {
   graceSeconds: number;
 }
 
-/** `--queues gpt-5,claude-sonnet-4-5 --concurrency 16 --grace 30`; throws a message naming the bad flag. */
+/** `--queues gpt-5.5,claude-sonnet-5 --concurrency 16 --grace 30`; throws a message naming the bad flag. */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
   const { values } = parseArgs({
     args: argv,

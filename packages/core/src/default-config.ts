@@ -6,7 +6,7 @@
  */
 export const DEFAULT_CONFIG_SOURCE = {
   orchestrator: {
-    default_model: 'claude-sonnet-4-5',
+    default_model: 'claude-sonnet-5',
     enable_fallback: true,
     max_retries: 3,
     timeout: 60,
@@ -17,25 +17,25 @@ export const DEFAULT_CONFIG_SOURCE = {
     alert_threshold: 40.0,
   },
   routing_rules: {
-    code: { primary: 'claude-sonnet-4-5', fallback: ['gpt-5', 'gemini-2.5-pro'] },
-    analysis: { primary: 'claude-sonnet-4-5', fallback: ['gemini-2.5-pro', 'gpt-5'] },
-    research: { primary: 'gpt-5', fallback: ['claude-opus-4-5', 'gemini-2.5-pro'] },
-    creative: { primary: 'gpt-5', fallback: ['claude-sonnet-4-5', 'gemini-2.5-flash'] },
-    simple: { primary: 'gpt-5-mini', fallback: ['claude-haiku-4-5', 'gemini-2.5-flash'] },
-    long_context: { primary: 'gemini-2.5-pro', fallback: ['gpt-4.1', 'claude-sonnet-4-5'] },
+    code: { primary: 'claude-sonnet-5', fallback: ['gpt-5.5', 'gemini-3.1-pro-preview'] },
+    analysis: { primary: 'claude-sonnet-5', fallback: ['gemini-3.1-pro-preview', 'gpt-5.5'] },
+    research: { primary: 'gpt-5.5', fallback: ['claude-opus-5-5', 'gemini-3.1-pro-preview'] },
+    creative: { primary: 'gpt-5.5', fallback: ['claude-sonnet-5', 'gemini-3.5-flash'] },
+    simple: { primary: 'gpt-5.4-mini', fallback: ['claude-haiku-4-5', 'gemini-3.5-flash'] },
+    long_context: { primary: 'gemini-3.1-pro-preview', fallback: ['gpt-4.1', 'claude-sonnet-5'] },
   },
   models: {
-    'claude-opus-4-5': {
+    'claude-opus-5-5': {
       provider: 'anthropic',
-      model_id: 'claude-opus-4-5',
+      model_id: 'claude-opus-5-5',
       max_tokens: 200_000,
       max_output_tokens: 64_000,
       rpm: 50,
       max_concurrency: 8,
     },
-    'claude-sonnet-4-5': {
+    'claude-sonnet-5': {
       provider: 'anthropic',
-      model_id: 'claude-sonnet-4-5',
+      model_id: 'claude-sonnet-5',
       max_tokens: 200_000,
       max_output_tokens: 64_000,
       rpm: 50,
@@ -49,17 +49,17 @@ export const DEFAULT_CONFIG_SOURCE = {
       rpm: 50,
       max_concurrency: 8,
     },
-    'gpt-5': {
+    'gpt-5.5': {
       provider: 'openai',
-      model_id: 'gpt-5',
+      model_id: 'gpt-5.5',
       max_tokens: 400_000,
       max_output_tokens: 128_000,
       rpm: 500,
       max_concurrency: 16,
     },
-    'gpt-5-mini': {
+    'gpt-5.4-mini': {
       provider: 'openai',
-      model_id: 'gpt-5-mini',
+      model_id: 'gpt-5.4-mini',
       max_tokens: 400_000,
       max_output_tokens: 128_000,
       rpm: 500,
@@ -76,20 +76,17 @@ export const DEFAULT_CONFIG_SOURCE = {
       rpm: 500,
       max_concurrency: 16,
     },
-    'gemini-2.5-pro': {
+    'gemini-3.1-pro-preview': {
       provider: 'google',
-      model_id: 'gemini-2.5-pro',
+      model_id: 'gemini-3.1-pro-preview',
       max_tokens: 1_048_576,
       max_output_tokens: 65_536,
       rpm: 150,
       max_concurrency: 8,
     },
-    'gemini-2.5-flash': {
+    'gemini-3.5-flash': {
       provider: 'google',
-      model_id: 'gemini-2.5-flash',
-      input_cost_per_1k: 0.0003,
-      output_cost_per_1k: 0.0025,
-      cache_read_cost_per_1k: 0.00003,
+      model_id: 'gemini-3.5-flash',
       max_tokens: 1_048_576,
       max_output_tokens: 65_536,
       rpm: 1000,

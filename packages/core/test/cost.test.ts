@@ -2,7 +2,7 @@ import { calcPrice } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import {
   costMicros,
-  loadConfig,
+  parseConfig,
   type ModelConfig,
   type ModelConfigInput,
   makeUsage,
@@ -13,7 +13,17 @@ import {
 
 // Prices below are the pinned catalogue's list prices in USD per million tokens, i.e. micro-dollars per token:
 // every expected figure is tokens × µ$/token, summed, rounded up once.
-const config = loadConfig({});
+// The models are named here (not taken from the built-in default) so the figures do not move when the default
+// lineup changes.
+const config = parseConfig({
+  orchestrator: { default_model: 'claude-sonnet-4-5' },
+  models: {
+    'claude-sonnet-4-5': { provider: 'anthropic', model_id: 'claude-sonnet-4-5', max_tokens: 200_000 },
+    'gpt-5': { provider: 'openai', model_id: 'gpt-5', max_tokens: 400_000 },
+    'gemini-2.5-pro': { provider: 'google', model_id: 'gemini-2.5-pro', max_tokens: 1_048_576 },
+    'llama3.1': { provider: 'ollama', model_id: 'llama3.1:8b', input_cost_per_1k: 0, output_cost_per_1k: 0, max_tokens: 131_072 },
+  },
+});
 const model = (name: string) => config.models[name] as ModelConfig;
 const custom = (m: ModelConfigInput) => modelConfigSchema.parse(m);
 

@@ -6,12 +6,12 @@ const task = (t: Record<string, unknown>) => taskInputSchema.parse(t);
 
 describe('route', () => {
   it.each([
-    ['code', 'claude-sonnet-4-5'],
-    ['research', 'gpt-5'],
-    ['analysis', 'claude-sonnet-4-5'],
-    ['creative', 'gpt-5'],
-    ['simple', 'gpt-5-mini'],
-    ['long_context', 'gemini-2.5-pro'],
+    ['code', 'claude-sonnet-5'],
+    ['research', 'gpt-5.5'],
+    ['analysis', 'claude-sonnet-5'],
+    ['creative', 'gpt-5.5'],
+    ['simple', 'gpt-5.4-mini'],
+    ['long_context', 'gemini-3.1-pro-preview'],
   ])('task_type %s → %s first, with fallbacks', (type, model) => {
     const r = route(task({ prompt: 'hello there', task_type: type }), config);
     expect(r.plan[0]).toBe(model);
@@ -20,15 +20,15 @@ describe('route', () => {
   });
 
   it('an explicit fallback_chain wins over the rule', () => {
-    const r = route(task({ prompt: 'x', task_type: 'code', fallback_chain: ['claude-opus-4-5', 'gpt-5'] }), config);
-    expect(r.plan).toEqual(['claude-opus-4-5', 'gpt-5']);
+    const r = route(task({ prompt: 'x', task_type: 'code', fallback_chain: ['claude-opus-5-5', 'gpt-5.5'] }), config);
+    expect(r.plan).toEqual(['claude-opus-5-5', 'gpt-5.5']);
     expect(r.strategy).toBe('explicit_chain');
   });
 
   it('an unknown model in fallback_chain is a RoutingError naming the index', () => {
-    expect(() => route(task({ prompt: 'x', fallback_chain: ['gpt-5', 'gpt-9'] }), config)).toThrow(RoutingError);
+    expect(() => route(task({ prompt: 'x', fallback_chain: ['gpt-5.5', 'gpt-9'] }), config)).toThrow(RoutingError);
     try {
-      route(task({ prompt: 'x', fallback_chain: ['gpt-5', 'gpt-9'] }), config);
+      route(task({ prompt: 'x', fallback_chain: ['gpt-5.5', 'gpt-9'] }), config);
     } catch (e) {
       expect((e as RoutingError).field).toBe('fallback_chain.1');
     }
@@ -52,7 +52,7 @@ describe('route', () => {
   it('moves models whose window is too small behind those that fit', () => {
     const context = 'word '.repeat(250_000); // ~1.25M chars ≈ 312K tokens
     const r = route(task({ prompt: 'Summarise', task_type: 'code', context }), config);
-    expect(r.plan[0]).not.toBe('claude-sonnet-4-5');
+    expect(r.plan[0]).not.toBe('claude-sonnet-5');
     expect(r.reason).toMatch(/window too small/);
   });
 
@@ -60,7 +60,7 @@ describe('route', () => {
     const c = structuredClone(DEFAULT_CONFIG_SOURCE) as any;
     c.orchestrator.enable_fallback = false;
     const r = route(task({ prompt: 'x', task_type: 'code' }), parseConfig(c));
-    expect(r.plan).toEqual(['claude-sonnet-4-5']);
+    expect(r.plan).toEqual(['claude-sonnet-5']);
   });
 
   it('classification heuristic order', () => {
