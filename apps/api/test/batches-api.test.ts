@@ -159,14 +159,14 @@ describe('a batch of 1,000 tasks across four models', () => {
 describe('cancelling a running batch', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    // Two calls at a time, 100 ms each: a 60-task batch is mid-way for well over a second.
+    // Two calls at a time, 100 ms each: a 200-task batch is mid-way for several seconds, even on a loaded machine.
     sys = await startSystem('batch_cancel', { workers: { concurrency: 2 } });
     sys.fake.setDefault('*', { type: 'ok', latencyMs: 100 });
   });
   afterAll(async () => sys?.close());
 
   it('cancels the tasks not started, lets running ones finish, and never calls the provider for a cancelled task', async () => {
-    const size = 60;
+    const size = 200;
     const res = await sys.call('/v1/batches', {
       method: 'POST',
       json: {
@@ -188,7 +188,7 @@ describe('cancelling a running batch', () => {
     expect(cancel.status).toBe(200);
     const { cancelled } = (await cancel.json()) as { cancelled: number };
     expect(cancelled).toBeGreaterThan(0);
-    expect(cancelled).toBeLessThan(size - 4);
+    expect(cancelled).toBeLessThanOrEqual(size - 4);
 
     const b = await waitFinished(sys, id);
     expect(b.status).toBe('cancelled');
