@@ -87,7 +87,10 @@ console.log(parallel.map((r) => (r.error ? 'failed' : r.model)));
 
 // #region cost-budget
 // Set cost budget (needs the server's admin key)
-const admin = new Orchestrator({ baseUrl: orchestrator.baseUrl, apiKey: process.env.ORCHEX_ADMIN_KEY ?? 'your-admin-key' });
+const admin = new Orchestrator({
+  baseUrl: orchestrator.baseUrl,
+  apiKey: process.env.ORCHEX_ADMIN_KEY ?? 'your-admin-key',
+});
 await admin.setBudget({ maxDailyCost: 10.0 });
 
 // Rejects with BudgetExceededError if the limit is reached
@@ -146,4 +149,3 @@ Model Distribution:
 Optimization Score: ${costs.optimizationScore}/100
 `);
 // #endregion
-
