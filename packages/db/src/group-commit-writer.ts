@@ -4,6 +4,11 @@ import type { Db } from './db.ts';
 export interface GroupCommitWriterOptions {
   /** Most ops that share one transaction; more wait for the next group. Default: 100. */
   maxGroupSize?: number;
+  /**
+   * Group transactions running at once. Default 1: while one group commits, the next one fills up — the classic
+   * group commit. More concurrent groups contend for the same rows (the cost rollup) and each gets smaller.
+   */
+  maxInFlight?: number;
 }
 
 /** Runs database ops in shared transactions; see createGroupCommitWriter. */
@@ -36,6 +41,7 @@ interface Pending {
  */
 export function createGroupCommitWriter(db: Db, options: GroupCommitWriterOptions = {}): GroupCommitWriter {
   const maxGroupSize = Math.max(1, options.maxGroupSize ?? 100);
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
   let queue: Pending[] = [];
   let scheduled = false;
   let closed = false;
@@ -50,10 +56,14 @@ export function createGroupCommitWriter(db: Db, options: GroupCommitWriterOption
 
   function flush(): void {
     scheduled = false;
-    while (queue.length > 0) {
+    while (queue.length > 0 && inFlight.size < maxInFlight) {
       const group = queue.slice(0, maxGroupSize);
       queue = queue.slice(maxGroupSize);
-      const done = runGroup(group).finally(() => inFlight.delete(done));
+      const done: Promise<void> = runGroup(group).finally(() => {
+        inFlight.delete(done);
+        // What arrived while this group committed forms the next group.
+        if (queue.length > 0) flush();
+      });
       inFlight.add(done);
     }
   }
@@ -95,7 +105,7 @@ export function createGroupCommitWriter(db: Db, options: GroupCommitWriterOption
     async close(): Promise<void> {
       closed = true;
       flush();
-      await Promise.all(inFlight);
+      while (inFlight.size > 0) await Promise.all(inFlight);
     },
   };
 }
