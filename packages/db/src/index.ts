@@ -9,3 +9,4 @@ export * from './schema.ts';
 export * from './task-store.ts';
 export * from './split-task-store.ts';
 export * from './task-reader.ts';
+export * from './step-writer.ts';

@@ -15,10 +15,10 @@ import {
   failTask,
   findTask,
   type GroupCommitWriter,
-  markRunning,
   finishParent,
   findParts,
   recordAttempt,
+  type StepWriter,
   type TaskReader,
   type TaskWithAttempts,
   TERMINAL_STATUSES,
@@ -39,7 +39,10 @@ import { publishTaskFinished } from './task-events.ts';
 export interface StepDeps {
   config: OrchexConfig;
   db: Db;
+  /** Rare multi-statement writes (a split task's parent), group-committed. */
   writer: GroupCommitWriter;
+  /** The hot writes (running, attempts, results), group-committed set-wise. */
+  steps: StepWriter;
   /** Batched task loads (one query per event-loop turn). */
   reader: TaskReader;
   queues: ModelQueues;
@@ -123,7 +126,7 @@ export async function executeStep(
     throw new UnrecoverableError(message);
   }
   const day = reservation.day;
-  if (!(await writer.run((tx) => markRunning(tx, taskId, step)))) {
+  if (!(await deps.steps.markRunning(taskId, step))) {
     await deps.budget.release(reservationId, { day });
     return { outcome: 'skipped', why: 'stale' };
   }
@@ -164,16 +167,14 @@ export async function executeStep(
       deps.limiter.release(modelName, lease.leaseId, { actualTokens: inputTokens }),
       deps.budget.release(reservationId, { day }),
     ]);
-    await writer.run((tx) =>
-      recordAttempt(tx, {
-        ...base,
-        outcome: 'failed',
-        errorKind: error.kind,
-        errorMessage: error.message.slice(0, 2000),
-        statusCode: error.statusCode ?? null,
-        latencyMs,
-      }),
-    );
+    await deps.steps.recordAttempt({
+      ...base,
+      outcome: 'failed',
+      errorKind: error.kind,
+      errorMessage: error.message.slice(0, 2000),
+      statusCode: error.statusCode ?? null,
+      latencyMs,
+    });
     logger.info({ taskId, step, attempt, model: modelName, outcome: 'failed', errorKind: error.kind, latencyMs }, 'attempt');
 
     const tries = failedBefore + 1;
@@ -212,32 +213,27 @@ export async function executeStep(
     deps.budget.settle(reservationId, cost, { day }),
   ]);
   if (settled.alertCrossed || reservation.alertCrossed) void alert(deps, day, settled.spentMicros);
-  await writer.run(async (tx) => {
-    await recordAttempt(tx, {
-      ...base,
-      outcome: 'succeeded',
-      usage: result.usage,
-      inputTokens: result.usage.inputTokens.total,
-      outputTokens: result.usage.outputTokens.total,
-      costMicros: cost,
-      latencyMs,
-    });
-    await completeTask(tx, taskId, {
-      model: modelName,
-      resultText: result.content,
-      finishReason: result.finishReason.unified,
-      usage: result.usage,
-    });
+  const attemptRow = {
+    ...base,
+    outcome: 'succeeded' as const,
+    usage: result.usage,
+    inputTokens: result.usage.inputTokens.total,
+    outputTokens: result.usage.outputTokens.total,
+    costMicros: cost,
+    latencyMs,
+  };
+  const taskResult = { model: modelName, resultText: result.content, finishReason: result.finishReason.unified, usage: result.usage };
+  if (task.partKind === 'reduce' && task.parentTaskId) {
     // The reduce part's answer is the split task's answer; the parent's cost becomes the sum of its parts.
-    if (task.partKind === 'reduce' && task.parentTaskId) {
-      await finishParent(tx, task.parentTaskId, {
-        status: 'succeeded',
-        model: modelName,
-        resultText: result.content,
-        finishReason: result.finishReason.unified,
-      });
-    }
-  });
+    const parentId = task.parentTaskId;
+    await writer.run(async (tx) => {
+      await recordAttempt(tx, attemptRow);
+      await completeTask(tx, taskId, taskResult);
+      await finishParent(tx, parentId, { status: 'succeeded', model: modelName, resultText: result.content, finishReason: result.finishReason.unified });
+    });
+  } else {
+    await deps.steps.recordAttempt(attemptRow, taskResult);
+  }
   logger.info({ taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost }, 'attempt');
   await publishTaskFinished(deps.redis, deps.prefix, taskId);
   if (task.partKind === 'reduce' && task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);

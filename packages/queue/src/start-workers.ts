@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig } from '@orchex/core';
-import { createGroupCommitWriter, createTaskReader, type Db, failTask, findTask } from '@orchex/db';
+import { createGroupCommitWriter, createStepWriter, createTaskReader, type Db, failTask, findTask } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
 import { budgetFromConfig } from './budget-from-config.ts';
@@ -52,6 +52,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
   const writer = createGroupCommitWriter(db);
+  const steps = createStepWriter(db);
   const adapters = new Map<string, LanguageModel>();
   const budget = budgetFromConfig(redis, config, db, prefix);
   const deps: StepDeps = {
@@ -59,6 +60,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     db,
     writer,
     reader: createTaskReader(db),
+    steps,
     queues,
     redis,
     prefix,
@@ -112,6 +114,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
         logger.warn({ graceMs }, 'grace period over, closing with jobs in progress');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await steps.close();
       await writer.close();
       await queues.close();
       redis.disconnect();
