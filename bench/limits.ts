@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, runMigrations } from '@orchex/db';
 import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
-import pg from 'pg';
 import { startApi } from '../apps/api/src/start-api.ts';
+import { freshDatabase } from '../test/support/fresh-database.ts';
 
 const RPM = 120;
 const IN_FLIGHT = 10;
@@ -28,12 +28,8 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const baseDb = process.env.DATABASE_URL;
 if (!baseDb) throw new Error('bench:limits needs DATABASE_URL (Postgres), e.g. postgres://postgres@127.0.0.1:5432/test');
 
-const dbName = `orchex_bench_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: baseDb });
-await admin.connect();
-await admin.query(`create database ${dbName}`);
-const dbUrl = new URL(baseDb);
-dbUrl.pathname = `/${dbName}`;
+const fresh = await freshDatabase(baseDb, 'bench');
+const dbUrl = new URL(fresh.url);
 const database = await createDatabase({ url: dbUrl.toString() });
 await runMigrations(database);
 
@@ -95,6 +91,5 @@ for (const w of workers) w.kill('SIGKILL');
 await api.close();
 await fake.close();
 await database.close();
-await admin.query(`drop database ${dbName} with (force)`);
-await admin.end();
+await fresh.drop();
 process.exit(0);

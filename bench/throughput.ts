@@ -15,8 +15,8 @@ import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
 import { createRedis, startWorkers } from '@orchex/queue';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { startApi } from '../apps/api/src/start-api.ts';
+import { freshDatabase } from '../test/support/fresh-database.ts';
 
 const N = Number(process.env.BENCH_TASKS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -67,12 +67,8 @@ await rawQueue.obliterate({ force: true });
 await rawQueue.close();
 
 // ---- orchex: the whole path
-const dbName = `orchex_bench_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: baseDb });
-await admin.connect();
-await admin.query(`create database ${dbName}`);
-const dbUrl = new URL(baseDb);
-dbUrl.pathname = `/${dbName}`;
+const fresh = await freshDatabase(baseDb, 'bench');
+const dbUrl = new URL(fresh.url);
 const database = await createDatabase({ url: dbUrl.toString(), poolSize: 20 });
 await runMigrations(database);
 const prefix = `bench-${randomBytes(3).toString('hex')}`;
@@ -124,6 +120,5 @@ await api.close();
 await pool.close(5000);
 await database.close();
 await fake.close();
-await admin.query(`drop database ${dbName} with (force)`);
-await admin.end();
+await fresh.drop();
 process.exit(0);

@@ -1,7 +1,7 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { databaseFromEnv, runMigrations } from '@orchex/db';
-import { startWorkers } from '@orchex/queue';
-import { startApi } from '../apps/api/src/start-api.ts';
+import { startWorkers, workerOptionsFromEnv } from '@orchex/queue';
+import { apiOptionsFromEnv, startApi } from '../apps/api/src/start-api.ts';
 
 /**
  * The API and one worker in ONE process. One process is required with the embedded PGlite database, which a
@@ -15,19 +15,8 @@ export async function runOrchex(opts: { migrate: boolean; name?: string }): Prom
     const config = loadConfig();
     const database = await databaseFromEnv(process.env);
     if (opts.migrate) await runMigrations(database);
-    const pool = await startWorkers({ config, db: database.db, redisUrl: env.REDIS_URL, prefix: env.ORCHEX_PREFIX, logger });
-    const api = await startApi({
-      config,
-      db: database.db,
-      redisUrl: env.REDIS_URL,
-      prefix: env.ORCHEX_PREFIX,
-      logger,
-      apiKeys: env.ORCHEX_API_KEYS,
-      adminKey: env.ORCHEX_ADMIN_KEY,
-      port: env.PORT,
-      bodyLimit: env.ORCHEX_BODY_LIMIT,
-      debugRouting: ['1', 'true'].includes(env.ORCHESTRATOR_DEBUG_ROUTING ?? ''),
-    });
+    const pool = await startWorkers({ ...workerOptionsFromEnv(env), config, db: database.db, logger });
+    const api = await startApi(apiOptionsFromEnv(env, config, database.db, logger));
     if (env.ORCHEX_API_KEYS.length === 0) logger.warn({}, 'ORCHEX_API_KEYS is empty: every /v1 request will get 401');
     let stopping = false;
     const stop = async () => {

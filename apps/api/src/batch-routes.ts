@@ -23,7 +23,7 @@ import {
   insertBatch,
   type NewBatch,
 } from '@orchex/db';
-import { type ModelQueues, stepJobId } from '@orchex/queue';
+import { type ModelQueues, stepJobId, taskParams } from '@orchex/queue';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { batchView } from './batch-view.ts';
@@ -229,12 +229,7 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
       prompt: t.prompt,
       context: t.context ?? null,
       system: t.system ?? null,
-      params: {
-        maxTokens: t.max_tokens,
-        ...(t.temperature !== undefined ? { temperature: t.temperature } : {}),
-        ...(t.timeout !== undefined ? { timeoutSec: t.timeout } : {}),
-        ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
-      },
+      params: taskParams(t),
       plan: plan.plan,
       routingReason: plan.reason,
       estimatedCostMicros: estimate,

@@ -1,6 +1,6 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { databaseFromEnv } from '@orchex/db';
-import { startApi } from './start-api.ts';
+import { apiOptionsFromEnv, startApi } from './start-api.ts';
 
 /** `npm run start:api`: the producer API alone (start workers with `npm run start:worker`). */
 const logger = createLogger('orchex-api');
@@ -8,18 +8,7 @@ try {
   const env = parseEnv();
   const config = loadConfig();
   const database = await databaseFromEnv(process.env);
-  const api = await startApi({
-    config,
-    db: database.db,
-    redisUrl: env.REDIS_URL,
-    prefix: env.ORCHEX_PREFIX,
-    logger,
-    apiKeys: env.ORCHEX_API_KEYS,
-    adminKey: env.ORCHEX_ADMIN_KEY,
-    port: env.PORT,
-    bodyLimit: env.ORCHEX_BODY_LIMIT,
-    debugRouting: ['1', 'true'].includes(env.ORCHESTRATOR_DEBUG_ROUTING ?? ''),
-  });
+  const api = await startApi(apiOptionsFromEnv(env, config, database.db, logger));
   const stop = async () => {
     await api.close();
     await database.close();

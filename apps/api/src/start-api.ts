@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Logger, OrchexConfig } from '@orchex/core';
+import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
 import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
@@ -19,6 +19,22 @@ export interface ApiOptions {
   host?: string;
   bodyLimit?: string;
   debugRouting?: boolean;
+}
+
+/** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
+export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
+  return {
+    config,
+    db,
+    redisUrl: env.REDIS_URL,
+    prefix: env.ORCHEX_PREFIX,
+    logger,
+    apiKeys: env.ORCHEX_API_KEYS,
+    adminKey: env.ORCHEX_ADMIN_KEY,
+    port: env.PORT,
+    bodyLimit: env.ORCHEX_BODY_LIMIT,
+    debugRouting: ['1', 'true'].includes(env.ORCHESTRATOR_DEBUG_ROUTING ?? ''),
+  };
 }
 
 export interface RunningApi {

@@ -12,7 +12,7 @@ import {
   microsToUsd,
 } from '@orchex/core';
 import { type Db, deleteTask, findByIdempotencyKey, findParts, findTask, insertTask, TERMINAL_STATUSES } from '@orchex/db';
-import { type ModelQueues, planSplit, submitSplitTask } from '@orchex/queue';
+import { type ModelQueues, planSplit, submitSplitTask, taskParams } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { HttpError, validationError } from './http-errors.ts';
@@ -114,12 +114,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
       prompt: input.prompt,
       context: input.context ?? null,
       system: input.system ?? null,
-      params: {
-        maxTokens: input.max_tokens,
-        ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
-        ...(input.timeout !== undefined ? { timeoutSec: input.timeout } : {}),
-        ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-      },
+      params: taskParams(input),
       plan: plan.plan,
       routingReason: plan.reason,
       estimatedCostMicros: estimate,

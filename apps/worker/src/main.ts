@@ -1,6 +1,6 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { databaseFromEnv } from '@orchex/db';
-import { startWorkers } from '@orchex/queue';
+import { startWorkers, workerOptionsFromEnv } from '@orchex/queue';
 import { parseWorkerArgs } from './parse-worker-args.ts';
 
 /** `npm run start:worker -- [--queues a,b] [--concurrency N]`: one worker process; start more to scale. */
@@ -11,16 +11,12 @@ try {
   const config = loadConfig();
   const database = await databaseFromEnv(process.env);
   const pool = await startWorkers({
+    ...workerOptionsFromEnv(env),
     config,
     db: database.db,
-    redisUrl: env.REDIS_URL,
-    prefix: env.ORCHEX_PREFIX,
     queues: args.queues,
     concurrency: args.concurrency,
     logger,
-    ...(env.ORCHEX_LOCK_MS ? { lockDurationMs: env.ORCHEX_LOCK_MS } : {}),
-    ...(env.ORCHEX_LIMIT_WINDOW_MS ? { limitWindowMs: env.ORCHEX_LIMIT_WINDOW_MS } : {}),
-    ...(env.ORCHEX_BACKOFF_BASE_MS ? { backoffBaseMs: env.ORCHEX_BACKOFF_BASE_MS } : {}),
   });
   let stopping = false;
   const stop = async (signal: string) => {

@@ -13,3 +13,4 @@ export * from './limits/index.ts';
 export * from './budget-from-config.ts';
 export * from './split-task.ts';
 export * from './sweep-orphans.ts';
+export * from './task-params.ts';

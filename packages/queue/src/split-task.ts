@@ -7,7 +7,8 @@ import {
   type TaskType,
   worstCaseMicros,
 } from '@orchex/core';
-import { type Db, deleteSplitTask, insertSplitTask, type TaskParams, type TaskRow } from '@orchex/db';
+import { type Db, deleteSplitTask, insertSplitTask, type TaskRow } from '@orchex/db';
+import { taskParams } from './task-params.ts';
 import type { ModelQueues } from './model-queues.ts';
 
 /** How a too-large input will be split: its chunks, and the worst-case cost of all parts together. */
@@ -55,11 +56,11 @@ export async function submitSplitTask(
   task: { apiKeyId: string; idempotencyKey: string | null; input: TaskInput; plan: string[]; routingReason: string; taskType: TaskType | undefined },
 ): Promise<TaskRow> {
   const { input, plan } = task;
-  const params = (maxTokens: number): TaskParams => ({
-    maxTokens,
-    ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
-    ...(input.timeout !== undefined ? { timeoutSec: input.timeout } : {}),
-  });
+  // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
+  const params = (maxTokens: number) => {
+    const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
+    return rest;
+  };
   const common = { apiKeyId: task.apiKeyId, taskType: task.taskType ?? null, system: input.system ?? null, plan, routingReason: task.routingReason };
   const { parent, maps, reduce } = await insertSplitTask(
     db,
@@ -68,7 +69,7 @@ export async function submitSplitTask(
       idempotencyKey: task.idempotencyKey,
       prompt: input.prompt,
       context: input.context ?? null,
-      params: { ...params(input.max_tokens), ...(input.metadata ? { metadata: input.metadata } : {}) },
+      params: taskParams(input),
       routingReason: `${task.routingReason}; input fits no model of the plan: split into ${split.chunks.length} map parts + 1 reduce`,
       estimatedCostMicros: split.worstCaseMicros,
       status: 'running',

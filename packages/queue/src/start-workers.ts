@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Logger, OrchexConfig } from '@orchex/core';
+import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createGroupCommitWriter, createStepWriter, createTaskReader, type Db, failTask, findTask } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
@@ -33,6 +33,17 @@ export interface WorkerPoolOptions {
   stalledIntervalMs?: number;
   /** Length of the rpm/tpm sliding window; tests shorten it. Default 60000 ms. */
   limitWindowMs?: number;
+}
+
+/** The worker settings that come from the environment (shared by `npm run start:worker` and `npm start`). */
+export function workerOptionsFromEnv(env: OrchexEnv): Pick<WorkerPoolOptions, 'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs'> {
+  return {
+    redisUrl: env.REDIS_URL,
+    prefix: env.ORCHEX_PREFIX,
+    ...(env.ORCHEX_LOCK_MS ? { lockDurationMs: env.ORCHEX_LOCK_MS } : {}),
+    ...(env.ORCHEX_LIMIT_WINDOW_MS ? { limitWindowMs: env.ORCHEX_LIMIT_WINDOW_MS } : {}),
+    ...(env.ORCHEX_BACKOFF_BASE_MS ? { backoffBaseMs: env.ORCHEX_BACKOFF_BASE_MS } : {}),
+  };
 }
 
 export interface WorkerPool {
