@@ -46,6 +46,8 @@ export async function startSystem(
     pglite?: boolean;
     /** Another Redis than the shared test one (e.g. a private server a test restarts). */
     redisUrl?: string;
+    /** null = no admin key configured. Default TEST_ADMIN_KEY. */
+    adminKey?: string | null;
   } = {},
 ): Promise<TestSystem> {
   const redisUrl = opts.redisUrl ?? inject('redisUrl');
@@ -77,9 +79,10 @@ export async function startSystem(
           redisUrl,
           prefix,
           logger: silentLogger,
-          env: { ...process.env, ...env },
           backoffBaseMs: 50,
           ...opts.workers,
+          // Extra worker env (e.g. a webhook URL) goes on top of the services' env, never instead of it.
+          env: { ...process.env, ...env, ...opts.workers?.env },
         });
   const api = await startApi({
     config,
@@ -88,7 +91,7 @@ export async function startSystem(
     prefix,
     logger: silentLogger,
     apiKeys: [TEST_API_KEY, OTHER_API_KEY],
-    adminKey: TEST_ADMIN_KEY,
+    adminKey: opts.adminKey === null ? undefined : (opts.adminKey ?? TEST_ADMIN_KEY),
     port: 0,
     host: '127.0.0.1',
     bodyLimit: '1mb',

@@ -114,7 +114,8 @@ export async function executeStep(
   const reservation = await deps.budget.reserve({
     reservationId,
     amountMicros: worstCaseMicros(inputTokens, maxTokens, modelConfig),
-    ttlMs: timeoutMs + 60_000,
+    // Outlives the call (which the timeout aborts) and its settlement; a dead worker's hold expires soon after.
+    ttlMs: timeoutMs + 15_000,
   });
   if (!reservation.ok) {
     const message =
