@@ -259,7 +259,7 @@ async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<
 }
 
 /** Fails a task and, for a part of a split task, the task it belongs to; announces both. */
-async function failTaskAndParent(deps: StepDeps, task: TaskWithAttempts, error: { kind: string; message: string }): Promise<void> {
+export async function failTaskAndParent(deps: StepDeps, task: TaskWithAttempts, error: { kind: string; message: string }): Promise<void> {
   await failTask(deps.db, task.id, error);
   await publishTaskFinished(deps.redis, deps.prefix, task.id);
   if (task.parentTaskId) {

@@ -1,16 +1,17 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
-import { createGroupCommitWriter, createStepWriter, createTaskReader, type Db, failTask, findTask } from '@orchex/db';
+import { createGroupCommitWriter, createStepWriter, createTaskReader, type Db, findTask, TERMINAL_STATUSES } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { logConnectionError } from './connection-error-log.ts';
 import { budgetFromConfig } from './budget-from-config.ts';
-import { executeStep, type StepDeps } from './execute-step.ts';
+import { executeStep, failTaskAndParent, type StepDeps } from './execute-step.ts';
 import { ModelLimiter } from './limits/index.ts';
 import { ModelQueues } from './model-queues.ts';
 import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
 import { scheduleOrphanSweep } from './sweep-orphans.ts';
 import { createRedis } from './redis-connection.ts';
-import { publishTaskFinished } from './task-events.ts';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
@@ -93,11 +94,14 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const lockDuration = opts.lockDurationMs ?? 30_000;
 
   const workers: Worker[] = [];
+  const connections: Redis[] = [];
   for (const model of served) {
     const limits = config.models[model]!;
     await queues.get(model).setGlobalConcurrency(limits.max_concurrency);
+    const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`);
+    connections.push(connection);
     const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
-      connection: createRedis(opts.redisUrl, `orchex-worker-${model}`),
+      connection,
       prefix,
       concurrency: opts.concurrency ?? 8,
       // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
@@ -108,7 +112,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       maxStalledCount: 2,
     });
     worker.on('failed', (job, err) => void reconcileFailedJob(deps, job, err));
-    worker.on('error', (err) => logger.error({ model, err: err.message }, 'worker error'));
+    worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }
   const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger);
@@ -128,6 +132,8 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       await steps.close();
       await writer.close();
       await queues.close();
+      // Connections we passed in are ours to close (BullMQ closes only those it created).
+      for (const c of connections) c.disconnect();
       redis.disconnect();
     },
   };
@@ -144,11 +150,9 @@ async function reconcileFailedJob(deps: StepDeps, job: Job | undefined, err: Err
   try {
     const { taskId, step } = job.data as { taskId: string; step: number };
     const task = await findTask(deps.db, taskId);
-    if (!task || task.currentStep !== step || ['succeeded', 'failed', 'cancelled'].includes(task.status)) return;
-    if (await failTask(deps.db, taskId, { kind: 'server', message: `job failed: ${err.message}`.slice(0, 2000) })) {
-      deps.logger.warn({ taskId, step, err: err.message }, 'task failed by an unhandled job failure');
-      await publishTaskFinished(deps.redis, deps.prefix, taskId);
-    }
+    if (!task || task.currentStep !== step || (TERMINAL_STATUSES as readonly string[]).includes(task.status)) return;
+    deps.logger.warn({ taskId, step, err: err.message }, 'task failed by an unhandled job failure');
+    await failTaskAndParent(deps, task, { kind: 'server', message: `job failed: ${err.message}`.slice(0, 2000) });
   } catch (e) {
     deps.logger.error({ err: (e as Error).message }, 'could not reconcile failed job');
   }
