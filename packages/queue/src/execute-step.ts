@@ -1,6 +1,6 @@
 import {
   costMicros,
-  estimateTaskInputTokens,
+  estimateInputTokens,
   fillTemplate,
   type Logger,
   microsToUsd,
@@ -107,7 +107,8 @@ export async function executeStep(
   const timeoutMs = (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
   const maxTokens = task.params.maxTokens;
   const prompt = task.partKind === 'reduce' ? await reducePrompt(deps, task, job, token) : buildPrompt(task.prompt, task.context);
-  const inputTokens = estimateTaskInputTokens({ prompt, system: task.system ?? undefined });
+  // The same estimate as the API's pre-flight check (a real tokenizer for OpenAI models), for budget and tpm.
+  const inputTokens = estimateInputTokens({ prompt, system: task.system }, modelConfig);
 
   // 1. The daily budget: hold the worst case before calling; a call that cannot fit never happens.
   const reservationId = `${taskId}.${step}.${attempt}`;
