@@ -30,13 +30,22 @@ const env = { ...process.env, ...fakeProviderEnv(fake.url) };
 const source = {
   orchestrator: { default_model: 'bench-model', timeout: 30 },
   models: {
-    'bench-model': { provider: 'openai', model_id: 'bench-model', input_cost_per_1k: 0.001, output_cost_per_1k: 0.002, max_tokens: 100_000, rpm: 10_000_000, max_concurrency: 10_000 },
+    'bench-model': {
+      provider: 'openai',
+      model_id: 'bench-model',
+      input_cost_per_1k: 0.001,
+      output_cost_per_1k: 0.002,
+      max_tokens: 100_000,
+      rpm: 10_000_000,
+      max_concurrency: 10_000,
+    },
   },
 };
 const config = parseConfig(source);
 const model = createLanguageModel('bench-model', config.models['bench-model']!, env);
 const call = () => model.doGenerate({ prompt: 'benchmark prompt', maxOutputTokens: 16 });
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 // ---- baseline: raw BullMQ + SDK, no persistence
 const rawPrefix = `bench-raw-${randomBytes(3).toString('hex')}`;
@@ -58,7 +67,13 @@ rawWorker.on('completed', () => {
 });
 let t = performance.now();
 for (let i = 0; i < N; i += 500) {
-  await rawQueue.addBulk(Array.from({ length: Math.min(500, N - i) }, (_, j) => ({ name: 'call', data: { i: i + j }, opts: { removeOnComplete: true } })));
+  await rawQueue.addBulk(
+    Array.from({ length: Math.min(500, N - i) }, (_, j) => ({
+      name: 'call',
+      data: { i: i + j },
+      opts: { removeOnComplete: true },
+    })),
+  );
 }
 await rawFinished;
 const rawSecs = (performance.now() - t) / 1000;
@@ -73,21 +88,50 @@ const database = await createDatabase({ url: dbUrl.toString(), poolSize: 20 });
 await runMigrations(database);
 const prefix = `bench-${randomBytes(3).toString('hex')}`;
 const key = 'bench-client-key-000001';
-const pool = await startWorkers({ config, db: database.db, redisUrl, prefix, logger: silentLogger, env, concurrency: CONCURRENCY });
-const api = await startApi({ config, db: database.db, redisUrl, prefix, logger: silentLogger, apiKeys: [key], adminKey: undefined, port: 0, host: '127.0.0.1' });
+const pool = await startWorkers({
+  config,
+  db: database.db,
+  redisUrl,
+  prefix,
+  logger: silentLogger,
+  env,
+  concurrency: CONCURRENCY,
+});
+const api = await startApi({
+  config,
+  db: database.db,
+  redisUrl,
+  prefix,
+  logger: silentLogger,
+  apiKeys: [key],
+  adminKey: undefined,
+  port: 0,
+  host: '127.0.0.1',
+});
 const post = (path: string, body: unknown) =>
-  fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 const succeeded = async () =>
-  Number((await database.db.execute<{ n: number }>(sql`select count(*)::int as n from tasks where status = 'succeeded'`)).rows[0]!.n);
+  Number(
+    (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from tasks where status = 'succeeded'`))
+      .rows[0]!.n,
+  );
 
 t = performance.now();
 let usedBatches = true;
 for (let i = 0; i < N; i += 500) {
-  const tasks = Array.from({ length: Math.min(500, N - i) }, (_, j) => ({ prompt: `benchmark prompt ${i + j}`, max_tokens: 16 }));
+  const tasks = Array.from({ length: Math.min(500, N - i) }, (_, j) => ({
+    prompt: `benchmark prompt ${i + j}`,
+    max_tokens: 16,
+  }));
   const res = usedBatches ? await post('/v1/batches', { tasks }) : undefined;
   if (!res || res.status === 404) {
     usedBatches = false; // no batch endpoint: submit one by one, 64 at a time
-    for (let k = 0; k < tasks.length; k += 64) await Promise.all(tasks.slice(k, k + 64).map((task) => post('/v1/tasks', task)));
+    for (let k = 0; k < tasks.length; k += 64)
+      await Promise.all(tasks.slice(k, k + 64).map((task) => post('/v1/tasks', task)));
   } else if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
 }
 while ((await succeeded()) < N) await new Promise((r) => setTimeout(r, 50));
@@ -108,13 +152,17 @@ for (let i = 0; i < LATENCY_SAMPLES; i++) {
 
 const rawRate = N / rawSecs;
 const orchexRate = N / orchexSecs;
-console.log(`tasks: ${N}, worker concurrency: ${CONCURRENCY}, submit: ${usedBatches ? 'POST /v1/batches × 500' : 'POST /v1/tasks'}`);
+console.log(
+  `tasks: ${N}, worker concurrency: ${CONCURRENCY}, submit: ${usedBatches ? 'POST /v1/batches × 500' : 'POST /v1/tasks'}`,
+);
 console.log(`baseline raw BullMQ + SDK : ${rawRate.toFixed(0)} tasks/s`);
 console.log(`orchex whole path         : ${orchexRate.toFixed(0)} tasks/s`);
 console.log(`ratio orchex / baseline   : ${(orchexRate / rawRate).toFixed(2)}`);
 console.log(`direct SDK call           : p50 ${pct(direct, 50).toFixed(1)} ms, p99 ${pct(direct, 99).toFixed(1)} ms`);
 console.log(`orchex submit + wait      : p50 ${pct(whole, 50).toFixed(1)} ms, p99 ${pct(whole, 99).toFixed(1)} ms`);
-console.log(`added latency             : p50 ${(pct(whole, 50) - pct(direct, 50)).toFixed(1)} ms, p99 ${(pct(whole, 99) - pct(direct, 99)).toFixed(1)} ms`);
+console.log(
+  `added latency             : p50 ${(pct(whole, 50) - pct(direct, 50)).toFixed(1)} ms, p99 ${(pct(whole, 99) - pct(direct, 99)).toFixed(1)} ms`,
+);
 
 await api.close();
 await pool.close(5000);

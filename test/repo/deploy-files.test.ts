@@ -8,7 +8,18 @@ import { parse } from 'yaml';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
 const compose = parse(read('docker-compose.yml')) as {
-  services: Record<string, { command?: string[]; build?: { context: string; dockerfile: string }; healthcheck?: unknown; profiles?: string[]; deploy?: { replicas?: number }; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string> }>;
+  services: Record<
+    string,
+    {
+      command?: string[];
+      build?: { context: string; dockerfile: string };
+      healthcheck?: unknown;
+      profiles?: string[];
+      deploy?: { replicas?: number };
+      depends_on?: Record<string, { condition: string }>;
+      environment?: Record<string, string>;
+    }
+  >;
 };
 const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
 
@@ -29,7 +40,8 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
   });
 
   it('starts api and workers only after migrations succeeded', () => {
-    for (const s of ['api', 'worker']) expect(compose.services[s]?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    for (const s of ['api', 'worker'])
+      expect(compose.services[s]?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
   });
 
   it('every npm command it runs exists in package.json', () => {
@@ -48,14 +60,18 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
     for (const src of sources) expect(existsSync(join(root, src)), src).toBe(true);
     // Every workspace package's manifest is copied before `npm ci`, or the install would miss it.
     const workspaces = ['packages', 'apps'].flatMap((dir) =>
-      readdirSync(join(root, dir)).filter((d) => existsSync(join(root, dir, d, 'package.json'))).map((d) => `${dir}/${d}`),
+      readdirSync(join(root, dir))
+        .filter((d) => existsSync(join(root, dir, d, 'package.json')))
+        .map((d) => `${dir}/${d}`),
     );
-    for (const ws of workspaces) expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
+    for (const ws of workspaces)
+      expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
   });
 
   it('.env.example names the variables the code reads, with no real secrets', () => {
     const example = read('.env.example');
-    for (const v of ['ORCHEX_API_KEYS', 'ORCHEX_ADMIN_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_API_KEY']) expect(example).toContain(v);
+    for (const v of ['ORCHEX_API_KEYS', 'ORCHEX_ADMIN_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_API_KEY'])
+      expect(example).toContain(v);
     expect(example).not.toMatch(/sk-ant-[A-Za-z0-9]{10,}|sk-[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{30,}/);
   });
 });

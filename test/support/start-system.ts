@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OrchexConfig, parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
-import { fakeProviderEnv, type FakeLlmServer, startFakeLlmServer } from '@orchex/providers/fake';
+import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
 import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '@orchex/queue';
 import { inject } from 'vitest';
 import { type RunningApi, startApi } from '../../apps/api/src/start-api.ts';
@@ -113,7 +113,11 @@ export async function startSystem(
       const k = key === undefined ? TEST_API_KEY : key;
       if (k) headers.set('authorization', `Bearer ${k}`);
       if (json !== undefined) headers.set('content-type', 'application/json');
-      return fetch(`${api.url}${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+      return fetch(`${api.url}${path}`, {
+        ...rest,
+        headers,
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+      });
     },
     async close() {
       await api.close();

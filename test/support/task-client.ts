@@ -44,6 +44,10 @@ export async function waitFor(sys: TestSystem, id: string, timeoutMs = 60_000): 
   }
 }
 
-export async function submitAndWait(sys: TestSystem, body: Record<string, unknown>, timeoutMs?: number): Promise<TaskJson> {
+export async function submitAndWait(
+  sys: TestSystem,
+  body: Record<string, unknown>,
+  timeoutMs?: number,
+): Promise<TaskJson> {
   return waitFor(sys, await submit(sys, body), timeoutMs);
 }

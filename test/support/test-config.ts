@@ -19,10 +19,42 @@ export interface ConfigOverrides {
 /** The same config as plain data (what a YAML/JSON file would hold), for worker child processes. */
 export function testConfigSource(overrides: ConfigOverrides = {}): Record<string, unknown> {
   const models: Record<string, Record<string, unknown>> = {
-    'claude-test': { provider: 'anthropic', model_id: 'claude-test', input_cost_per_1k: 0.003, output_cost_per_1k: 0.015, max_tokens: 200_000, rpm: 6000, max_concurrency: 50 },
-    'gpt-test': { provider: 'openai', model_id: 'gpt-test', input_cost_per_1k: 0.00125, output_cost_per_1k: 0.01, max_tokens: 400_000, rpm: 6000, max_concurrency: 50 },
-    'gemini-test': { provider: 'google', model_id: 'gemini-test', input_cost_per_1k: 0.00125, output_cost_per_1k: 0.01, max_tokens: 1_000_000, rpm: 6000, max_concurrency: 50 },
-    'llama-test': { provider: 'ollama', model_id: 'llama-test', input_cost_per_1k: 0, output_cost_per_1k: 0, max_tokens: 8_000, rpm: 6000, max_concurrency: 50 },
+    'claude-test': {
+      provider: 'anthropic',
+      model_id: 'claude-test',
+      input_cost_per_1k: 0.003,
+      output_cost_per_1k: 0.015,
+      max_tokens: 200_000,
+      rpm: 6000,
+      max_concurrency: 50,
+    },
+    'gpt-test': {
+      provider: 'openai',
+      model_id: 'gpt-test',
+      input_cost_per_1k: 0.00125,
+      output_cost_per_1k: 0.01,
+      max_tokens: 400_000,
+      rpm: 6000,
+      max_concurrency: 50,
+    },
+    'gemini-test': {
+      provider: 'google',
+      model_id: 'gemini-test',
+      input_cost_per_1k: 0.00125,
+      output_cost_per_1k: 0.01,
+      max_tokens: 1_000_000,
+      rpm: 6000,
+      max_concurrency: 50,
+    },
+    'llama-test': {
+      provider: 'ollama',
+      model_id: 'llama-test',
+      input_cost_per_1k: 0,
+      output_cost_per_1k: 0,
+      max_tokens: 8_000,
+      rpm: 6000,
+      max_concurrency: 50,
+    },
   };
   for (const [name, m] of Object.entries(overrides.models ?? {})) models[name] = { ...models[name], ...m };
   return {

@@ -42,7 +42,10 @@ export function requireApiKey(apiKeys: string[], adminKey: string | undefined) {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = bearer(req);
     if (!key) {
-      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: { code: 'unauthorized', message: 'missing Authorization: Bearer <api key>' } });
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer')
+        .json({ error: { code: 'unauthorized', message: 'missing Authorization: Bearer <api key>' } });
       return;
     }
     const isAdmin = matches(key, admin);
@@ -64,7 +67,9 @@ export function requireAdmin(adminKey: string | undefined) {
   const admin = adminKey ? [digest(adminKey)] : [];
   return (req: Request, res: Response, next: NextFunction) => {
     if (!adminKey) {
-      res.status(404).json({ error: { code: 'disabled', message: 'admin surfaces are disabled: set ORCHEX_ADMIN_KEY' } });
+      res
+        .status(404)
+        .json({ error: { code: 'disabled', message: 'admin surfaces are disabled: set ORCHEX_ADMIN_KEY' } });
       return;
     }
     let key = bearer(req);
@@ -79,8 +84,11 @@ export function requireAdmin(adminKey: string | undefined) {
       next();
       return;
     }
-    res.status(401).set('WWW-Authenticate', 'Basic realm="orchex admin", charset="UTF-8"').json({
-      error: { code: 'unauthorized', message: 'admin key required (Bearer, or Basic with any user name)' },
-    });
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Basic realm="orchex admin", charset="UTF-8"')
+      .json({
+        error: { code: 'unauthorized', message: 'admin key required (Bearer, or Basic with any user name)' },
+      });
   };
 }

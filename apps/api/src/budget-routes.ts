@@ -7,7 +7,11 @@ import { HttpError, validationError } from './http-errors.ts';
 const putBody = z
   .object({
     /** USD per UTC day; null removes the limit. */
-    max_daily_cost: z.number().nonnegative('must be ≥ 0, or null for no limit').max(1_000_000, 'at most 1000000').nullable(),
+    max_daily_cost: z
+      .number()
+      .nonnegative('must be ≥ 0, or null for no limit')
+      .max(1_000_000, 'at most 1000000')
+      .nullable(),
   })
   .strict();
 

@@ -58,6 +58,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
-  app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')));
+  app.use(
+    errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')),
+  );
   return app;
 }

@@ -4,7 +4,10 @@ import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 
 const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref()),
+  ]);
 
 /** 200 when Redis and Postgres both answer within 2 s, else 503 naming which one does not. */
 export function healthRoute(redis: Redis, db: Db) {

@@ -29,12 +29,16 @@ export function notFound(_req: Request, res: Response) {
 export function errorHandler(log: (err: unknown) => void) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError) {
-      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } });
+      res
+        .status(err.status)
+        .json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } });
       return;
     }
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
+      res
+        .status(400)
+        .json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
       return;
     }
     if (e?.type === 'entity.too.large') {

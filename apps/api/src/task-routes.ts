@@ -1,6 +1,7 @@
 import {
   estimateInputTokens,
   type Logger,
+  microsToUsd,
   type OrchexConfig,
   preloadTokenizers,
   RoutingError,
@@ -9,15 +10,22 @@ import {
   usdToMicros,
   worstCaseMicros,
   zodIssues,
-  microsToUsd,
 } from '@orchex/core';
-import { type Db, deleteTask, findByIdempotencyKey, findParts, findTask, insertTask, TERMINAL_STATUSES } from '@orchex/db';
+import {
+  type Db,
+  deleteTask,
+  findByIdempotencyKey,
+  findParts,
+  findTask,
+  insertTask,
+  TERMINAL_STATUSES,
+} from '@orchex/db';
 import { type ModelQueues, planSplit, submitSplitTask, taskParams } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { HttpError, validationError } from './http-errors.ts';
-import type { TaskWaiter } from './task-waiter.ts';
 import { taskView } from './task-view.ts';
+import type { TaskWaiter } from './task-waiter.ts';
 
 export interface TaskRouteDeps {
   config: OrchexConfig;
@@ -32,7 +40,13 @@ export interface TaskRouteDeps {
 export const MAX_WAIT_SECONDS = 120;
 
 const getQuery = z
-  .object({ wait: z.coerce.number().min(0, 'must be ≥ 0').max(MAX_WAIT_SECONDS, `at most ${MAX_WAIT_SECONDS} seconds`).optional() })
+  .object({
+    wait: z.coerce
+      .number()
+      .min(0, 'must be ≥ 0')
+      .max(MAX_WAIT_SECONDS, `at most ${MAX_WAIT_SECONDS} seconds`)
+      .optional(),
+  })
   .strict();
 const idParam = z.uuid('must be a task id (UUID)');
 const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
@@ -57,13 +71,20 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     const first = plan.plan[0] as string;
     const firstModel = config.models[first]!;
     // route() puts models that fit first: if plan[0] cannot hold the input, none can, and the context is split.
-    const split = plan.inputTokens + input.max_tokens > firstModel.max_tokens ? planSplit(input, plan.plan, config) : undefined;
+    const split =
+      plan.inputTokens + input.max_tokens > firstModel.max_tokens ? planSplit(input, plan.plan, config) : undefined;
     if (split && 'error' in split) throw new HttpError(422, 'input_too_large', split.error);
     if (split && !input.context) {
-      throw new HttpError(422, 'input_too_large', `the prompt alone exceeds every model's window in the plan (${plan.plan.join(', ')})`);
+      throw new HttpError(
+        422,
+        'input_too_large',
+        `the prompt alone exceeds every model's window in the plan (${plan.plan.join(', ')})`,
+      );
     }
     // Input counted for the model that runs first (a real tokenizer for OpenAI), not routing's chars/4 figure.
-    const estimate = split ? split.worstCaseMicros : worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
+    const estimate = split
+      ? split.worstCaseMicros
+      : worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
     const maxPerRequest = config.cost_limits.max_per_request;
     if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
       throw new HttpError(
@@ -76,7 +97,9 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
       logger.info({ plan: plan.plan, strategy: plan.strategy, reason: plan.reason }, 'routing');
     }
     if (split) {
-      const existing = input.idempotency_key ? await findByIdempotencyKey(db, res.locals.apiKeyId, input.idempotency_key) : null;
+      const existing = input.idempotency_key
+        ? await findByIdempotencyKey(db, res.locals.apiKeyId, input.idempotency_key)
+        : null;
       if (existing) {
         res.status(200).set('Idempotent-Replayed', 'true').json(taskView(existing));
         return;
@@ -93,18 +116,25 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
         });
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'split task not accepted');
-        throw new HttpError(503, 'queue_unavailable', 'the task could not be stored and enqueued; nothing was accepted, retry later');
+        throw new HttpError(
+          503,
+          'queue_unavailable',
+          'the task could not be stored and enqueued; nothing was accepted, retry later',
+        );
       }
-      res.status(202).location(`/v1/tasks/${parent.id}`).json({
-        id: parent.id,
-        status: parent.status,
-        model: first,
-        plan: plan.plan,
-        task_type: plan.taskType ?? null,
-        routing_reason: parent.routingReason,
-        parts: split.chunks.length + 1,
-        estimated_cost: microsToUsd(estimate),
-      });
+      res
+        .status(202)
+        .location(`/v1/tasks/${parent.id}`)
+        .json({
+          id: parent.id,
+          status: parent.status,
+          model: first,
+          plan: plan.plan,
+          task_type: plan.taskType ?? null,
+          routing_reason: parent.routingReason,
+          parts: split.chunks.length + 1,
+          estimated_cost: microsToUsd(estimate),
+        });
       return;
     }
     const { task, created } = await insertTask(db, {
@@ -131,15 +161,18 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
       await deleteTask(db, task.id).catch(() => {});
       throw new HttpError(503, 'queue_unavailable', 'the task queue is unavailable; nothing was accepted, retry later');
     }
-    res.status(202).location(`/v1/tasks/${task.id}`).json({
-      id: task.id,
-      status: task.status,
-      model: first,
-      plan: plan.plan,
-      task_type: plan.taskType ?? null,
-      routing_reason: plan.reason,
-      estimated_cost: microsToUsd(estimate),
-    });
+    res
+      .status(202)
+      .location(`/v1/tasks/${task.id}`)
+      .json({
+        id: task.id,
+        status: task.status,
+        model: first,
+        plan: plan.plan,
+        task_type: plan.taskType ?? null,
+        routing_reason: plan.reason,
+        estimated_cost: microsToUsd(estimate),
+      });
   });
 
   router.get('/tasks/:id', async (req: Request, res: Response) => {

@@ -10,7 +10,11 @@ describe('no admin key configured', () => {
   afterAll(async () => sys?.close());
 
   it.each(['/admin/queues', '/admin/queues/api/queues', '/dashboard'])('%s → 404', async (path) => {
-    for (const headers of [{} as Record<string, string>, { authorization: `Bearer ${TEST_ADMIN_KEY}` }, { authorization: `Basic ${Buffer.from(':x').toString('base64')}` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      { authorization: `Basic ${Buffer.from(':x').toString('base64')}` },
+    ]) {
       const res = await fetch(`${sys.url}${path}`, { headers });
       expect(res.status).toBe(404);
     }

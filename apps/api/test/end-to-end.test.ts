@@ -1,5 +1,5 @@
-import { Queue } from 'bullmq';
 import { queueName, stepJobId } from '@orchex/queue';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
 
@@ -38,7 +38,11 @@ describe.each([
     ['long_context', 'gemini-test', 'google'],
     ['simple', 'llama-test', 'ollama'],
   ])('%s → %s: the fake answer, the model, usage, and cost = usage × price', async (taskType, model, provider) => {
-    const task = await submitAndWait(sys, { prompt: `Explain quantum entanglement (${taskType})`, task_type: taskType, max_tokens: 200 });
+    const task = await submitAndWait(sys, {
+      prompt: `Explain quantum entanglement (${taskType})`,
+      task_type: taskType,
+      max_tokens: 200,
+    });
     expect(task.status).toBe('succeeded');
     expect(task.model).toBe(model);
     expect(task.content).toContain(`fake answer from ${model}`);
@@ -74,7 +78,8 @@ describe('idempotent processing', () => {
     expect(await job?.getState()).toBe('completed');
     await job!.retry('completed');
     // Wait until the worker has processed it again.
-    for (let i = 0; i < 100 && (await job!.getState()) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await job!.getState()) !== 'completed'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     expect(await job!.getState()).toBe('completed');
     await queue.close();

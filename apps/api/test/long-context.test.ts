@@ -2,7 +2,7 @@ import { faults } from '@orchex/providers/fake';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
-import { submit, waitFor } from '../../../test/support/task-client.ts';
+import { waitFor } from '../../../test/support/task-client.ts';
 import { testConfigSource } from '../../../test/support/test-config.ts';
 
 /** ~100,000 words in paragraphs of sentences, each sentence numbered so chunks are distinguishable. */
@@ -11,7 +11,8 @@ function document(words: number): string {
   let n = 0;
   while (n < words) {
     const sentences: string[] = [];
-    for (let s = 0; s < 8; s++, n += 10) sentences.push(`Sentence ${n} tells about quantum entanglement and its many strange effects.`);
+    for (let s = 0; s < 8; s++, n += 10)
+      sentences.push(`Sentence ${n} tells about quantum entanglement and its many strange effects.`);
     paras.push(sentences.join(' '));
   }
   return paras.join('\n\n');
@@ -24,7 +25,15 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
       configSource: testConfigSource({
         long_context: { map_max_tokens: 200 },
         models: {
-          'small-test': { provider: 'anthropic', model_id: 'small-test', input_cost_per_1k: 0.001, output_cost_per_1k: 0.002, max_tokens: 8_000, rpm: 6000, max_concurrency: 50 },
+          'small-test': {
+            provider: 'anthropic',
+            model_id: 'small-test',
+            input_cost_per_1k: 0.001,
+            output_cost_per_1k: 0.002,
+            max_tokens: 8_000,
+            rpm: 6000,
+            max_concurrency: 50,
+          },
         },
       }),
       workers: { concurrency: 16 },
@@ -37,7 +46,12 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     sys.fake.script('small-test', [faults.serverError()]); // the first chunk call fails once
     const res = await sys.call('/v1/tasks', {
       method: 'POST',
-      json: { prompt: 'Summarise what the document says about entanglement', context, fallback_chain: ['small-test'], max_tokens: 300 },
+      json: {
+        prompt: 'Summarise what the document says about entanglement',
+        context,
+        fallback_chain: ['small-test'],
+        max_tokens: 300,
+      },
     });
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as { id: string; parts: number; routing_reason: string };
@@ -86,7 +100,10 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
   });
 
   it('a prompt too large for every model and nothing to split → 422', async () => {
-    const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'word '.repeat(20_000), fallback_chain: ['llama-test'] } });
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'word '.repeat(20_000), fallback_chain: ['llama-test'] },
+    });
     expect(res.status).toBe(422);
   });
 });

@@ -11,7 +11,9 @@ beforeAll(async () => {
 afterAll(async () => sys?.close());
 
 async function errorOf(res: Response) {
-  const body = (await res.json()) as { error: { code: string; message: string; fields?: Array<{ field: string; message: string }> } };
+  const body = (await res.json()) as {
+    error: { code: string; message: string; fields?: Array<{ field: string; message: string }> };
+  };
   return body.error;
 }
 
@@ -37,7 +39,9 @@ describe('POST /v1/tasks validation', () => {
   });
 
   it('lists what is allowed for task_type', async () => {
-    const err = await errorOf(await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'hi', task_type: 'poetry' } }));
+    const err = await errorOf(
+      await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'hi', task_type: 'poetry' } }),
+    );
     expect(err.message).toMatch(/code.*research.*analysis.*creative.*simple.*long_context/);
   });
 
@@ -53,7 +57,11 @@ describe('POST /v1/tasks validation', () => {
 
   it('a JSON array or a string body → 400, not 500', async () => {
     for (const body of ['[1,2]', '"hello"', 'null']) {
-      const res = await sys.call('/v1/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await sys.call('/v1/tasks', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(400);
     }
   });
@@ -68,7 +76,9 @@ describe('POST /v1/tasks validation', () => {
 describe('auth and visibility', () => {
   it('no key or a wrong key → 401', async () => {
     expect((await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'hi' }, key: null })).status).toBe(401);
-    expect((await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'hi' }, key: 'wrong-key-wrong-key' })).status).toBe(401);
+    expect(
+      (await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'hi' }, key: 'wrong-key-wrong-key' })).status,
+    ).toBe(401);
     expect((await sys.call('/v1/tasks/00000000-0000-4000-8000-000000000000', { key: null })).status).toBe(401);
   });
 
@@ -98,10 +108,17 @@ describe('auth and visibility', () => {
 
 describe('submit', () => {
   it('202 with id, status, model and plan; the plan follows the routing rule', async () => {
-    const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'Write a function', task_type: 'code' } });
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Write a function', task_type: 'code' },
+    });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { id: string; status: string; model: string; plan: string[] };
-    expect(body).toMatchObject({ status: 'queued', model: 'claude-test', plan: ['claude-test', 'gpt-test', 'gemini-test'] });
+    expect(body).toMatchObject({
+      status: 'queued',
+      model: 'claude-test',
+      plan: ['claude-test', 'gpt-test', 'gemini-test'],
+    });
     // The job carries ids only: no prompt text in Redis.
     const queue = new Queue(queueName('claude-test'), { connection: { url: sys.redisUrl }, prefix: sys.prefix });
     const job = await queue.getJob(stepJobId(body.id, 0));
@@ -132,12 +149,18 @@ describe('health and Bull Board', () => {
 
   it('Bull Board needs the admin key, and its API lists every model queue', async () => {
     expect((await fetch(`${sys.url}/admin/queues/api/queues`)).status).toBe(401);
-    const bad = await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: 'Bearer test-client-key-000001' } });
+    const bad = await fetch(`${sys.url}/admin/queues/api/queues`, {
+      headers: { authorization: 'Bearer test-client-key-000001' },
+    });
     expect(bad.status).toBe(401);
     const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_KEY}`).toString('base64')}`;
     const res = await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: basic } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: Array<{ name: string }> };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(Object.keys(sys.config.models).map((m) => `{${m}}`).sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual(
+      Object.keys(sys.config.models)
+        .map((m) => `{${m}}`)
+        .sort(),
+    );
   });
 });

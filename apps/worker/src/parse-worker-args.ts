@@ -25,7 +25,8 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     throw new Error(`--concurrency: must be a whole number from 1 to 1000, got "${values.concurrency}"`);
   }
   const graceSeconds = Number(values.grace);
-  if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error(`--grace: must be seconds ≥ 0, got "${values.grace}"`);
+  if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
+    throw new Error(`--grace: must be seconds ≥ 0, got "${values.grace}"`);
   const queues = values.queues
     ?.split(',')
     .map((q) => q.trim())

@@ -9,6 +9,9 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
   return pino({
     name,
     level,
-    redact: { paths: ['*.authorization', '*.apiKey', '*.api_key', 'headers.authorization', '*.prompt', '*.context'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.authorization', '*.apiKey', '*.api_key', 'headers.authorization', '*.prompt', '*.context'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -4,7 +4,12 @@ import { formatIssues, zodIssues } from './format-zod-error.ts';
 const commaList = z
   .string()
   .optional()
-  .transform((s) => (s ?? '').split(',').map((k) => k.trim()).filter(Boolean));
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  );
 
 /** Environment variables orchex reads, parsed once at start (provider keys are read by the adapters). */
 export const envSchema = z.object({
@@ -17,13 +22,19 @@ export const envSchema = z.object({
   /** Path of atlas_config-style YAML; unset → built-in default. */
   ORCHEX_CONFIG: z.string().optional(),
   /** Comma-separated client API keys; every /v1 route needs one of them. */
-  ORCHEX_API_KEYS: commaList.refine((keys) => keys.every((k) => k.length >= 16), 'each key must be at least 16 characters'),
+  ORCHEX_API_KEYS: commaList.refine(
+    (keys) => keys.every((k) => k.length >= 16),
+    'each key must be at least 16 characters',
+  ),
   /** Admin key for Bull Board, the dashboard and budget changes; unset → those are disabled. */
   ORCHEX_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API port. Default 3000. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Redis key prefix. Default "orchex". */
-  ORCHEX_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only').default('orchex'),
+  ORCHEX_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only')
+    .default('orchex'),
   /** Largest request body. Default "12mb" (a 10M-character context fits). */
   ORCHEX_BODY_LIMIT: z.string().default('12mb'),
   /** "1" logs the routing decision of every task. */

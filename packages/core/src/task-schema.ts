@@ -13,11 +13,20 @@ export const taskInputSchema = z
     /** Picks the routing rule; omitted = classified from the prompt. */
     task_type: z.enum(TASK_TYPES).optional(),
     /** Largest output in tokens; default 1024. */
-    max_tokens: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200_000, 'at most 200000').default(1024),
+    max_tokens: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(200_000, 'at most 200000')
+      .default(1024),
     /** Long input text (documents) the prompt refers to. */
     context: z.string().max(MAX_CONTEXT_CHARS, `at most ${MAX_CONTEXT_CHARS} characters`).optional(),
     /** Explicit plan: model names tried in order; replaces the routing rule. */
-    fallback_chain: z.array(z.string().min(1)).min(1, 'needs at least one model').max(10, 'at most 10 models').optional(),
+    fallback_chain: z
+      .array(z.string().min(1))
+      .min(1, 'needs at least one model')
+      .max(10, 'at most 10 models')
+      .optional(),
     /** System prompt. */
     system: z.string().max(100_000, 'at most 100,000 characters').optional(),
     /** Sampling temperature, 0–2; default: the model's own. */

@@ -30,13 +30,25 @@ describe('config', () => {
   });
 
   const broken: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
-    ['unknown primary', (c) => (c.routing_rules.code.primary = 'gpt-9'), /routing_rules\.code\.primary: unknown model "gpt-9"/],
-    ['unknown fallback', (c) => (c.routing_rules.simple.fallback = ['nope']), /routing_rules\.simple\.fallback\.0: unknown model "nope"/],
+    [
+      'unknown primary',
+      (c) => (c.routing_rules.code.primary = 'gpt-9'),
+      /routing_rules\.code\.primary: unknown model "gpt-9"/,
+    ],
+    [
+      'unknown fallback',
+      (c) => (c.routing_rules.simple.fallback = ['nope']),
+      /routing_rules\.simple\.fallback\.0: unknown model "nope"/,
+    ],
     ['bad provider', (c) => (c.models['gpt-5.5'].provider = 'azure'), /models\.gpt-5\.5\.provider:/],
     ['negative price', (c) => (c.models['gpt-5.5'].input_cost_per_1k = -1), /models\.gpt-5\.5\.input_cost_per_1k:/],
     ['unknown task type', (c) => (c.routing_rules.poetry = { primary: 'gpt-5.5' }), /routing_rules: .*"poetry"/],
     ['typo key', (c) => (c.orchestrator.max_retry = 2), /orchestrator: .*max_retry/],
-    ['unknown default model', (c) => (c.orchestrator.default_model = 'x'), /orchestrator\.default_model: unknown model "x"/],
+    [
+      'unknown default model',
+      (c) => (c.orchestrator.default_model = 'x'),
+      /orchestrator\.default_model: unknown model "x"/,
+    ],
   ];
   it.each(broken)('%s fails naming the key', (_name, mutate, pattern) => {
     const c = clone();

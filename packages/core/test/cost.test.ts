@@ -2,12 +2,12 @@ import { calcPrice } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import {
   costMicros,
-  parseConfig,
   type ModelConfig,
   type ModelConfigInput,
   makeUsage,
   microsToUsd,
   modelConfigSchema,
+  parseConfig,
   worstCaseMicros,
 } from '../src/index.ts';
 
@@ -21,7 +21,13 @@ const config = parseConfig({
     'claude-sonnet-4-5': { provider: 'anthropic', model_id: 'claude-sonnet-4-5', max_tokens: 200_000 },
     'gpt-5': { provider: 'openai', model_id: 'gpt-5', max_tokens: 400_000 },
     'gemini-2.5-pro': { provider: 'google', model_id: 'gemini-2.5-pro', max_tokens: 1_048_576 },
-    'llama3.1': { provider: 'ollama', model_id: 'llama3.1:8b', input_cost_per_1k: 0, output_cost_per_1k: 0, max_tokens: 131_072 },
+    'llama3.1': {
+      provider: 'ollama',
+      model_id: 'llama3.1:8b',
+      input_cost_per_1k: 0,
+      output_cost_per_1k: 0,
+      max_tokens: 131_072,
+    },
   },
 });
 const model = (name: string) => config.models[name] as ModelConfig;

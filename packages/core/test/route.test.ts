@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { classifyTask, loadConfig, parseConfig, RoutingError, route, taskInputSchema, DEFAULT_CONFIG_SOURCE } from '../src/index.ts';
+import {
+  classifyTask,
+  DEFAULT_CONFIG_SOURCE,
+  loadConfig,
+  parseConfig,
+  RoutingError,
+  route,
+  taskInputSchema,
+} from '../src/index.ts';
 
 const config = loadConfig({});
 const task = (t: Record<string, unknown>) => taskInputSchema.parse(t);

@@ -10,9 +10,10 @@ describe('splitContext', () => {
     const chunks = splitContext(text, 300, 30);
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) expect(estimateTokens(c)).toBeLessThanOrEqual(300);
-    for (let p = 0; p < 60; p++) for (let s = 0; s < 6; s++) {
-      expect(chunks.some((c) => c.includes(`Paragraph ${p} sentence ${s} says`))).toBe(true);
-    }
+    for (let p = 0; p < 60; p++)
+      for (let s = 0; s < 6; s++) {
+        expect(chunks.some((c) => c.includes(`Paragraph ${p} sentence ${s} says`))).toBe(true);
+      }
   });
 
   it('cuts at sentence ends and repeats the end of the previous chunk', () => {

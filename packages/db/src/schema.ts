@@ -181,7 +181,10 @@ export const costRollups = pgTable(
     outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
     costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.day, t.apiKeyId, t.model, t.taskType] }), index('cost_rollups_api_key_day_idx').on(t.apiKeyId, t.day)],
+  (t) => [
+    primaryKey({ columns: [t.day, t.apiKeyId, t.model, t.taskType] }),
+    index('cost_rollups_api_key_day_idx').on(t.apiKeyId, t.day),
+  ],
 );
 
 /** A batches row as read. */

@@ -3,7 +3,10 @@ import type { Db } from './create-database.ts';
 import { type NewTask, type TaskRow, tasks } from './schema.ts';
 
 /** A part of a split task, as the parent's record shows it. */
-export type PartRow = Pick<TaskRow, 'id' | 'partKind' | 'partIndex' | 'status' | 'model' | 'costMicros' | 'error' | 'resultText'>;
+export type PartRow = Pick<
+  TaskRow,
+  'id' | 'partKind' | 'partIndex' | 'status' | 'model' | 'costMicros' | 'error' | 'resultText'
+>;
 
 /**
  * Inserts a split task — the parent the client sees, its map parts and its reduce part — in one transaction, so
@@ -21,10 +24,15 @@ export async function insertSplitTask(
     const mapRows: TaskRow[] = [];
     // Chunks can be large (whole documents): insert in slices so one statement stays well under protocol limits.
     for (let i = 0; i < maps.length; i += 50) {
-      const slice = maps.slice(i, i + 50).map((m, j) => ({ ...m, parentTaskId: p.id, partKind: 'map' as const, partIndex: i + j }));
+      const slice = maps
+        .slice(i, i + 50)
+        .map((m, j) => ({ ...m, parentTaskId: p.id, partKind: 'map' as const, partIndex: i + j }));
       mapRows.push(...(await tx.insert(tasks).values(slice).returning()));
     }
-    const [r] = await tx.insert(tasks).values({ ...reduce, parentTaskId: p.id, partKind: 'reduce', partIndex: maps.length }).returning();
+    const [r] = await tx
+      .insert(tasks)
+      .values({ ...reduce, parentTaskId: p.id, partKind: 'reduce', partIndex: maps.length })
+      .returning();
     if (!r) throw new Error('reduce insert returned nothing');
     return { parent: p, maps: mapRows, reduce: r };
   });

@@ -26,7 +26,13 @@ export interface StepWriter {
 
 type Item =
   | { kind: 'running'; taskId: string; step: number; resolve: (v: boolean) => void; reject: (e: unknown) => void }
-  | { kind: 'attempt'; row: NewAttempt; result: StepResult | undefined; resolve: (v: boolean) => void; reject: (e: unknown) => void };
+  | {
+      kind: 'attempt';
+      row: NewAttempt;
+      result: StepResult | undefined;
+      resolve: (v: boolean) => void;
+      reject: (e: unknown) => void;
+    };
 
 const TERMINAL = sql`('succeeded', 'failed', 'cancelled')`;
 
@@ -117,7 +123,10 @@ async function markRunningSet(tx: Db, items: Array<{ taskId: string; step: numbe
   return new Set(res.rows.map((r) => r.id));
 }
 
-async function recordSet(tx: Db, items: Array<{ row: NewAttempt; result: StepResult | undefined }>): Promise<Set<string>> {
+async function recordSet(
+  tx: Db,
+  items: Array<{ row: NewAttempt; result: StepResult | undefined }>,
+): Promise<Set<string>> {
   const rows = JSON.stringify(
     items.map(({ row }) => ({
       task_id: row.taskId,

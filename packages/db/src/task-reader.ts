@@ -13,7 +13,10 @@ export interface TaskReader {
  * are read with `id in (…)` (one query for the tasks, one for their attempts) instead of 64 round trips.
  */
 export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
-  let pending = new Map<string, Array<{ resolve: (t: TaskWithAttempts | null) => void; reject: (e: unknown) => void }>>();
+  let pending = new Map<
+    string,
+    Array<{ resolve: (t: TaskWithAttempts | null) => void; reject: (e: unknown) => void }>
+  >();
   let scheduled = false;
 
   async function flush(batch: typeof pending): Promise<void> {

@@ -1,6 +1,15 @@
 import { and, asc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
-import { type AttemptRow, attempts, costRollups, type NewAttempt, type NewTask, TERMINAL_STATUSES, type TaskRow, tasks } from './schema.ts';
+import {
+  type AttemptRow,
+  attempts,
+  costRollups,
+  type NewAttempt,
+  type NewTask,
+  type TaskRow,
+  TERMINAL_STATUSES,
+  tasks,
+} from './schema.ts';
 
 /** A task with its attempts in order (step, then attempt). */
 export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
@@ -22,7 +31,10 @@ export async function insertTask(db: Db, row: NewTask): Promise<{ task: TaskRow;
 
 /** The task an API key created with this idempotency key, if any. */
 export async function findByIdempotencyKey(db: Db, apiKeyId: string, key: string): Promise<TaskRow | null> {
-  const [row] = await db.select().from(tasks).where(and(eq(tasks.apiKeyId, apiKeyId), eq(tasks.idempotencyKey, key)));
+  const [row] = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.apiKeyId, apiKeyId), eq(tasks.idempotencyKey, key)));
   return row ?? null;
 }
 
@@ -58,7 +70,12 @@ export async function taskStatuses(db: Db, ids: string[]): Promise<Map<string, T
 export async function markRunning(db: Db, id: string, step: number): Promise<boolean> {
   const rows = await db
     .update(tasks)
-    .set({ status: 'running', currentStep: step, startedAt: sql`coalesce(${tasks.startedAt}, now())`, updatedAt: sql`now()` })
+    .set({
+      status: 'running',
+      currentStep: step,
+      startedAt: sql`coalesce(${tasks.startedAt}, now())`,
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(tasks.id, id), notTerminal, lte(tasks.currentStep, step)))
     .returning({ id: tasks.id });
   return rows.length > 0;

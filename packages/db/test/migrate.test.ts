@@ -1,16 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/create-database.ts';
-import { checkMigrationsCurrent, runMigrations } from '../src/migrate.ts';
+import { checkMigrationsCurrent, MIGRATIONS_FOLDER, runMigrations } from '../src/migrate.ts';
 import { openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { MIGRATIONS_FOLDER } from '../src/migrate.ts';
-
 /** How many migrations are committed: every one must apply on a fresh database. */
-const COMMITTED = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] })
-  .entries.length;
+const COMMITTED = (
+  JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
+).entries.length;
 
 const opened: TestDatabase[] = [];
 afterAll(async () => {

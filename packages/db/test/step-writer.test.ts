@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../src/migrate.ts';
-import { insertTask } from '../src/task-store.ts';
 import { createStepWriter } from '../src/step-writer.ts';
+import { insertTask } from '../src/task-store.ts';
 import { openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
 
 describe.each([
@@ -17,10 +17,28 @@ describe.each([
   afterAll(async () => d?.dispose());
 
   const newTask = async () =>
-    (await insertTask(d.handle.db, { apiKeyId: 'k', prompt: 'p', params: { maxTokens: 10 }, plan: ['m'], routingReason: 'r', taskType: 'code' })).task;
+    (
+      await insertTask(d.handle.db, {
+        apiKeyId: 'k',
+        prompt: 'p',
+        params: { maxTokens: 10 },
+        plan: ['m'],
+        routingReason: 'r',
+        taskType: 'code',
+      })
+    ).task;
   const attempt = (taskId: string, n: number, cost: number) => ({
-    taskId, step: 0, attempt: n, model: 'm', provider: 'openai', outcome: 'succeeded' as const,
-    inputTokens: 10, outputTokens: 5, costMicros: cost, latencyMs: 3, startedAt: new Date(),
+    taskId,
+    step: 0,
+    attempt: n,
+    model: 'm',
+    provider: 'openai',
+    outcome: 'succeeded' as const,
+    inputTokens: 10,
+    outputTokens: 5,
+    costMicros: cost,
+    latencyMs: 3,
+    startedAt: new Date(),
   });
   const result = { model: 'm', resultText: 'answer', finishReason: 'stop', usage: null };
 
@@ -28,14 +46,21 @@ describe.each([
     const w = createStepWriter(d.handle.db);
     const tasks = await Promise.all(Array.from({ length: 40 }, newTask));
     expect(await Promise.all(tasks.map((t) => w.markRunning(t.id, 0)))).toEqual(tasks.map(() => true));
-    expect(await Promise.all(tasks.map((t, i) => w.recordAttempt(attempt(t.id, 1, 100 + i), result)))).toEqual(tasks.map(() => true));
+    expect(await Promise.all(tasks.map((t, i) => w.recordAttempt(attempt(t.id, 1, 100 + i), result)))).toEqual(
+      tasks.map(() => true),
+    );
     const rows = await d.handle.db.execute<{ status: string; cost: string; text: string }>(
-      sql`select status, cost_micros as cost, result_text as text from tasks where id in (${sql.join(tasks.map((t) => sql`${t.id}::uuid`), sql`, `)})`,
+      sql`select status, cost_micros as cost, result_text as text from tasks where id in (${sql.join(
+        tasks.map((t) => sql`${t.id}::uuid`),
+        sql`, `,
+      )})`,
     );
     expect(rows.rows.every((r) => r.status === 'succeeded' && r.text === 'answer')).toBe(true);
     const sum = tasks.reduce((s, _t, i) => s + 100 + i, 0);
     expect(rows.rows.reduce((s, r) => s + Number(r.cost), 0)).toBe(sum);
-    const roll = await d.handle.db.execute<{ cost: string; requests: number }>(sql`select sum(cost_micros) as cost, sum(requests)::int as requests from cost_rollups`);
+    const roll = await d.handle.db.execute<{ cost: string; requests: number }>(
+      sql`select sum(cost_micros) as cost, sum(requests)::int as requests from cost_rollups`,
+    );
     expect(Number(roll.rows[0]!.cost)).toBe(sum);
     expect(roll.rows[0]!.requests).toBe(40);
     await w.close();
@@ -47,7 +72,9 @@ describe.each([
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(true);
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(false);
     expect(await w.markRunning(t.id, 0)).toBe(false);
-    const row = await d.handle.db.execute<{ cost: string }>(sql`select cost_micros as cost from tasks where id = ${t.id}::uuid`);
+    const row = await d.handle.db.execute<{ cost: string }>(
+      sql`select cost_micros as cost from tasks where id = ${t.id}::uuid`,
+    );
     expect(Number(row.rows[0]!.cost)).toBe(500);
     await w.close();
   });

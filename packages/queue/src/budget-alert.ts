@@ -16,7 +16,11 @@ export interface BudgetAlert {
  * Called once per UTC day, by whichever worker's settle first crossed cost_limits.alert_threshold (the ledger
  * decides atomically): a warning line, and a POST to ORCHEX_ALERT_WEBHOOK when set. Failures are logged, never thrown.
  */
-export async function sendBudgetAlert(alert: BudgetAlert, logger: Logger, webhookUrl: string | undefined): Promise<void> {
+export async function sendBudgetAlert(
+  alert: BudgetAlert,
+  logger: Logger,
+  webhookUrl: string | undefined,
+): Promise<void> {
   logger.warn({ ...alert }, 'daily spend crossed the alert threshold');
   if (!webhookUrl) return;
   try {

@@ -8,5 +8,7 @@ export function logConnectionError(source: string, err: Error): void {
   const now = Date.now();
   if (now - (lastLogged.get(source) ?? 0) < 10_000) return;
   lastLogged.set(source, now);
-  process.stderr.write(`${JSON.stringify({ level: 40, time: now, source, msg: 'redis connection error (reconnecting)', err: err.message })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 40, time: now, source, msg: 'redis connection error (reconnecting)', err: err.message })}\n`,
+  );
 }

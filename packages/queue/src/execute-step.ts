@@ -13,10 +13,9 @@ import {
   completeTask,
   type Db,
   failTask,
-  findTask,
-  type GroupCommitWriter,
-  finishParent,
   findParts,
+  finishParent,
+  type GroupCommitWriter,
   recordAttempt,
   type StepWriter,
   type TaskReader,
@@ -27,10 +26,10 @@ import type { LanguageModel } from '@orchex/providers';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryDelayMs } from './backoff.ts';
-import { sendBudgetAlert } from './budget-alert.ts';
 import type { BudgetLedger } from './budget/index.ts';
-import { type ModelLimiter, toModelLimits } from './limits/index.ts';
+import { sendBudgetAlert } from './budget-alert.ts';
 import { parseJob } from './job-catalog.ts';
+import { type ModelLimiter, toModelLimits } from './limits/index.ts';
 import type { ModelQueues } from './model-queues.ts';
 import { nextStep } from './next-step.ts';
 import { publishTaskFinished } from './task-events.ts';
@@ -63,9 +62,7 @@ export interface StepDeps {
   holder: string;
 }
 
-export type StepOutcome =
-  | { outcome: 'succeeded'; model: string }
-  | { outcome: 'skipped'; why: 'terminal' | 'stale' };
+export type StepOutcome = { outcome: 'succeeded'; model: string } | { outcome: 'skipped'; why: 'terminal' | 'stale' };
 
 /** The text sent to the model: the long context first, then the question about it. */
 export function buildPrompt(prompt: string, context: string | null): string {
@@ -98,7 +95,8 @@ export async function executeStep(
   if ((TERMINAL_STATUSES as readonly string[]).includes(task.status)) return { outcome: 'skipped', why: 'terminal' };
   if (task.currentStep > step) return { outcome: 'skipped', why: 'stale' };
   const modelName = task.plan[step];
-  if (modelName !== queueModel) throw new UnrecoverableError(`step ${step} of ${taskId} is for ${modelName}, not ${queueModel}`);
+  if (modelName !== queueModel)
+    throw new UnrecoverableError(`step ${step} of ${taskId} is for ${modelName}, not ${queueModel}`);
   const modelConfig = config.models[modelName];
   if (!modelConfig) throw new UnrecoverableError(`model ${modelName} is no longer configured`);
 
@@ -106,7 +104,8 @@ export async function executeStep(
   const attempt = job.attemptsStarted;
   const timeoutMs = (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
   const maxTokens = task.params.maxTokens;
-  const prompt = task.partKind === 'reduce' ? await reducePrompt(deps, task, job, token) : buildPrompt(task.prompt, task.context);
+  const prompt =
+    task.partKind === 'reduce' ? await reducePrompt(deps, task, job, token) : buildPrompt(task.prompt, task.context);
   // The same estimate as the API's pre-flight check (a real tokenizer for OpenAI models), for budget and tpm.
   const inputTokens = estimateInputTokens({ prompt, system: task.system }, modelConfig);
 
@@ -163,7 +162,13 @@ export async function executeStep(
     const error =
       err instanceof ProviderError
         ? err
-        : new ProviderError({ provider: modelConfig.provider, model: modelName, kind: 'server', message: String(err), cause: err });
+        : new ProviderError({
+            provider: modelConfig.provider,
+            model: modelName,
+            kind: 'server',
+            message: String(err),
+            cause: err,
+          });
     const latencyMs = Math.round(performance.now() - t0);
     await Promise.all([
       deps.limiter.release(modelName, lease.leaseId, { actualTokens: inputTokens }),
@@ -177,7 +182,10 @@ export async function executeStep(
       statusCode: error.statusCode ?? null,
       latencyMs,
     });
-    logger.info({ taskId, step, attempt, model: modelName, outcome: 'failed', errorKind: error.kind, latencyMs }, 'attempt');
+    logger.info(
+      { taskId, step, attempt, model: modelName, outcome: 'failed', errorKind: error.kind, latencyMs },
+      'attempt',
+    );
 
     const tries = failedBefore + 1;
     if (error.isRetryable && tries <= config.orchestrator.max_retries) {
@@ -224,21 +232,35 @@ export async function executeStep(
     costMicros: cost,
     latencyMs,
   };
-  const taskResult = { model: modelName, resultText: result.content, finishReason: result.finishReason.unified, usage: result.usage };
+  const taskResult = {
+    model: modelName,
+    resultText: result.content,
+    finishReason: result.finishReason.unified,
+    usage: result.usage,
+  };
   if (task.partKind === 'reduce' && task.parentTaskId) {
     // The reduce part's answer is the split task's answer; the parent's cost becomes the sum of its parts.
     const parentId = task.parentTaskId;
     await writer.run(async (tx) => {
       await recordAttempt(tx, attemptRow);
       await completeTask(tx, taskId, taskResult);
-      await finishParent(tx, parentId, { status: 'succeeded', model: modelName, resultText: result.content, finishReason: result.finishReason.unified });
+      await finishParent(tx, parentId, {
+        status: 'succeeded',
+        model: modelName,
+        resultText: result.content,
+        finishReason: result.finishReason.unified,
+      });
     });
   } else {
     await deps.steps.recordAttempt(attemptRow, taskResult);
   }
-  logger.info({ taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost }, 'attempt');
+  logger.info(
+    { taskId, step, attempt, model: modelName, outcome: 'succeeded', latencyMs, costMicros: cost },
+    'attempt',
+  );
   await publishTaskFinished(deps.redis, deps.prefix, taskId);
-  if (task.partKind === 'reduce' && task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
+  if (task.partKind === 'reduce' && task.parentTaskId)
+    await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
   return { outcome: 'succeeded', model: modelName };
 }
 
@@ -260,12 +282,19 @@ async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<
 }
 
 /** Fails a task and, for a part of a split task, the task it belongs to; announces both. */
-export async function failTaskAndParent(deps: StepDeps, task: TaskWithAttempts, error: { kind: string; message: string }): Promise<void> {
+export async function failTaskAndParent(
+  deps: StepDeps,
+  task: TaskWithAttempts,
+  error: { kind: string; message: string },
+): Promise<void> {
   await failTask(deps.db, task.id, error);
   await publishTaskFinished(deps.redis, deps.prefix, task.id);
   if (task.parentTaskId) {
     const what = task.partKind === 'map' ? `part ${(task.partIndex ?? 0) + 1}` : 'the reduce part';
-    await finishParent(deps.db, task.parentTaskId, { status: 'failed', error: { kind: error.kind, message: `${what} failed: ${error.message}` } });
+    await finishParent(deps.db, task.parentTaskId, {
+      status: 'failed',
+      error: { kind: error.kind, message: `${what} failed: ${error.message}` },
+    });
     await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
   }
 }
@@ -275,7 +304,12 @@ export async function failTaskAndParent(deps: StepDeps, task: TaskWithAttempts, 
  * the reduce only after its children; a map part re-routed to another queue is a child too, but if one is still
  * not terminal (a race with its re-route) the reduce waits a second; a map part that failed fails the task.
  */
-async function reducePrompt(deps: StepDeps, task: TaskWithAttempts, job: Job, token: string | undefined): Promise<string> {
+async function reducePrompt(
+  deps: StepDeps,
+  task: TaskWithAttempts,
+  job: Job,
+  token: string | undefined,
+): Promise<string> {
   const maps = (await findParts(deps.db, task.parentTaskId as string)).filter((p) => p.partKind === 'map');
   if (maps.some((m) => !(TERMINAL_STATUSES as readonly string[]).includes(m.status))) {
     await job.moveToDelayed(Date.now() + 1000, token);
@@ -283,7 +317,10 @@ async function reducePrompt(deps: StepDeps, task: TaskWithAttempts, job: Job, to
   }
   const failed = maps.find((m) => m.status !== 'succeeded');
   if (failed) {
-    const error = { kind: failed.error?.kind ?? 'server', message: failed.error?.message ?? `part ${(failed.partIndex ?? 0) + 1} did not succeed` };
+    const error = {
+      kind: failed.error?.kind ?? 'server',
+      message: failed.error?.message ?? `part ${(failed.partIndex ?? 0) + 1} did not succeed`,
+    };
     await failTask(deps.db, task.id, error);
     await publishTaskFinished(deps.redis, deps.prefix, task.id);
     await finishParent(deps.db, task.parentTaskId as string, {

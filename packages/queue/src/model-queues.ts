@@ -1,8 +1,8 @@
 import type { OrchexConfig } from '@orchex/core';
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobPayload } from './job-catalog.ts';
 import { logConnectionError } from './connection-error-log.ts';
+import type { JobPayload } from './job-catalog.ts';
 import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
@@ -69,7 +69,10 @@ export class ModelQueues {
    * A child that fails for good is moved to the parent's failed dependencies instead of blocking it; the reduce
    * step then sees the failed part in Postgres and fails the task.
    */
-  async enqueueFlow(reduce: { taskId: string; model: string }, maps: Array<{ taskId: string; model: string }>): Promise<void> {
+  async enqueueFlow(
+    reduce: { taskId: string; model: string },
+    maps: Array<{ taskId: string; model: string }>,
+  ): Promise<void> {
     this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
     const node = (t: { taskId: string; model: string }) => ({
       name: 'step',
@@ -80,7 +83,10 @@ export class ModelQueues {
     await this.flows.add({
       ...node(reduce),
       opts: { ...JOB_OPTIONS, jobId: stepJobId(reduce.taskId, 0) },
-      children: maps.map((m) => ({ ...node(m), opts: { ...JOB_OPTIONS, jobId: stepJobId(m.taskId, 0), ignoreDependencyOnFailure: true } })),
+      children: maps.map((m) => ({
+        ...node(m),
+        opts: { ...JOB_OPTIONS, jobId: stepJobId(m.taskId, 0), ignoreDependencyOnFailure: true },
+      })),
     });
   }
 

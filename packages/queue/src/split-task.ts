@@ -8,8 +8,8 @@ import {
   worstCaseMicros,
 } from '@orchex/core';
 import { type Db, deleteSplitTask, insertSplitTask, type TaskRow } from '@orchex/db';
-import { taskParams } from './task-params.ts';
 import type { ModelQueues } from './model-queues.ts';
+import { taskParams } from './task-params.ts';
 
 /** How a too-large input will be split: its chunks, and the worst-case cost of all parts together. */
 export interface SplitPlan {
@@ -32,17 +32,32 @@ export function planSplit(input: TaskInput, plan: string[], config: OrchexConfig
   const first = plan[0] as string;
   const model = config.models[first]!;
   const count = '{count}';
-  const promptTokens = estimateTokens(fillTemplate(lc.map_prompt, { prompt: input.prompt, index: 9999, count })) + estimateTokens(input.system ?? '') + 16;
+  const promptTokens =
+    estimateTokens(fillTemplate(lc.map_prompt, { prompt: input.prompt, index: 9999, count })) +
+    estimateTokens(input.system ?? '') +
+    16;
   const room = Math.min(lc.chunk_tokens, model.max_tokens - lc.map_max_tokens - promptTokens);
   if (room < 200) {
-    return { error: `the prompt leaves no room for context in ${first}'s window (${model.max_tokens} tokens); shorten the prompt` };
+    return {
+      error: `the prompt leaves no room for context in ${first}'s window (${model.max_tokens} tokens); shorten the prompt`,
+    };
   }
   const overlap = Math.min(lc.overlap_tokens, Math.floor(room / 4));
   const chunks = splitContext(input.context ?? '', room, overlap);
-  const mapPrompt = (i: number) => fillTemplate(lc.map_prompt, { prompt: input.prompt, index: i + 1, count: chunks.length });
-  const maps = chunks.reduce((sum, c) => sum + worstCaseMicros(estimateTokens(c) + promptTokens, lc.map_max_tokens, model), 0);
-  const reduceInput = chunks.length * lc.map_max_tokens + estimateTokens(lc.reduce_prompt) + estimateTokens(input.prompt);
-  return { chunks, mapPrompt, mapMaxTokens: lc.map_max_tokens, worstCaseMicros: maps + worstCaseMicros(reduceInput, input.max_tokens, model) };
+  const mapPrompt = (i: number) =>
+    fillTemplate(lc.map_prompt, { prompt: input.prompt, index: i + 1, count: chunks.length });
+  const maps = chunks.reduce(
+    (sum, c) => sum + worstCaseMicros(estimateTokens(c) + promptTokens, lc.map_max_tokens, model),
+    0,
+  );
+  const reduceInput =
+    chunks.length * lc.map_max_tokens + estimateTokens(lc.reduce_prompt) + estimateTokens(input.prompt);
+  return {
+    chunks,
+    mapPrompt,
+    mapMaxTokens: lc.map_max_tokens,
+    worstCaseMicros: maps + worstCaseMicros(reduceInput, input.max_tokens, model),
+  };
 }
 
 /**
@@ -53,7 +68,14 @@ export async function submitSplitTask(
   db: Db,
   queues: ModelQueues,
   split: SplitPlan,
-  task: { apiKeyId: string; idempotencyKey: string | null; input: TaskInput; plan: string[]; routingReason: string; taskType: TaskType | undefined },
+  task: {
+    apiKeyId: string;
+    idempotencyKey: string | null;
+    input: TaskInput;
+    plan: string[];
+    routingReason: string;
+    taskType: TaskType | undefined;
+  },
 ): Promise<TaskRow> {
   const { input, plan } = task;
   // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
@@ -61,7 +83,13 @@ export async function submitSplitTask(
     const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
     return rest;
   };
-  const common = { apiKeyId: task.apiKeyId, taskType: task.taskType ?? null, system: input.system ?? null, plan, routingReason: task.routingReason };
+  const common = {
+    apiKeyId: task.apiKeyId,
+    taskType: task.taskType ?? null,
+    system: input.system ?? null,
+    plan,
+    routingReason: task.routingReason,
+  };
   const { parent, maps, reduce } = await insertSplitTask(
     db,
     {
@@ -75,7 +103,12 @@ export async function submitSplitTask(
       status: 'running',
       startedAt: new Date(),
     },
-    split.chunks.map((chunk, i) => ({ ...common, prompt: split.mapPrompt(i), context: chunk, params: params(split.mapMaxTokens) })),
+    split.chunks.map((chunk, i) => ({
+      ...common,
+      prompt: split.mapPrompt(i),
+      context: chunk,
+      params: params(split.mapMaxTokens),
+    })),
     // The reduce part keeps the user's prompt; its full prompt (with the parts' answers) is built when it runs.
     { ...common, prompt: input.prompt, context: null, params: params(input.max_tokens) },
   );

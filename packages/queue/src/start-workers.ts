@@ -1,17 +1,24 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
-import { createGroupCommitWriter, createStepWriter, createTaskReader, type Db, findTask, TERMINAL_STATUSES } from '@orchex/db';
+import {
+  createGroupCommitWriter,
+  createStepWriter,
+  createTaskReader,
+  type Db,
+  findTask,
+  TERMINAL_STATUSES,
+} from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { logConnectionError } from './connection-error-log.ts';
 import { budgetFromConfig } from './budget-from-config.ts';
+import { logConnectionError } from './connection-error-log.ts';
 import { executeStep, failTaskAndParent, type StepDeps } from './execute-step.ts';
 import { ModelLimiter } from './limits/index.ts';
 import { ModelQueues } from './model-queues.ts';
 import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
-import { scheduleOrphanSweep } from './sweep-orphans.ts';
 import { createRedis } from './redis-connection.ts';
+import { scheduleOrphanSweep } from './sweep-orphans.ts';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
@@ -37,7 +44,9 @@ export interface WorkerPoolOptions {
 }
 
 /** The worker settings that come from the environment (shared by `npm run start:worker` and `npm start`). */
-export function workerOptionsFromEnv(env: OrchexEnv): Pick<WorkerPoolOptions, 'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs'> {
+export function workerOptionsFromEnv(
+  env: OrchexEnv,
+): Pick<WorkerPoolOptions, 'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs'> {
   return {
     redisUrl: env.REDIS_URL,
     prefix: env.ORCHEX_PREFIX,
@@ -59,7 +68,8 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const served = opts.queues ?? Object.keys(config.models);
   for (const m of served) {
-    if (!config.models[m]) throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
+    if (!config.models[m])
+      throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
   }
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);

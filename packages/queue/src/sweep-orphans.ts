@@ -22,7 +22,8 @@ export async function sweepOrphans(
     if (!model || !queues.config.models[model]) continue;
     await queues.enqueueStep(t.id, t.currentStep, model);
   }
-  if (candidates.length) logger.info({ tasks: candidates.length }, 'orphan sweep re-added jobs (existing ones untouched)');
+  if (candidates.length)
+    logger.info({ tasks: candidates.length }, 'orphan sweep re-added jobs (existing ones untouched)');
   return candidates.length;
 }
 

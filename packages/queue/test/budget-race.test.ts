@@ -23,7 +23,9 @@ describe('the daily budget under concurrency', () => {
 
   it('200 tasks at once with a budget for 50: spend ≤ budget, the rest fail budget_exceeded without a call', async () => {
     const ids = await Promise.all(
-      Array.from({ length: 200 }, () => submit(sys, { prompt: PROMPT, fallback_chain: ['claude-test', 'gpt-test'], max_tokens: 200 })),
+      Array.from({ length: 200 }, () =>
+        submit(sys, { prompt: PROMPT, fallback_chain: ['claude-test', 'gpt-test'], max_tokens: 200 }),
+      ),
     );
     const tasks = await Promise.all(ids.map((id) => waitFor(sys, id, 90_000)));
     const succeeded = tasks.filter((t) => t.status === 'succeeded');
@@ -36,7 +38,9 @@ describe('the daily budget under concurrency', () => {
     expect(sys.fake.log.filter((l) => l.model === 'claude-test')).toHaveLength(succeeded.length);
     expect(refused.every((t) => t.attempts.length === 0)).toBe(true);
 
-    const spent = await sys.database.db.execute<{ micros: string }>(sql`select coalesce(sum(cost_micros), 0) as micros from attempts`);
+    const spent = await sys.database.db.execute<{ micros: string }>(
+      sql`select coalesce(sum(cost_micros), 0) as micros from attempts`,
+    );
     const spentUsd = Number(spent.rows[0]!.micros) / 1e6;
     expect(spentUsd).toBeLessThanOrEqual(LIMIT_USD + 1e-9);
 
@@ -54,7 +58,10 @@ describe('the daily budget under concurrency', () => {
     const ok = await sys.call('/v1/budget', { method: 'PUT', json: { max_daily_cost: 100 }, key: TEST_ADMIN_KEY });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { limit: number }).limit).toBe(100);
-    const t = await waitFor(sys, await submit(sys, { prompt: PROMPT, fallback_chain: ['claude-test'], max_tokens: 200 }));
+    const t = await waitFor(
+      sys,
+      await submit(sys, { prompt: PROMPT, fallback_chain: ['claude-test'], max_tokens: 200 }),
+    );
     expect(t.status).toBe('succeeded');
   });
 });

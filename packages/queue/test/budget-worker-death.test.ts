@@ -67,12 +67,18 @@ describe('alert threshold', () => {
 
   it('crossing alert_threshold POSTs the webhook once a day', async () => {
     for (let i = 0; i < 3; i++) {
-      expect((await waitFor(sys, await submit(sys, { prompt: `spend ${i}`, fallback_chain: ['claude-test'] }))).status).toBe('succeeded');
+      expect(
+        (await waitFor(sys, await submit(sys, { prompt: `spend ${i}`, fallback_chain: ['claude-test'] }))).status,
+      ).toBe('succeeded');
     }
     for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 300));
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ event: 'budget.alert_threshold_crossed', alert_threshold: 0.000001, limit: 10 });
+    expect(received[0]).toMatchObject({
+      event: 'budget.alert_threshold_crossed',
+      alert_threshold: 0.000001,
+      limit: 10,
+    });
     expect(received[0]!.spent).toBeGreaterThan(0);
   });
 });

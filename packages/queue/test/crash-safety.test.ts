@@ -29,7 +29,9 @@ describe('crash safety with real worker processes', () => {
     const a = spawnWorker(env, ['--queues', 'claude-test']);
     spawned.push(a);
     await a.ready;
-    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(sys, { prompt: `slow ${i}`, fallback_chain: ['claude-test'] })));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => submit(sys, { prompt: `slow ${i}`, fallback_chain: ['claude-test'] })),
+    );
     await until(() => sys.fake.inFlight('claude-test') >= 6);
     a.proc.kill('SIGKILL');
     expect(await a.exited).toBeNull();
@@ -40,10 +42,18 @@ describe('crash safety with real worker processes', () => {
     const tasks = await Promise.all(ids.map((id) => waitFor(sys, id, 60_000)));
     expect(tasks.map((t) => t.status)).toEqual(Array(6).fill('succeeded'));
 
-    const rows = await sys.database.db.execute<{ task_id: string; succeeded: number; total: number; distinct_keys: number }>(sql`
+    const rows = await sys.database.db.execute<{
+      task_id: string;
+      succeeded: number;
+      total: number;
+      distinct_keys: number;
+    }>(sql`
       select task_id, count(*) filter (where outcome = 'succeeded')::int as succeeded, count(*)::int as total,
              count(distinct (step, attempt))::int as distinct_keys
-      from attempts where task_id in (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)}) group by task_id`);
+      from attempts where task_id in (${sql.join(
+        ids.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )}) group by task_id`);
     expect(rows.rows).toHaveLength(6);
     for (const r of rows.rows) {
       expect(r.succeeded).toBe(1);

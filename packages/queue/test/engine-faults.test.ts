@@ -47,7 +47,12 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
     expect(t.status).toBe('succeeded');
     expect(t.model).toBe('gpt-test');
     // max_retries 2 → 3 tries on claude-test, then gpt-test.
-    expect(kinds(t)).toEqual(['claude-test:overloaded', 'claude-test:overloaded', 'claude-test:overloaded', 'gpt-test:succeeded']);
+    expect(kinds(t)).toEqual([
+      'claude-test:overloaded',
+      'claude-test:overloaded',
+      'claude-test:overloaded',
+      'gpt-test:succeeded',
+    ]);
     expect(t.current_step).toBe(1);
     const q0 = new Queue(queueName('claude-test'), { connection: { url: sys.redisUrl }, prefix: sys.prefix });
     const q1 = new Queue(queueName('gpt-test'), { connection: { url: sys.redisUrl }, prefix: sys.prefix });
@@ -57,7 +62,8 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
     // Re-route idempotency: the step-0 job delivered again is stale and creates no second step-1 job.
     const job0 = await q0.getJob(stepJobId(id, 0));
     await job0!.retry('failed');
-    for (let i = 0; i < 100 && (await job0!.getState()) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await job0!.getState()) !== 'completed'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await job0!.getState()).toBe('completed');
     const all = await q1.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
     expect(all.filter((j) => j.data.taskId === id)).toHaveLength(1);
@@ -75,7 +81,10 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
 
   it('400 context length: skips to the next model whose window is larger', async () => {
     sys.fake.script('claude-test', [faults.contextLength()]);
-    const t = await submitAndWait(sys, { prompt: 'Analyse this', fallback_chain: ['claude-test', 'llama-test', 'gemini-test'] });
+    const t = await submitAndWait(sys, {
+      prompt: 'Analyse this',
+      fallback_chain: ['claude-test', 'llama-test', 'gemini-test'],
+    });
     expect(t.status).toBe('succeeded');
     expect(kinds(t)).toEqual(['claude-test:context_length', 'gemini-test:succeeded']);
     expect(sys.fake.log.some((l) => l.model === 'llama-test')).toBe(false);
@@ -102,7 +111,11 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
   });
 
   it('the same step added twice creates one job (deterministic job id)', async () => {
-    const queues = new ModelQueues(sys.config, (await import('@orchex/queue')).createRedis(sys.redisUrl), `${sys.prefix}-dup`);
+    const queues = new ModelQueues(
+      sys.config,
+      (await import('@orchex/queue')).createRedis(sys.redisUrl),
+      `${sys.prefix}-dup`,
+    );
     await queues.enqueueStep('00000000-0000-4000-8000-000000000001', 1, 'gpt-test');
     await queues.enqueueStep('00000000-0000-4000-8000-000000000001', 1, 'gpt-test');
     expect(await queues.get('gpt-test').count()).toBe(1);
@@ -115,7 +128,9 @@ describe('fallback chains: retries and re-routes against scripted faults', () =>
 describe('enable_fallback: false', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem('engine_nofallback', { configSource: testConfigSource({ orchestrator: { enable_fallback: false } }) });
+    sys = await startSystem('engine_nofallback', {
+      configSource: testConfigSource({ orchestrator: { enable_fallback: false } }),
+    });
   });
   afterAll(async () => sys?.close());
 

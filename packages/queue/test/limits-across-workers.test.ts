@@ -16,7 +16,8 @@ function worstWindow(entries: Array<{ startedAt: number; weight: number }>): num
   let worst = 0;
   for (let i = 0; i < sorted.length; i++) {
     let sum = 0;
-    for (let j = i; j < sorted.length && sorted[j]!.startedAt < sorted[i]!.startedAt + WINDOW_MS; j++) sum += sorted[j]!.weight;
+    for (let j = i; j < sorted.length && sorted[j]!.startedAt < sorted[i]!.startedAt + WINDOW_MS; j++)
+      sum += sorted[j]!.weight;
     worst = Math.max(worst, sum);
   }
   return worst;
@@ -37,7 +38,9 @@ describe('model limits hold across 3 worker processes', () => {
     });
     sys.fake.setDefault('gpt-test', { type: 'ok', latencyMs: 400 });
     sys.fake.setDefault('claude-test', { type: 'ok', latencyMs: 50, usage: { input: 50, output: 40 } });
-    workers = [0, 1, 2].map(() => spawnWorker({ ...sys.env, ORCHEX_LIMIT_WINDOW_MS: String(WINDOW_MS) }, ['--concurrency', '8']));
+    workers = [0, 1, 2].map(() =>
+      spawnWorker({ ...sys.env, ORCHEX_LIMIT_WINDOW_MS: String(WINDOW_MS) }, ['--concurrency', '8']),
+    );
     await Promise.all(workers.map((w) => w.ready));
   }, 60_000);
   afterAll(async () => {
@@ -46,7 +49,9 @@ describe('model limits hold across 3 worker processes', () => {
   });
 
   it(`rpm ${RPM}/window and ${IN_FLIGHT} in flight: no window over, never more in flight`, async () => {
-    const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(sys, { prompt: `q${i}`, fallback_chain: ['gpt-test'] })));
+    const ids = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => submit(sys, { prompt: `q${i}`, fallback_chain: ['gpt-test'] })),
+    );
     const tasks = await Promise.all(ids.map((id) => waitFor(sys, id, 60_000)));
     expect(tasks.every((t) => t.status === 'succeeded')).toBe(true);
     const calls = sys.fake.log.filter((l) => l.model === 'gpt-test');
@@ -59,13 +64,17 @@ describe('model limits hold across 3 worker processes', () => {
 
   it(`tpm ${TPM}/window: tokens of calls started in any window stay within the limit`, async () => {
     const ids = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => submit(sys, { prompt: `t${i} ${'lorem ipsum '.repeat(17)}`, fallback_chain: ['claude-test'], max_tokens: 40 })),
+      Array.from({ length: 25 }, (_, i) =>
+        submit(sys, { prompt: `t${i} ${'lorem ipsum '.repeat(17)}`, fallback_chain: ['claude-test'], max_tokens: 40 }),
+      ),
     );
     const tasks = await Promise.all(ids.map((id) => waitFor(sys, id, 60_000)));
     expect(tasks.every((t) => t.status === 'succeeded')).toBe(true);
     const calls = sys.fake.log.filter((l) => l.model === 'claude-test');
     expect(calls).toHaveLength(25);
-    const worst = worstWindow(calls.map((c) => ({ startedAt: c.startedAt, weight: (c.inputTokens ?? 0) + (c.outputTokens ?? 0) })));
+    const worst = worstWindow(
+      calls.map((c) => ({ startedAt: c.startedAt, weight: (c.inputTokens ?? 0) + (c.outputTokens ?? 0) })),
+    );
     expect(worst).toBeGreaterThan(0);
     expect(worst).toBeLessThanOrEqual(TPM);
   }, 90_000);

@@ -16,7 +16,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
 }
 async function waitForRedis(url: string) {
   const c = createRedis(url);
@@ -72,7 +74,9 @@ describe('Redis outages', () => {
     await queues.get('claude-test').pause();
     const id = await submit(sys, { prompt: 'lost job', task_type: 'code' });
     await (await queues.get('claude-test').getJob(stepJobId(id, 0)))!.remove();
-    await sys.database.db.execute(sql`update tasks set updated_at = now() - interval '5 minutes' where id = ${id}::uuid`);
+    await sys.database.db.execute(
+      sql`update tasks set updated_at = now() - interval '5 minutes' where id = ${id}::uuid`,
+    );
     await queues.get('claude-test').resume();
     expect(await sweepOrphans(sys.database.db, queues, silentLogger)).toBeGreaterThanOrEqual(1);
     expect((await waitFor(sys, id, 30_000)).status).toBe('succeeded');
