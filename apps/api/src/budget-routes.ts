@@ -28,6 +28,7 @@ export function budgetRoutes(budget: BudgetLedger, config: OrchexConfig): Router
       reserved: microsToUsd(s.reservedMicros),
       remaining: usd(s.remainingMicros),
       alert_threshold: config.cost_limits.alert_threshold ?? null,
+      alert_triggered: s.alerted,
     };
   };
   router.get('/budget', async (_req: Request, res: Response) => {

@@ -80,5 +80,7 @@ describe('alert threshold', () => {
       limit: 10,
     });
     expect(received[0]!.spent).toBeGreaterThan(0);
+    // The metric: GET /v1/budget says today's alert fired.
+    expect(((await (await sys.call('/v1/budget')).json()) as { alert_triggered: boolean }).alert_triggered).toBe(true);
   });
 });

@@ -57,6 +57,8 @@ export interface BudgetState {
   reservedMicros: number;
   /** `null` = no limit. */
   limitMicros: number | null;
+  /** Whether today's spend crossed the alert threshold (the once-a-day alert fired). */
+  alerted: boolean;
   /** limit − spent − reserved, never below 0; `null` = no limit. */
   remainingMicros: number | null;
 }
@@ -158,7 +160,8 @@ export class BudgetLedger {
     const [day, limitMicros] = await Promise.all([this.dayOf(options), this.getLimit()]);
     const [, spentMicros, reservedMicros] = await this.run(day, () => this.stateLua(this.keyList(day), [this.strict]));
     const remainingMicros = limitMicros === null ? null : Math.max(0, limitMicros - spentMicros - reservedMicros);
-    return { day, spentMicros, reservedMicros, limitMicros, remainingMicros };
+    const alerted = (await this.redis.exists(this.keys(day).alerted)) === 1;
+    return { day, spentMicros, reservedMicros, limitMicros, remainingMicros, alerted };
   }
 
   /** Sets the daily limit for every process (`null` = no limit), overriding the config's default. */
