@@ -45,7 +45,7 @@ export interface RunningApi {
 
 /** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
 export async function startApi(opts: ApiOptions): Promise<RunningApi> {
-  const redis = createRedis(opts.redisUrl, 'orchex-api');
+  const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true });
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);

@@ -51,6 +51,13 @@ describe('Redis outages', () => {
     redis.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1500));
     expect((await fetch(`${sys.url}/healthz`)).status).toBe(503);
+    // A submit while Redis is down is refused at once (503, nothing stored), not left hanging.
+    const t0 = Date.now();
+    const down = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'during', task_type: 'code' } });
+    expect(down.status).toBe(503);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const stored = await sys.database.db.execute<{ n: number }>(sql`select count(*)::int as n from tasks where prompt = 'during'`);
+    expect(stored.rows[0]!.n).toBe(0);
     redis = startRedis(port);
     await waitForRedis(`redis://127.0.0.1:${port}`);
     // The first submits may meet a connection still reconnecting: the API answers 503 and accepts nothing.
