@@ -1,4 +1,4 @@
-import { loadConfig, type OrchexConfig, type ProviderName, parseEnv } from '@orchex/core';
+import { loadConfig, type OrchexConfig, type ProviderName, parseEnv, redactUrl } from '@orchex/core';
 import { checkMigrationsCurrent, type DatabaseHandle, databaseFromEnv } from '@orchex/db';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -26,17 +26,6 @@ const KEY_VARIABLE: Record<ProviderName, string | null> = {
 };
 
 const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
-
-/** A URL with its password replaced, for printing. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -109,17 +98,17 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
       add(
         'redis',
         'warn',
-        `${redact(redisUrl)}: Redis ${version}, maxmemory-policy ${policy} (BullMQ needs noeviction)`,
+        `${redactUrl(redisUrl)}: Redis ${version}, maxmemory-policy ${policy} (BullMQ needs noeviction)`,
       );
-    else add('redis', 'ok', `${redact(redisUrl)}: Redis ${version}`);
+    else add('redis', 'ok', `${redactUrl(redisUrl)}: Redis ${version}`);
   } catch (err) {
-    add('redis', 'fail', `${redact(redisUrl)}: ${message(socketError ?? err)}`);
+    add('redis', 'fail', `${redactUrl(redisUrl)}: ${message(socketError ?? err)}`);
   } finally {
     redis.disconnect();
   }
 
   const pgLabel = env.DATABASE_URL?.trim()
-    ? redact(env.DATABASE_URL.trim())
+    ? redactUrl(env.DATABASE_URL.trim())
     : `embedded PGlite in ${env.ORCHEX_DATA_DIR?.trim() || '.orchex/pglite'}`;
   let db: DatabaseHandle | undefined;
   try {

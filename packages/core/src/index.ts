@@ -13,6 +13,7 @@ export * from './logger.ts';
 export * from './long-context-schema.ts';
 export * from './model-rates.ts';
 export * from './provider-error.ts';
+export * from './redact-url.ts';
 export * from './route.ts';
 export * from './split-context.ts';
 export * from './task-schema.ts';

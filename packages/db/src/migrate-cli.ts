@@ -1,17 +1,8 @@
 // `npm run db:migrate`: applies the committed migrations to DATABASE_URL (unset → PGlite in ORCHEX_DATA_DIR).
+
+import { redactUrl } from '@orchex/core';
 import { type DatabaseHandle, databaseFromEnv } from './create-database.ts';
 import { runMigrations } from './migrate.ts';
-
-/** The URL with any password replaced, safe to print. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL?.trim();

@@ -56,7 +56,9 @@ describe('Redis outages', () => {
     const down = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'during', task_type: 'code' } });
     expect(down.status).toBe(503);
     expect(Date.now() - t0).toBeLessThan(5000);
-    const stored = await sys.database.db.execute<{ n: number }>(sql`select count(*)::int as n from tasks where prompt = 'during'`);
+    const stored = await sys.database.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from tasks where prompt = 'during'`,
+    );
     expect(stored.rows[0]!.n).toBe(0);
     redis = startRedis(port);
     await waitForRedis(`redis://127.0.0.1:${port}`);
