@@ -99,6 +99,17 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     expect(t.model).toBe('gemini-test');
   });
 
+  it('a document whose part answers could not fit any window for the reduce → 422 before anything is spent', async () => {
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise', context: document(100_000), fallback_chain: ['llama-test'], max_tokens: 5000 },
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /would not fit any model of the plan/,
+    );
+  });
+
   it('a prompt too large for every model and nothing to split → 422', async () => {
     const res = await sys.call('/v1/tasks', {
       method: 'POST',

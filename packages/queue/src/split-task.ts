@@ -52,6 +52,17 @@ export function planSplit(input: TaskInput, plan: string[], config: OrchexConfig
   );
   const reduceInput =
     chunks.length * lc.map_max_tokens + estimateTokens(lc.reduce_prompt) + estimateTokens(input.prompt);
+  // The reduce reads every part's answer at once; there is no second level of reduction, so refuse up front (before
+  // any money is spent) when even the largest window of the plan could not hold the answers at their longest.
+  const largest = Math.max(...plan.map((m) => config.models[m]?.max_tokens ?? 0));
+  if (reduceInput + input.max_tokens > largest) {
+    return {
+      error:
+        `the document needs ${chunks.length} parts whose answers (up to ${lc.map_max_tokens} tokens each) would not fit ` +
+        `any model of the plan for the final combining step (largest window ${largest}); add a larger-window model ` +
+        'to fallback_chain or lower long_context.map_max_tokens',
+    };
+  }
   return {
     chunks,
     mapPrompt,
