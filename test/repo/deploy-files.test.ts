@@ -68,6 +68,15 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
       expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
   });
 
+  it('the demo override points every provider of api and worker at the fake server of the demo profile', () => {
+    const demo = parse(read('docker-compose.demo.yml')) as { services: Record<string, { environment?: Record<string, string> }> };
+    for (const s of ['api', 'worker']) {
+      const env = demo.services[s]?.environment ?? {};
+      for (const v of ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GOOGLE_BASE_URL', 'OLLAMA_BASE_URL']) expect(env[v]).toMatch(/^http:\/\/fake-llm:4010/);
+    }
+    expect(Object.keys(demo.services).every((s) => s in compose.services)).toBe(true);
+  });
+
   it('.env.example names the variables the code reads, with no real secrets', () => {
     const example = read('.env.example');
     for (const v of ['ORCHEX_API_KEYS', 'ORCHEX_ADMIN_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_API_KEY'])
