@@ -69,10 +69,13 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
   });
 
   it('the demo override points every provider of api and worker at the fake server of the demo profile', () => {
-    const demo = parse(read('docker-compose.demo.yml')) as { services: Record<string, { environment?: Record<string, string> }> };
+    const demo = parse(read('docker-compose.demo.yml')) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
     for (const s of ['api', 'worker']) {
       const env = demo.services[s]?.environment ?? {};
-      for (const v of ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GOOGLE_BASE_URL', 'OLLAMA_BASE_URL']) expect(env[v]).toMatch(/^http:\/\/fake-llm:4010/);
+      for (const v of ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GOOGLE_BASE_URL', 'OLLAMA_BASE_URL'])
+        expect(env[v]).toMatch(/^http:\/\/fake-llm:4010/);
     }
     expect(Object.keys(demo.services).every((s) => s in compose.services)).toBe(true);
   });

@@ -1,4 +1,6 @@
+import { silentLogger } from '@orchex/core';
 import { faults } from '@orchex/providers/fake';
+import { createRedis, ModelQueues, sweepOrphans } from '@orchex/queue';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
@@ -109,6 +111,28 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
       /would not fit any model of the plan/,
     );
   });
+
+  it('a split task whose flow Redis lost is re-added by the orphan sweep and completes', async () => {
+    const queues = new ModelQueues(sys.config, createRedis(sys.redisUrl), sys.prefix);
+    const q = queues.get('small-test');
+    await q.pause();
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise', context: document(20_000), fallback_chain: ['small-test'], max_tokens: 300 },
+    });
+    const { id } = (await res.json()) as { id: string };
+    await q.obliterate({ force: true }); // the whole flow is gone, as after a Redis restart without persistence
+    await sys.database.db.execute(
+      sql`update tasks set updated_at = now() - interval '5 minutes' where id = ${id}::uuid`,
+    );
+    await q.resume();
+    expect(await sweepOrphans(sys.database.db, queues, silentLogger)).toBeGreaterThanOrEqual(1);
+    const t = await waitFor(sys, id, 60_000);
+    expect(t.status).toBe('succeeded');
+    expect(t.content).toMatch(/^fake answer from small-test: A long document was read in/);
+    await queues.close();
+    queues.connection.disconnect();
+  }, 90_000);
 
   it('a prompt too large for every model and nothing to split → 422', async () => {
     const res = await sys.call('/v1/tasks', {

@@ -5,7 +5,7 @@ import { type NewTask, type TaskRow, tasks } from './schema.ts';
 /** A part of a split task, as the parent's record shows it. */
 export type PartRow = Pick<
   TaskRow,
-  'id' | 'partKind' | 'partIndex' | 'status' | 'model' | 'costMicros' | 'error' | 'resultText'
+  'id' | 'partKind' | 'partIndex' | 'status' | 'model' | 'costMicros' | 'error' | 'resultText' | 'currentStep'
 >;
 
 /**
@@ -50,6 +50,7 @@ export async function findParts(db: Db, parentId: string): Promise<PartRow[]> {
       costMicros: tasks.costMicros,
       error: tasks.error,
       resultText: tasks.resultText,
+      currentStep: tasks.currentStep,
     })
     .from(tasks)
     .where(eq(tasks.parentTaskId, parentId))
@@ -86,4 +87,21 @@ export async function finishParent(
 /** Removes a split task and all its parts (used when it could not be enqueued). */
 export async function deleteSplitTask(db: Db, parentId: string): Promise<void> {
   await db.delete(tasks).where(or(eq(tasks.id, parentId), eq(tasks.parentTaskId, parentId)));
+}
+
+/** Split tasks (parents) still running and unchanged for `forS` seconds: candidates for a lost flow. */
+export async function findRunningSplitParents(
+  db: Db,
+  forS: number,
+  limit = 200,
+): Promise<Array<Pick<TaskRow, 'id' | 'plan'>>> {
+  return db
+    .select({ id: tasks.id, plan: tasks.plan })
+    .from(tasks)
+    .where(
+      sql`${tasks.partKind} is null and ${tasks.status} = 'running'
+          and ${tasks.updatedAt} < now() - make_interval(secs => ${forS})
+          and exists (select 1 from ${tasks} p where p.parent_task_id = ${tasks.id})`,
+    )
+    .limit(limit);
 }

@@ -71,21 +71,21 @@ export class ModelQueues {
    */
   async enqueueFlow(
     reduce: { taskId: string; model: string },
-    maps: Array<{ taskId: string; model: string }>,
+    maps: Array<{ taskId: string; model: string; step?: number }>,
   ): Promise<void> {
     this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
-    const node = (t: { taskId: string; model: string }) => ({
+    const node = (t: { taskId: string; model: string; step?: number }) => ({
       name: 'step',
       queueName: queueName(t.model),
       prefix: this.prefix,
-      data: { taskId: t.taskId, step: 0 } satisfies JobPayload<'step'>,
+      data: { taskId: t.taskId, step: t.step ?? 0 } satisfies JobPayload<'step'>,
     });
     await this.flows.add({
       ...node(reduce),
       opts: { ...JOB_OPTIONS, jobId: stepJobId(reduce.taskId, 0) },
       children: maps.map((m) => ({
         ...node(m),
-        opts: { ...JOB_OPTIONS, jobId: stepJobId(m.taskId, 0), ignoreDependencyOnFailure: true },
+        opts: { ...JOB_OPTIONS, jobId: stepJobId(m.taskId, m.step ?? 0), ignoreDependencyOnFailure: true },
       })),
     });
   }

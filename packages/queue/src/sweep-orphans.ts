@@ -1,7 +1,8 @@
 import type { Logger } from '@orchex/core';
-import { type Db, findOrphanCandidates } from '@orchex/db';
+import { type Db, findOrphanCandidates, findParts, findRunningSplitParents, TERMINAL_STATUSES } from '@orchex/db';
 import type { Redis } from 'ioredis';
 import type { ModelQueues } from './model-queues.ts';
+import { stepJobId } from './queue-name.ts';
 
 /**
  * Re-adds the job of every task that Postgres says is in progress but that may have no job: an API that died
@@ -22,9 +23,39 @@ export async function sweepOrphans(
     if (!model || !queues.config.models[model]) continue;
     await queues.enqueueStep(t.id, t.currentStep, model);
   }
-  if (candidates.length)
-    logger.info({ tasks: candidates.length }, 'orphan sweep re-added jobs (existing ones untouched)');
-  return candidates.length;
+  const flows = await sweepSplitTasks(db, queues, opts.queuedForS ?? 60);
+  if (candidates.length || flows)
+    logger.info({ tasks: candidates.length, flows }, 'orphan sweep re-added jobs (existing ones untouched)');
+  return candidates.length + flows;
+}
+
+/**
+ * A split task's flow is added in one atomic step, so it is either all in Redis or not at all. When the reduce
+ * job is gone (the API died before adding the flow, or Redis lost it) the flow is added again with the map parts
+ * that have not finished; the reduce reads every part's answer from Postgres anyway. Returns the flows re-added.
+ */
+async function sweepSplitTasks(db: Db, queues: ModelQueues, forS: number): Promise<number> {
+  let readded = 0;
+  for (const parent of await findRunningSplitParents(db, forS)) {
+    const model = parent.plan[0];
+    if (!model || !queues.config.models[model]) continue;
+    const parts = await findParts(db, parent.id);
+    const reduce = parts.find((p) => p.partKind === 'reduce');
+    if (!reduce || reduce.status !== 'queued') continue;
+    if (await queues.get(model).getJob(stepJobId(reduce.id, 0))) continue;
+    const open = parts.filter(
+      (p) => p.partKind === 'map' && !(TERMINAL_STATUSES as readonly string[]).includes(p.status),
+    );
+    // A part re-routed before the loss resumes at its current step, on that step's model.
+    const children = open.map((p) => ({
+      taskId: p.id,
+      step: p.currentStep,
+      model: parent.plan[p.currentStep] ?? model,
+    }));
+    await queues.enqueueFlow({ taskId: reduce.id, model }, children);
+    readded++;
+  }
+  return readded;
 }
 
 /**
