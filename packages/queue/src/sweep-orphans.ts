@@ -41,7 +41,7 @@ async function sweepSplitTasks(db: Db, queues: ModelQueues, forS: number): Promi
     if (!model || !queues.config.models[model]) continue;
     const parts = await findParts(db, parent.id);
     const reduce = parts.find((p) => p.partKind === 'reduce');
-    if (!reduce || reduce.status !== 'queued') continue;
+    if (reduce?.status !== 'queued') continue;
     if (await queues.get(model).getJob(stepJobId(reduce.id, 0))) continue;
     const open = parts.filter(
       (p) => p.partKind === 'map' && !(TERMINAL_STATUSES as readonly string[]).includes(p.status),
