@@ -1,10 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
-import { attempts, costRollups, type NewAttempt, type TaskRow, tasks } from './schema.ts';
-import { completeTask, markRunning, recordAttempt } from './task-store.ts';
-
-/** What a successful attempt writes onto its task. */
-export type StepResult = Pick<TaskRow, 'model' | 'resultText' | 'finishReason' | 'usage'>;
+import type { NewAttempt } from './schema.ts';
+import { attemptKey, completeTasks, markRunningMany, recordAttempts, type StepResult } from './step-writes.ts';
+import { markRunning } from './task-store.ts';
 
 /**
  * The worker's hot writes, grouped set-wise (DESIGN convention 10): every "mark running", "record attempt" and
@@ -34,8 +31,6 @@ type Item =
       reject: (e: unknown) => void;
     };
 
-const TERMINAL = sql`('succeeded', 'failed', 'cancelled')`;
-
 export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
   let pending: Item[] = [];
   let inFlight: Promise<void> | undefined;
@@ -61,8 +56,8 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
     const atts = group.filter((i): i is Extract<Item, { kind: 'attempt' }> => i.kind === 'attempt');
     try {
       const { runningOk, newAttempts } = await db.transaction(async (tx) => ({
-        runningOk: running.length ? await markRunningSet(tx, running) : new Set<string>(),
-        newAttempts: atts.length ? await recordSet(tx, atts) : new Set<string>(),
+        runningOk: running.length ? await markRunningMany(tx, running) : new Set<string>(),
+        newAttempts: atts.length ? await recordAndComplete(tx, atts) : new Set<string>(),
       }));
       for (const r of running) r.resolve(runningOk.has(r.taskId));
       for (const a of atts) a.resolve(newAttempts.has(attemptKey(a.row)));
@@ -72,16 +67,7 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
       for (const item of group) {
         try {
           if (item.kind === 'running') item.resolve(await markRunning(db, item.taskId, item.step));
-          else {
-            const res = item.result;
-            item.resolve(
-              await db.transaction(async (tx) => {
-                const fresh = await recordAttempt(tx, item.row);
-                if (res) await completeTask(tx, item.row.taskId, res);
-                return fresh;
-              }),
-            );
-          }
+          else item.resolve((await db.transaction((tx) => recordAndComplete(tx, [item]))).size > 0);
         } catch (err) {
           item.reject(err);
         }
@@ -111,92 +97,15 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
   };
 }
 
-const attemptKey = (r: Pick<NewAttempt, 'taskId' | 'step' | 'attempt'>) => `${r.taskId}:${r.step}:${r.attempt}`;
-
-async function markRunningSet(tx: Db, items: Array<{ taskId: string; step: number }>): Promise<Set<string>> {
-  const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step })));
-  const res = await tx.execute<{ id: string }>(sql`
-    update ${tasks} t set status = 'running', current_step = v.step, started_at = coalesce(t.started_at, now()), updated_at = now()
-    from jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int)
-    where t.id = v.id and t.status not in ${TERMINAL} and t.current_step <= v.step
-    returning t.id`);
-  return new Set(res.rows.map((r) => r.id));
-}
-
-async function recordSet(
+async function recordAndComplete(
   tx: Db,
   items: Array<{ row: NewAttempt; result: StepResult | undefined }>,
 ): Promise<Set<string>> {
-  const rows = JSON.stringify(
-    items.map(({ row }) => ({
-      task_id: row.taskId,
-      step: row.step,
-      attempt: row.attempt,
-      model: row.model,
-      provider: row.provider,
-      outcome: row.outcome,
-      error_kind: row.errorKind ?? null,
-      error_message: row.errorMessage ?? null,
-      status_code: row.statusCode ?? null,
-      usage: row.usage ?? null,
-      input_tokens: row.inputTokens ?? 0,
-      output_tokens: row.outputTokens ?? 0,
-      cost_micros: row.costMicros ?? 0,
-      latency_ms: row.latencyMs,
-      started_at: row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt,
-    })),
+  const fresh = await recordAttempts(
+    tx,
+    items.map((i) => i.row),
   );
-  // New attempts only (a redelivered job's duplicate changes nothing), their cost onto their tasks, and the rollup
-  // aggregated per key so one upsert row is touched once.
-  const inserted = await tx.execute<{ task_id: string; step: number; attempt: number }>(sql`
-    with v as (
-      select * from jsonb_to_recordset(${rows}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
-        outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
-        cost_micros bigint, latency_ms int, started_at timestamptz)
-    ), ins as (
-      insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
-                               usage, input_tokens, output_tokens, cost_micros, latency_ms, started_at)
-      select task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code, usage,
-             input_tokens, output_tokens, cost_micros, latency_ms, started_at from v
-      on conflict do nothing
-      returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
-    ), costs as (
-      update ${tasks} t set cost_micros = t.cost_micros + c.cost, updated_at = now()
-      from (select task_id, sum(cost_micros) as cost from ins group by task_id) c
-      where t.id = c.task_id
-      returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type
-    ), roll as (
-      insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
-      select (now() at time zone 'utc')::date, c.api_key_id, ins.model, ins.provider, c.task_type, count(*),
-             count(*) filter (where ins.outcome = 'failed'), sum(ins.input_tokens), sum(ins.output_tokens), sum(ins.cost_micros)
-      from ins join costs c on c.id = ins.task_id
-      group by c.api_key_id, ins.model, ins.provider, c.task_type
-      on conflict (day, api_key_id, model, task_type) do update set
-        requests = ${costRollups.requests} + excluded.requests,
-        failed = ${costRollups.failed} + excluded.failed,
-        input_tokens = ${costRollups.inputTokens} + excluded.input_tokens,
-        output_tokens = ${costRollups.outputTokens} + excluded.output_tokens,
-        cost_micros = ${costRollups.costMicros} + excluded.cost_micros
-    )
-    select task_id, step, attempt from ins`);
-  const results = items.filter((i) => i.result);
-  if (results.length) {
-    const done = JSON.stringify(
-      results.map(({ row, result }) => ({
-        id: row.taskId,
-        model: result!.model,
-        result_text: result!.resultText,
-        finish_reason: result!.finishReason,
-        usage: result!.usage,
-      })),
-    );
-    await tx.execute(sql`
-      update ${tasks} t set status = 'succeeded', model = v.model, result_text = v.result_text, finish_reason = v.finish_reason,
-        usage = v.usage, error = null, finished_at = now(), updated_at = now()
-      from jsonb_to_recordset(${done}::jsonb) as v(id uuid, model text, result_text text, finish_reason text, usage jsonb)
-      where t.id = v.id and t.status not in ${TERMINAL}`);
-  }
-  return new Set(inserted.rows.map(attemptKey2));
+  const done = items.flatMap(({ row, result }) => (result ? [{ id: row.taskId, result }] : []));
+  if (done.length) await completeTasks(tx, done);
+  return fresh;
 }
-
-const attemptKey2 = (r: { task_id: string; step: number; attempt: number }) => `${r.task_id}:${r.step}:${r.attempt}`;

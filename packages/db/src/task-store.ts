@@ -10,6 +10,7 @@ import {
   TERMINAL_STATUSES,
   tasks,
 } from './schema.ts';
+import { completeTasks, markRunningMany, recordAttempts, type StepResult } from './step-writes.ts';
 
 /** A task with its attempts in order (step, then attempt). */
 export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
@@ -68,69 +69,20 @@ export async function taskStatuses(db: Db, ids: string[]): Promise<Map<string, T
  * Returns false when the job should not run.
  */
 export async function markRunning(db: Db, id: string, step: number): Promise<boolean> {
-  const rows = await db
-    .update(tasks)
-    .set({
-      status: 'running',
-      currentStep: step,
-      startedAt: sql`coalesce(${tasks.startedAt}, now())`,
-      updatedAt: sql`now()`,
-    })
-    .where(and(eq(tasks.id, id), notTerminal, lte(tasks.currentStep, step)))
-    .returning({ id: tasks.id });
-  return rows.length > 0;
+  return (await markRunningMany(db, [{ taskId: id, step }])).has(id);
 }
 
 /**
- * Records one attempt; its cost is added to the task only when the row is new, so a re-delivered job that writes
- * the same (task, step, attempt) again changes nothing. Returns whether the row was new.
+ * Records one attempt; its cost is added to the task (and the rollup) only when the row is new, so a re-delivered
+ * job that writes the same (task, step, attempt) again changes nothing. Returns whether the row was new.
  */
 export async function recordAttempt(db: Db, row: NewAttempt): Promise<boolean> {
-  // One statement (data-modifying CTEs) instead of three: inside a group-commit transaction every round trip
-  // counts. The rollup row changes in the same transaction as the attempt, so reports always equal the attempts
-  // table; when the attempt already existed (a redelivered job) `ins` is empty and nothing else changes either.
-  const startedAt = row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt;
-  const res = await db.execute<{ ok: number }>(sql`
-    with ins as (
-      insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
-                               usage, input_tokens, output_tokens, cost_micros, latency_ms, started_at)
-      values (${row.taskId}, ${row.step}, ${row.attempt}, ${row.model}, ${row.provider}, ${row.outcome},
-              ${row.errorKind ?? null}, ${row.errorMessage ?? null}, ${row.statusCode ?? null},
-              ${row.usage ? JSON.stringify(row.usage) : null}::jsonb, ${row.inputTokens ?? 0}, ${row.outputTokens ?? 0},
-              ${row.costMicros ?? 0}, ${row.latencyMs}, ${startedAt}::timestamptz)
-      on conflict do nothing
-      returning task_id, cost_micros
-    ), t as (
-      update ${tasks} set cost_micros = ${tasks}.cost_micros + ins.cost_micros, updated_at = now()
-      from ins where ${tasks}.id = ins.task_id
-      returning ${tasks}.api_key_id, ${tasks}.task_type
-    )
-    insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
-    select (now() at time zone 'utc')::date, t.api_key_id, ${row.model}, ${row.provider}, coalesce(t.task_type, ''), 1,
-           ${row.outcome === 'failed' ? 1 : 0}, ${row.inputTokens ?? 0}, ${row.outputTokens ?? 0}, ${row.costMicros ?? 0}
-    from t
-    on conflict (day, api_key_id, model, task_type) do update set
-      requests = ${costRollups.requests} + excluded.requests,
-      failed = ${costRollups.failed} + excluded.failed,
-      input_tokens = ${costRollups.inputTokens} + excluded.input_tokens,
-      output_tokens = ${costRollups.outputTokens} + excluded.output_tokens,
-      cost_micros = ${costRollups.costMicros} + excluded.cost_micros
-    returning 1 as ok`);
-  return res.rows.length > 0;
+  return (await recordAttempts(db, [row])).size > 0;
 }
 
 /** The result of a task, written only if the task is not terminal yet. Returns whether it was written. */
-export async function completeTask(
-  db: Db,
-  id: string,
-  result: Pick<TaskRow, 'model' | 'resultText' | 'finishReason' | 'usage'>,
-): Promise<boolean> {
-  const rows = await db
-    .update(tasks)
-    .set({ ...result, status: 'succeeded', error: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(tasks.id, id), notTerminal))
-    .returning({ id: tasks.id });
-  return rows.length > 0;
+export async function completeTask(db: Db, id: string, result: StepResult): Promise<boolean> {
+  return (await completeTasks(db, [{ id, result }])).has(id);
 }
 
 /** Fails a task (plan exhausted, budget, …) unless it is terminal already. */

@@ -15,7 +15,6 @@ import {
   failTask,
   findParts,
   finishParent,
-  type GroupCommitWriter,
   recordAttempt,
   type StepWriter,
   type TaskReader,
@@ -38,8 +37,6 @@ import { publishTaskFinished } from './task-events.ts';
 export interface StepDeps {
   config: OrchexConfig;
   db: Db;
-  /** Rare multi-statement writes (a split task's parent), group-committed. */
-  writer: GroupCommitWriter;
   /** The hot writes (running, attempts, results), group-committed set-wise. */
   steps: StepWriter;
   /** Batched task loads (one query per event-loop turn). */
@@ -81,7 +78,7 @@ export async function executeStep(
   job: Job,
   token: string | undefined,
 ): Promise<StepOutcome> {
-  const { config, db, writer, logger } = deps;
+  const { config, db, logger } = deps;
   const parsed = (() => {
     try {
       return parseJob('step', job.data);
@@ -241,7 +238,8 @@ export async function executeStep(
   if (task.partKind === 'reduce' && task.parentTaskId) {
     // The reduce part's answer is the split task's answer; the parent's cost becomes the sum of its parts.
     const parentId = task.parentTaskId;
-    await writer.run(async (tx) => {
+    // One transaction: a reduce recorded as done with its parent still running could never be finished later.
+    await db.transaction(async (tx) => {
       await recordAttempt(tx, attemptRow);
       await completeTask(tx, taskId, taskResult);
       await finishParent(tx, parentId, {

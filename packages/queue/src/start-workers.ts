@@ -1,13 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
-import {
-  createGroupCommitWriter,
-  createStepWriter,
-  createTaskReader,
-  type Db,
-  findTask,
-  TERMINAL_STATUSES,
-} from '@orchex/db';
+import { createStepWriter, createTaskReader, type Db, findTask, TERMINAL_STATUSES } from '@orchex/db';
 import { createLanguageModel, type LanguageModel } from '@orchex/providers';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -62,7 +55,7 @@ export interface WorkerPool {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Starts one BullMQ worker per served model queue, all sharing one Postgres writer and one Redis connection. */
+/** Starts one BullMQ worker per served model queue, all sharing one step writer (group commit) and one Redis connection. */
 export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool> {
   const { config, db, logger } = opts;
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
@@ -73,14 +66,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   }
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
-  const writer = createGroupCommitWriter(db);
   const steps = createStepWriter(db);
   const adapters = new Map<string, LanguageModel>();
   const budget = budgetFromConfig(redis, config, db, prefix);
   const deps: StepDeps = {
     config,
     db,
-    writer,
     reader: createTaskReader(db),
     steps,
     queues,
@@ -140,7 +131,6 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await steps.close();
-      await writer.close();
       await queues.close();
       // Connections we passed in are ours to close (BullMQ closes only those it created).
       for (const c of connections) c.disconnect();

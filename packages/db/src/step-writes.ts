@@ -1,0 +1,108 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from './db.ts';
+import { attempts, costRollups, type NewAttempt, type TaskRow, TERMINAL_STATUSES, tasks } from './schema.ts';
+
+/** What a successful attempt writes onto its task. */
+export type StepResult = Pick<TaskRow, 'model' | 'resultText' | 'finishReason' | 'usage'>;
+
+/** `(task, step, attempt)` as one string, the identity of an attempt row. */
+export const attemptKey = (r: { taskId: string; step: number; attempt: number }) =>
+  `${r.taskId}:${r.step}:${r.attempt}`;
+
+// The worker's writes, set-wise: rows go in as one JSON parameter (`jsonb_to_recordset`) so a group of jobs costs
+// one statement per kind of write, whatever its size. The single-row functions in task-store call these with one row.
+
+const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`);
+
+/**
+ * Marks tasks running at their step unless terminal or already past it (a stale re-delivery). Returns the ids that
+ * were marked: the others' jobs must not run.
+ */
+export async function markRunningMany(db: Db, items: Array<{ taskId: string; step: number }>): Promise<Set<string>> {
+  const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step })));
+  const res = await db.execute<{ id: string }>(sql`
+    update ${tasks} t set status = 'running', current_step = v.step, started_at = coalesce(t.started_at, now()), updated_at = now()
+    from jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int)
+    where t.id = v.id and t.status not in ${notTerminal} and t.current_step <= v.step
+    returning t.id`);
+  return new Set(res.rows.map((r) => r.id));
+}
+
+/**
+ * Records attempts. Only new rows count — a re-delivered job writing the same (task, step, attempt) changes
+ * nothing — and for those the cost is added to the task and the cost rollup in the same statement, the rollup
+ * aggregated per key so each upsert row is touched once. Returns the attemptKey of every new row.
+ */
+export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<string>> {
+  const json = JSON.stringify(
+    rows.map((row) => ({
+      task_id: row.taskId,
+      step: row.step,
+      attempt: row.attempt,
+      model: row.model,
+      provider: row.provider,
+      outcome: row.outcome,
+      error_kind: row.errorKind ?? null,
+      error_message: row.errorMessage ?? null,
+      status_code: row.statusCode ?? null,
+      usage: row.usage ?? null,
+      input_tokens: row.inputTokens ?? 0,
+      output_tokens: row.outputTokens ?? 0,
+      cost_micros: row.costMicros ?? 0,
+      latency_ms: row.latencyMs,
+      started_at: row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt,
+    })),
+  );
+  const inserted = await db.execute<{ task_id: string; step: number; attempt: number }>(sql`
+    with v as (
+      select * from jsonb_to_recordset(${json}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
+        outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
+        cost_micros bigint, latency_ms int, started_at timestamptz)
+    ), ins as (
+      insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
+                               usage, input_tokens, output_tokens, cost_micros, latency_ms, started_at)
+      select task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code, usage,
+             input_tokens, output_tokens, cost_micros, latency_ms, started_at from v
+      on conflict do nothing
+      returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
+    ), costs as (
+      update ${tasks} t set cost_micros = t.cost_micros + c.cost, updated_at = now()
+      from (select task_id, sum(cost_micros) as cost from ins group by task_id) c
+      where t.id = c.task_id
+      returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type
+    ), roll as (
+      insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
+      select (now() at time zone 'utc')::date, c.api_key_id, ins.model, ins.provider, c.task_type, count(*),
+             count(*) filter (where ins.outcome = 'failed'), sum(ins.input_tokens), sum(ins.output_tokens), sum(ins.cost_micros)
+      from ins join costs c on c.id = ins.task_id
+      group by c.api_key_id, ins.model, ins.provider, c.task_type
+      on conflict (day, api_key_id, model, task_type) do update set
+        requests = ${costRollups.requests} + excluded.requests,
+        failed = ${costRollups.failed} + excluded.failed,
+        input_tokens = ${costRollups.inputTokens} + excluded.input_tokens,
+        output_tokens = ${costRollups.outputTokens} + excluded.output_tokens,
+        cost_micros = ${costRollups.costMicros} + excluded.cost_micros
+    )
+    select task_id, step, attempt from ins`);
+  return new Set(inserted.rows.map((r) => attemptKey({ taskId: r.task_id, step: r.step, attempt: r.attempt })));
+}
+
+/** Writes results onto tasks that are not terminal yet. Returns the ids that were completed. */
+export async function completeTasks(db: Db, items: Array<{ id: string; result: StepResult }>): Promise<Set<string>> {
+  const json = JSON.stringify(
+    items.map(({ id, result }) => ({
+      id,
+      model: result.model,
+      result_text: result.resultText,
+      finish_reason: result.finishReason,
+      usage: result.usage,
+    })),
+  );
+  const res = await db.execute<{ id: string }>(sql`
+    update ${tasks} t set status = 'succeeded', model = v.model, result_text = v.result_text, finish_reason = v.finish_reason,
+      usage = v.usage, error = null, finished_at = now(), updated_at = now()
+    from jsonb_to_recordset(${json}::jsonb) as v(id uuid, model text, result_text text, finish_reason text, usage jsonb)
+    where t.id = v.id and t.status not in ${notTerminal}
+    returning t.id`);
+  return new Set(res.rows.map((r) => r.id));
+}
