@@ -43,10 +43,6 @@ export class TaskWaiter {
     return { done, cancel };
   }
 
-  get size(): number {
-    return this.waiting.size;
-  }
-
   async close(): Promise<void> {
     for (const set of this.waiting.values()) for (const wake of set) wake();
     this.waiting.clear();

@@ -14,19 +14,6 @@ export type ErrorKind =
   | 'content_filter'
   | 'malformed_response';
 
-export const ERROR_KINDS: readonly ErrorKind[] = [
-  'rate_limited',
-  'overloaded',
-  'server',
-  'timeout',
-  'connection',
-  'bad_request',
-  'auth',
-  'context_length',
-  'content_filter',
-  'malformed_response',
-];
-
 /** Whether retrying the same model can help; exhaustive so a new kind cannot be forgotten. */
 export function isRetryableKind(kind: ErrorKind): boolean {
   switch (kind) {

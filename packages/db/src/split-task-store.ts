@@ -1,6 +1,6 @@
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
-import { type NewTask, type TaskRow, tasks } from './schema.ts';
+import { type NewTask, type TaskRow, TERMINAL_STATUSES, tasks } from './schema.ts';
 
 /** A part of a split task, as the parent's record shows it. */
 export type PartRow = Pick<
@@ -79,7 +79,7 @@ export async function finishParent(
       costMicros: partsCost,
       finishedAt: sql`now()`,
     })
-    .where(and(eq(tasks.id, parentId), sql`${tasks.status} not in ('succeeded', 'failed', 'cancelled')`))
+    .where(and(eq(tasks.id, parentId), notInArray(tasks.status, [...TERMINAL_STATUSES])))
     .returning({ id: tasks.id });
   return rows.length > 0;
 }

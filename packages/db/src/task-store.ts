@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
 import {
   type AttemptRow,
@@ -55,13 +55,6 @@ export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<T
     .where(eq(attempts.taskId, id))
     .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt));
   return { ...task, attempts: rows };
-}
-
-/** Statuses of many tasks at once (the waiter re-checks after a wake-up). */
-export async function taskStatuses(db: Db, ids: string[]): Promise<Map<string, TaskRow['status']>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.select({ id: tasks.id, status: tasks.status }).from(tasks).where(inArray(tasks.id, ids));
-  return new Map(rows.map((r) => [r.id, r.status]));
 }
 
 /**
