@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   batchTasksPage,
   batchVisible,
@@ -10,10 +10,9 @@ import {
   type NewBatch,
 } from '../src/batch-store.ts';
 import type { Db } from '../src/db.ts';
-import { runMigrations } from '../src/migrate.ts';
 import { attempts, tasks } from '../src/schema.ts';
 import { completeTask, markRunning, recordAttempt } from '../src/task-store.ts';
-import { openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
+import { openPglite, openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
 const task = (i: number): NewBatch['tasks'][number] => ({
   taskType: i % 2 ? 'code' : null,
@@ -30,14 +29,11 @@ describe.each([
   ['postgres', () => openPostgres('batch_store')],
   ['pglite', () => openPglite()],
 ] as const)('batch store on %s', (_kind, open) => {
-  let d: TestDatabase;
+  const database = useMigratedDatabase(open);
   let db: Db;
-  beforeAll(async () => {
-    d = await open();
-    await runMigrations(d.handle);
-    db = d.handle.db;
+  beforeAll(() => {
+    db = database.db;
   });
-  afterAll(() => d?.dispose());
 
   it('inserts every task in order with its fields intact, across insert chunks', async () => {
     const size = 2_345;

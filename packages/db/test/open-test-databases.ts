@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { freshDatabase } from '../../../test/support/fresh-database.ts';
-import { createDatabase, type DatabaseHandle } from '../src/create-database.ts';
+import { createDatabase, type DatabaseHandle, type Db } from '../src/create-database.ts';
+import { runMigrations } from '../src/migrate.ts';
 
 /** A database handle for a test plus how to throw it away. */
 export interface TestDatabase {
@@ -48,4 +49,23 @@ export function only<T>(rows: readonly T[], what = 'a row'): T {
   const [row] = rows;
   if (row === undefined) throw new Error(`expected ${what}, got none`);
   return row;
+}
+
+/**
+ * Registers hooks that open a database before the enclosing `describe` (migrated) and dispose of it after.
+ * Read `.db` inside tests, not at describe time (it is set in beforeAll).
+ */
+export function useMigratedDatabase(open: () => Promise<TestDatabase>): { readonly db: Db } {
+  let d: TestDatabase | undefined;
+  beforeAll(async () => {
+    d = await open();
+    await runMigrations(d.handle);
+  });
+  afterAll(() => d?.dispose());
+  return {
+    get db() {
+      if (!d) throw new Error('the database is opened in beforeAll');
+      return d.handle.db;
+    },
+  };
 }

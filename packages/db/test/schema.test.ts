@@ -1,10 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db.ts';
-import { runMigrations } from '../src/migrate.ts';
 import { pgErrorCode } from '../src/pg-error-code.ts';
 import { attempts, type NewTask, tasks } from '../src/schema.ts';
-import { only, openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
+import { only, openPglite, openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
 function newTask(overrides: Partial<NewTask> = {}): NewTask {
   return {
@@ -30,14 +29,11 @@ describe.each([
   ['postgres', () => openPostgres('schema')],
   ['pglite', () => openPglite()],
 ] as const)('schema on %s', (_kind, open) => {
-  let d: TestDatabase;
+  const database = useMigratedDatabase(open);
   let db: Db;
-  beforeAll(async () => {
-    d = await open();
-    await runMigrations(d.handle);
-    db = d.handle.db;
+  beforeAll(() => {
+    db = database.db;
   });
-  afterAll(() => d?.dispose());
 
   it('round-trips a task with defaults, jsonb and bigint money', async () => {
     const task = only(

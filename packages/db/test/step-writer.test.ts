@@ -1,24 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../src/migrate.ts';
+import { describe, expect, it } from 'vitest';
 import { createStepWriter } from '../src/step-writer.ts';
 import { insertTask } from '../src/task-store.ts';
-import { openPglite, openPostgres, type TestDatabase } from './open-test-databases.ts';
+import { openPglite, openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
 describe.each([
   ['postgres', () => openPostgres('step_writer')],
   ['pglite', () => openPglite()],
 ])('step writer on %s', (_name, open) => {
-  let d: TestDatabase;
-  beforeAll(async () => {
-    d = await open();
-    await runMigrations(d.handle);
-  });
-  afterAll(async () => d?.dispose());
+  const database = useMigratedDatabase(open);
 
   const newTask = async () =>
     (
-      await insertTask(d.handle.db, {
+      await insertTask(database.db, {
         apiKeyId: 'k',
         prompt: 'p',
         params: { maxTokens: 10 },
@@ -43,13 +37,13 @@ describe.each([
   const result = { model: 'm', resultText: 'answer', finishReason: 'stop', usage: null };
 
   it('groups many jobs set-wise; each gets its own answer; costs and rollup match the attempts', async () => {
-    const w = createStepWriter(d.handle.db);
+    const w = createStepWriter(database.db);
     const tasks = await Promise.all(Array.from({ length: 40 }, newTask));
     expect(await Promise.all(tasks.map((t) => w.markRunning(t.id, 0)))).toEqual(tasks.map(() => true));
     expect(await Promise.all(tasks.map((t, i) => w.recordAttempt(attempt(t.id, 1, 100 + i), result)))).toEqual(
       tasks.map(() => true),
     );
-    const rows = await d.handle.db.execute<{ status: string; cost: string; text: string }>(
+    const rows = await database.db.execute<{ status: string; cost: string; text: string }>(
       sql`select status, cost_micros as cost, result_text as text from tasks where id in (${sql.join(
         tasks.map((t) => sql`${t.id}::uuid`),
         sql`, `,
@@ -58,7 +52,7 @@ describe.each([
     expect(rows.rows.every((r) => r.status === 'succeeded' && r.text === 'answer')).toBe(true);
     const sum = tasks.reduce((s, _t, i) => s + 100 + i, 0);
     expect(rows.rows.reduce((s, r) => s + Number(r.cost), 0)).toBe(sum);
-    const roll = await d.handle.db.execute<{ cost: string; requests: number }>(
+    const roll = await database.db.execute<{ cost: string; requests: number }>(
       sql`select sum(cost_micros) as cost, sum(requests)::int as requests from cost_rollups`,
     );
     expect(Number(roll.rows[0]!.cost)).toBe(sum);
@@ -67,12 +61,12 @@ describe.each([
   });
 
   it('a re-delivered attempt changes nothing; a finished task is not marked running again', async () => {
-    const w = createStepWriter(d.handle.db);
+    const w = createStepWriter(database.db);
     const t = await newTask();
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(true);
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(false);
     expect(await w.markRunning(t.id, 0)).toBe(false);
-    const row = await d.handle.db.execute<{ cost: string }>(
+    const row = await database.db.execute<{ cost: string }>(
       sql`select cost_micros as cost from tasks where id = ${t.id}::uuid`,
     );
     expect(Number(row.rows[0]!.cost)).toBe(500);
@@ -80,7 +74,7 @@ describe.each([
   });
 
   it('one bad item (a task that does not exist) fails alone', async () => {
-    const w = createStepWriter(d.handle.db);
+    const w = createStepWriter(database.db);
     const good = await newTask();
     const [a, b] = await Promise.allSettled([
       w.recordAttempt(attempt(good.id, 1, 7), result),

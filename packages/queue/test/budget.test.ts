@@ -1,26 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useRedisClients } from '../../../test/support/redis-clients.ts';
 import { BudgetLedger, type BudgetLedgerOptions } from '../src/budget/index.ts';
 
 const FILE_PREFIX = `test:budget:${randomUUID()}`;
 // A fixed day keeps tests away from real midnights; expiry still runs on Redis's clock.
 const day = '2031-01-01';
-const clients: Redis[] = [];
+const clients = useRedisClients(4, FILE_PREFIX);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(() => {
-  for (let i = 0; i < 4; i++) clients.push(new Redis(inject('redisUrl')));
-});
-
-afterAll(async () => {
-  const r = clients[0];
-  if (r) {
-    const keys = await r.keys(`${FILE_PREFIX}:*`);
-    if (keys.length > 0) await r.del(...keys);
-  }
-  await Promise.all(clients.map((c) => c.quit()));
-});
 
 /** One ledger per client, on a prefix of this test only. */
 function ledgers(options: BudgetLedgerOptions = {}): [BudgetLedger, ...BudgetLedger[]] {

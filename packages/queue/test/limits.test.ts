@@ -1,24 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useRedisClients } from '../../../test/support/redis-clients.ts';
 import { ModelLimiter, type ModelLimiterOptions } from '../src/limits/index.ts';
 
 const FILE_PREFIX = `test:limits:${randomUUID()}`;
-const clients: Redis[] = [];
+const clients = useRedisClients(5, FILE_PREFIX);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(() => {
-  for (let i = 0; i < 5; i++) clients.push(new Redis(inject('redisUrl')));
-});
-
-afterAll(async () => {
-  const r = clients[0];
-  if (r) {
-    const keys = await r.keys(`${FILE_PREFIX}:*`);
-    if (keys.length > 0) await r.del(...keys);
-  }
-  await Promise.all(clients.map((c) => c.quit()));
-});
 
 /** One limiter per client, on a prefix of this test only. */
 function limiters(options: ModelLimiterOptions = {}): ModelLimiter[] {
