@@ -1,15 +1,11 @@
 import {
-  estimateInputTokens,
   type FieldIssue,
   type Logger,
-  microsToUsd,
   type OrchexConfig,
   preloadTokenizers,
   RoutingError,
   route,
   taskInputSchema,
-  usdToMicros,
-  worstCaseMicros,
   zodIssues,
 } from '@orchex/core';
 import {
@@ -28,6 +24,7 @@ import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { batchView } from './batch-view.ts';
 import { HttpError, validationError } from './http-errors.ts';
+import { overMaxPerRequest, worstCaseOnFirst } from './preflight-cost.ts';
 import { taskView } from './task-view.ts';
 
 /** What the batch routes need (a subset of AppDeps). */
@@ -186,7 +183,6 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
   const overLimit: FieldIssue[] = [];
   const rows: TaskRowInput[] = [];
   const firstModels: string[] = [];
-  const maxPerRequest = config.cost_limits.max_per_request;
   input.forEach((raw, i) => {
     const at = (field: string) => (field === '(root)' ? `tasks.${i}` : `tasks.${i}.${field}`);
     const parsed = taskInputSchema.safeParse(raw);
@@ -215,14 +211,9 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
     }
     const first = plan.plan[0] as string;
     const firstModel = config.models[first]!;
-    // The same estimate as POST /v1/tasks: input counted for the model that runs first (a tokenizer for OpenAI).
-    const estimate = worstCaseMicros(estimateInputTokens(t, firstModel), t.max_tokens, firstModel);
-    if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
-      overLimit.push({
-        field: `tasks.${i}`,
-        message: `estimated worst-case cost $${microsToUsd(estimate)} on ${first} exceeds cost_limits.max_per_request $${maxPerRequest}`,
-      });
-    }
+    const estimate = worstCaseOnFirst(t, firstModel);
+    const over = overMaxPerRequest(estimate, first, config);
+    if (over) overLimit.push({ field: `tasks.${i}`, message: over });
     firstModels.push(first);
     rows.push({
       taskType: plan.taskType ?? null,

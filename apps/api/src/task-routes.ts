@@ -1,5 +1,4 @@
 import {
-  estimateInputTokens,
   type Logger,
   microsToUsd,
   type OrchexConfig,
@@ -7,8 +6,6 @@ import {
   RoutingError,
   route,
   taskInputSchema,
-  usdToMicros,
-  worstCaseMicros,
   zodIssues,
 } from '@orchex/core';
 import {
@@ -24,6 +21,7 @@ import { type ModelQueues, planSplit, submitSplitTask, taskParams } from '@orche
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { HttpError, validationError } from './http-errors.ts';
+import { overMaxPerRequest, worstCaseOnFirst } from './preflight-cost.ts';
 import { taskView } from './task-view.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 
@@ -81,18 +79,9 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
         `the prompt alone exceeds every model's window in the plan (${plan.plan.join(', ')})`,
       );
     }
-    // Input counted for the model that runs first (a real tokenizer for OpenAI), not routing's chars/4 figure.
-    const estimate = split
-      ? split.worstCaseMicros
-      : worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
-    const maxPerRequest = config.cost_limits.max_per_request;
-    if (maxPerRequest !== undefined && estimate > usdToMicros(maxPerRequest)) {
-      throw new HttpError(
-        422,
-        'over_max_per_request',
-        `estimated worst-case cost $${microsToUsd(estimate)} on ${first} exceeds cost_limits.max_per_request $${maxPerRequest}`,
-      );
-    }
+    const estimate = split ? split.worstCaseMicros : worstCaseOnFirst(input, firstModel);
+    const over = overMaxPerRequest(estimate, first, config);
+    if (over) throw new HttpError(422, 'over_max_per_request', over);
     if (deps.debugRouting) {
       logger.info({ plan: plan.plan, strategy: plan.strategy, reason: plan.reason }, 'routing');
     }
