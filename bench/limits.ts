@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startApi } from '@orchex/api/start';
 import { parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, runMigrations } from '@orchex/db';
 import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
-import { startApi } from '../apps/api/src/start-api.ts';
 import { freshDatabase } from '../test/support/fresh-database.ts';
 
 const RPM = 120;

@@ -8,12 +8,10 @@
  * (default 50), BENCH_KEEP=1 (keep the database for EXPLAIN; its URL is printed).
  */
 import { performance } from 'node:perf_hooks';
-import { loadConfig, modelRates, silentLogger } from '@orchex/core';
+import { keyId, startApi } from '@orchex/api/start';
+import { analyzeCosts, defaultBaselineModel, loadConfig, modelRates, silentLogger } from '@orchex/core';
 import { costByModel, costReport, createDatabase, recentTasks, runMigrations } from '@orchex/db';
 import { type SQL, sql } from 'drizzle-orm';
-import { keyId } from '../apps/api/src/auth.ts';
-import { analyzeCosts, defaultBaselineModel } from '../apps/api/src/cost-analysis.ts';
-import { startApi } from '../apps/api/src/start-api.ts';
 import { freshDatabase } from '../test/support/fresh-database.ts';
 
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 1_000_000);
@@ -29,7 +27,7 @@ const ADMIN_KEY = 'bench-admin-key-000001';
 
 const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const config = loadConfig({});
+const config = loadConfig(undefined);
 const models = Object.entries(config.models).map(([name, m]) => ({ name, provider: m.provider, ...modelRates(m) }));
 
 const fresh = await freshDatabase(baseUrl, 'bench_report');

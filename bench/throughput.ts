@@ -8,14 +8,15 @@
  * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=32 npm run bench:throughput
  */
 import { randomBytes } from 'node:crypto';
+import { startApi } from '@orchex/api/start';
 import { parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, runMigrations } from '@orchex/db';
 import { createLanguageModel } from '@orchex/providers';
 import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
-import { createRedis, startWorkers } from '@orchex/queue';
+import { createRedis } from '@orchex/queue';
+import { startWorkers } from '@orchex/worker/start';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'drizzle-orm';
-import { startApi } from '../apps/api/src/start-api.ts';
 import { freshDatabase } from '../test/support/fresh-database.ts';
 
 const N = Number(process.env.BENCH_TASKS ?? 2000);
@@ -94,7 +95,7 @@ const pool = await startWorkers({
   redisUrl,
   prefix,
   logger: silentLogger,
-  env,
+  providerEnv: env,
   concurrency: CONCURRENCY,
 });
 const api = await startApi({

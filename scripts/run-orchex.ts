@@ -1,7 +1,7 @@
+import { apiOptionsFromEnv, startApi } from '@orchex/api/start';
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
-import { databaseFromEnv, runMigrations } from '@orchex/db';
-import { startWorkers, workerOptionsFromEnv } from '@orchex/queue';
-import { apiOptionsFromEnv, startApi } from '../apps/api/src/start-api.ts';
+import { createDatabase, runMigrations } from '@orchex/db';
+import { startWorkers, workerOptionsFromEnv } from '@orchex/worker/start';
 
 /**
  * The API and one worker in ONE process. One process is required with the embedded PGlite database, which a
@@ -9,15 +9,17 @@ import { apiOptionsFromEnv, startApi } from '../apps/api/src/start-api.ts';
  * `npm run start:worker`. Resolves once both are up; stops both on SIGTERM/SIGINT.
  */
 export async function runOrchex(opts: { migrate: boolean; name?: string }): Promise<{ url: string }> {
-  const logger = createLogger(opts.name ?? 'orchex');
+  const name = opts.name ?? 'orchex';
+  let logger = createLogger(name);
   try {
     const env = parseEnv();
-    const config = loadConfig();
-    const database = await databaseFromEnv(process.env);
+    logger = createLogger(name, env.logLevel);
+    const config = loadConfig(env.configPath);
+    const database = await createDatabase(env.database);
     if (opts.migrate) await runMigrations(database);
     const pool = await startWorkers({ ...workerOptionsFromEnv(env), config, db: database.db, logger });
     const api = await startApi(apiOptionsFromEnv(env, config, database.db, logger));
-    if (env.ORCHEX_API_KEYS.length === 0) logger.warn({}, 'ORCHEX_API_KEYS is empty: every /v1 request will get 401');
+    if (env.api.apiKeys.length === 0) logger.warn({}, 'ORCHEX_API_KEYS is empty: every /v1 request will get 401');
     let stopping = false;
     const stop = async () => {
       if (stopping) return;

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningApi, startApi } from '@orchex/api/start';
 import { type OrchexConfig, parseConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
 import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
-import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '@orchex/queue';
+import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '@orchex/worker/start';
 import { inject } from 'vitest';
-import { type RunningApi, startApi } from '../../apps/api/src/start-api.ts';
 import { freshDatabase } from './fresh-database.ts';
 import { testConfigSource } from './test-config.ts';
 
@@ -81,8 +81,7 @@ export async function startSystem(
           logger: silentLogger,
           backoffBaseMs: 50,
           ...opts.workers,
-          // Extra worker env (e.g. a webhook URL) goes on top of the services' env, never instead of it.
-          env: { ...process.env, ...env, ...opts.workers?.env },
+          providerEnv: { ...process.env, ...env },
         });
   const api = await startApi({
     config,

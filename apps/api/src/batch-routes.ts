@@ -2,29 +2,17 @@ import {
   type FieldIssue,
   type Logger,
   type OrchexConfig,
-  preloadTokenizers,
-  RoutingError,
-  route,
+  type PlannedTask,
+  planTask,
   taskInputSchema,
   zodIssues,
 } from '@orchex/core';
-import {
-  batchTasksPage,
-  batchVisible,
-  type CancelledTask,
-  cancelBatch,
-  type Db,
-  deleteBatch,
-  findBatchSummary,
-  insertBatch,
-  type NewBatch,
-} from '@orchex/db';
-import { type ModelQueues, stepJobId, taskParams } from '@orchex/queue';
+import { batchTasksPage, batchVisible, type CancelledTask, cancelBatch, type Db, findBatchSummary } from '@orchex/db';
+import { type ModelQueues, type SubmitDeps, stepJobId, submitBatch } from '@orchex/queue';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { batchView } from './batch-view.ts';
-import { HttpError, validationError } from './http-errors.ts';
-import { overMaxPerRequest, worstCaseOnFirst } from './preflight-cost.ts';
+import { HttpError, submitOrUnavailable, validationError } from './http-errors.ts';
 import { taskView } from './task-view.ts';
 
 /** What the batch routes need (a subset of AppDeps). */
@@ -33,6 +21,8 @@ export interface BatchRouteDeps {
   db: Db;
   queues: ModelQueues;
   logger: Logger;
+  /** ORCHESTRATOR_DEBUG_ROUTING: log each task's plan. Default false. */
+  debugRouting?: boolean;
   /** Largest POST /v1/batches body. Default {@link BATCH_BODY_LIMIT}. */
   batchBodyLimit?: string;
 }
@@ -73,13 +63,11 @@ const resultsQuery = z
   })
   .strict();
 
-type TaskRowInput = NewBatch['tasks'][number];
-
 /** POST/GET /v1/batches…: many tasks submitted at once, tracked by one count query. */
 export function batchRoutes(deps: BatchRouteDeps): Router {
   const { config, db, queues, logger } = deps;
+  const submit: SubmitDeps = { db, queues, logger, debugRouting: deps.debugRouting ?? false };
   const router = Router();
-  preloadTokenizers(Object.values(config.models));
   // Mounted before the /v1 JSON parser, so this larger limit applies to this one route only.
   const json = express.json({
     limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT,
@@ -97,29 +85,17 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
   router.post('/batches', json, async (req: Request, res: Response) => {
     const body = batchBody.safeParse(req.body ?? {});
     if (!body.success) throw validationError(zodIssues(body.error));
-    const { rows, firstModels } = validateTasks(body.data.tasks, config);
-    const { batch, ...inserted } = await insertBatch(db, {
-      apiKeyId: res.locals.apiKeyId,
-      name: body.data.name ?? null,
-      idempotencyKey: body.data.idempotency_key ?? null,
-      tasks: rows,
-    });
-    if (!inserted.created) {
+    const planned = planTasks(body.data.tasks, config);
+    const { batch, created } = await submitOrUnavailable(() =>
+      submitBatch(submit, planned, {
+        apiKeyId: res.locals.apiKeyId,
+        name: body.data.name ?? null,
+        idempotencyKey: body.data.idempotency_key,
+      }),
+    );
+    if (!created) {
       res.status(200).set('Idempotent-Replayed', 'true').json({ id: batch.id, size: batch.size });
       return;
-    }
-    try {
-      await queues.enqueueMany(
-        inserted.tasks.map((t) => ({ taskId: t.id, step: 0, model: firstModels[t.index] as string })),
-      );
-    } catch (err) {
-      // Not enqueued means not accepted: drop the rows so nothing sits `queued` forever and a retry starts clean.
-      // Jobs that did get added find no task and end as failed jobs without calling a model.
-      logger.error({ batchId: batch.id, err: (err as Error).message }, 'batch enqueue failed');
-      await deleteBatch(db, batch.id).catch((e: Error) =>
-        logger.error({ batchId: batch.id, err: e.message }, 'batch cleanup failed'),
-      );
-      throw new HttpError(503, 'queue_unavailable', 'the task queue is unavailable; nothing was accepted, retry later');
     }
     res.status(202).location(`/v1/batches/${batch.id}`).json({ id: batch.id, size: batch.size });
   });
@@ -174,15 +150,16 @@ async function removeJobs(queues: ModelQueues, cancelled: CancelledTask[]): Prom
 }
 
 /**
- * Validates and routes every task; all-or-nothing. Field names carry the index (`tasks.12.max_tokens`); a 400
- * lists the first {@link MAX_LISTED_ISSUES} problems, a 422 the tasks over `cost_limits.max_per_request`.
+ * Validates and plans every task through the same planner as POST /v1/tasks (a task whose input fits no model of its
+ * plan is split); all-or-nothing. Field names carry the index (`tasks.12.max_tokens`); a 400 lists the first
+ * {@link MAX_LISTED_ISSUES} problems, a 422 the tasks the planner refuses (too large, over max_per_request).
  */
-function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowInput[]; firstModels: string[] } {
+function planTasks(input: unknown[], config: OrchexConfig): PlannedTask[] {
   const issues: FieldIssue[] = [];
   let badTasks = 0;
-  const overLimit: FieldIssue[] = [];
-  const rows: TaskRowInput[] = [];
-  const firstModels: string[] = [];
+  const refused: FieldIssue[] = [];
+  const refusedCodes = new Set<string>();
+  const planned: PlannedTask[] = [];
   input.forEach((raw, i) => {
     const at = (field: string) => (field === '(root)' ? `tasks.${i}` : `tasks.${i}.${field}`);
     const parsed = taskInputSchema.safeParse(raw);
@@ -191,8 +168,7 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
       for (const f of zodIssues(parsed.error)) issues.push({ field: at(f.field), message: f.message });
       return;
     }
-    const t = parsed.data;
-    if (t.idempotency_key !== undefined) {
+    if (parsed.data.idempotency_key !== undefined) {
       badTasks++;
       issues.push({
         field: at('idempotency_key'),
@@ -200,31 +176,16 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
       });
       return;
     }
-    let plan: ReturnType<typeof route>;
-    try {
-      plan = route(t, config);
-    } catch (err) {
-      if (!(err instanceof RoutingError)) throw err;
+    const plan = planTask(parsed.data, config);
+    if (!('refused' in plan)) {
+      planned.push(plan);
+    } else if (plan.refused.field) {
       badTasks++;
-      issues.push({ field: at(err.field), message: err.message });
-      return;
+      issues.push({ field: at(plan.refused.field), message: plan.refused.message });
+    } else {
+      refused.push({ field: `tasks.${i}`, message: plan.refused.message });
+      refusedCodes.add(plan.refused.code);
     }
-    const first = plan.plan[0] as string;
-    const firstModel = config.models[first]!;
-    const estimate = worstCaseOnFirst(t, firstModel);
-    const over = overMaxPerRequest(estimate, first, config);
-    if (over) overLimit.push({ field: `tasks.${i}`, message: over });
-    firstModels.push(first);
-    rows.push({
-      taskType: plan.taskType ?? null,
-      prompt: t.prompt,
-      context: t.context ?? null,
-      system: t.system ?? null,
-      params: taskParams(t),
-      plan: plan.plan,
-      routingReason: plan.reason,
-      estimatedCostMicros: estimate,
-    });
   });
   if (issues.length > 0) {
     const err = validationError(issues.slice(0, MAX_LISTED_ISSUES));
@@ -237,14 +198,16 @@ function validateTasks(input: unknown[], config: OrchexConfig): { rows: TaskRowI
       err.fields,
     );
   }
-  if (overLimit.length > 0) {
-    const listed = overLimit.slice(0, MAX_LISTED_ISSUES);
+  if (refused.length > 0) {
+    const listed = refused.slice(0, MAX_LISTED_ISSUES);
+    // One code when every refusal shares it (e.g. all over max_per_request), else the generic one.
+    const code = refusedCodes.size === 1 ? [...refusedCodes][0] : 'task_refused';
     throw new HttpError(
       422,
-      'over_max_per_request',
-      `${overLimit.length} of ${input.length} tasks exceed cost_limits.max_per_request; nothing was accepted: ${listed.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
+      code as string,
+      `${refused.length} of ${input.length} tasks cannot run; nothing was accepted: ${listed.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
       listed,
     );
   }
-  return { rows, firstModels };
+  return planned;
 }

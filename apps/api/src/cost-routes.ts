@@ -1,8 +1,14 @@
-import { type FieldIssue, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import {
+  analyzeCosts,
+  defaultBaselineModel,
+  type FieldIssue,
+  microsToUsd,
+  type OrchexConfig,
+  zodIssues,
+} from '@orchex/core';
 import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { analyzeCosts, defaultBaselineModel } from './cost-analysis.ts';
 import { validationError } from './http-errors.ts';
 
 /** What the cost routes need. */

@@ -1,4 +1,4 @@
-import type { Logger, OrchexConfig } from '@orchex/core';
+import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
 import type { BudgetLedger, ModelQueues } from '@orchex/queue';
 import express, { type Express } from 'express';
@@ -31,6 +31,8 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Express {
+  // The first OpenAI estimate would otherwise pay for loading the encoding tables (~0.3 s).
+  preloadTokenizers(Object.values(deps.config.models));
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

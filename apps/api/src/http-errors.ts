@@ -1,4 +1,5 @@
-import type { FieldIssue } from '@orchex/core';
+import type { FieldIssue, Refusal } from '@orchex/core';
+import { NotAcceptedError } from '@orchex/queue';
 import type { NextFunction, Request, Response } from 'express';
 
 /** An error with an HTTP status and a JSON body; thrown by routes, rendered by errorHandler. */
@@ -16,6 +17,23 @@ export class HttpError extends Error {
 /** 400 naming each bad field and what is allowed. */
 export function validationError(fields: FieldIssue[]): HttpError {
   return new HttpError(400, 'validation_error', fields.map((f) => `${f.field}: ${f.message}`).join('; '), fields);
+}
+
+/** The planner's refusal as the API's error: 400 naming the field, or 422 saying why the task cannot run. */
+export function refusalError(r: Refusal): HttpError {
+  return r.field
+    ? validationError([{ field: r.field, message: r.message }])
+    : new HttpError(r.status, r.code, r.message);
+}
+
+/** Runs a submit; "nothing was accepted" (the queue is unavailable) becomes a 503 the client may retry. */
+export async function submitOrUnavailable<T>(submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (err) {
+    if (err instanceof NotAcceptedError) throw new HttpError(503, 'queue_unavailable', err.message);
+    throw err;
+  }
 }
 
 export function notFound(_req: Request, res: Response) {

@@ -1,13 +1,15 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
-import { databaseFromEnv } from '@orchex/db';
+import { createDatabase } from '@orchex/db';
 import { apiOptionsFromEnv, startApi } from './start-api.ts';
 
 /** `npm run start:api`: the producer API alone (start workers with `npm run start:worker`). */
-const logger = createLogger('orchex-api');
+let logger = createLogger('orchex-api');
 try {
+  // The environment is read here, once; everything below gets its part of the parsed result.
   const env = parseEnv();
-  const config = loadConfig();
-  const database = await databaseFromEnv(process.env);
+  logger = createLogger('orchex-api', env.logLevel);
+  const config = loadConfig(env.configPath);
+  const database = await createDatabase(env.database);
   const api = await startApi(apiOptionsFromEnv(env, config, database.db, logger));
   const stop = async () => {
     await api.close();

@@ -23,18 +23,7 @@ export interface ApiOptions {
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
 export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
-  return {
-    config,
-    db,
-    redisUrl: env.REDIS_URL,
-    prefix: env.ORCHEX_PREFIX,
-    logger,
-    apiKeys: env.ORCHEX_API_KEYS,
-    adminKey: env.ORCHEX_ADMIN_KEY,
-    port: env.PORT,
-    bodyLimit: env.ORCHEX_BODY_LIMIT,
-    debugRouting: ['1', 'true'].includes(env.ORCHESTRATOR_DEBUG_ROUTING ?? ''),
-  };
+  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api };
 }
 
 export interface RunningApi {
@@ -68,3 +57,4 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
     },
   };
 }
+export { keyId } from './auth.ts'; // how stored rows name an API key (tests and benchmarks seed rows for one)

@@ -1,5 +1,6 @@
-import { loadConfig, type OrchexConfig, type ProviderName, parseEnv, redactUrl } from '@orchex/core';
-import { checkMigrationsCurrent, type DatabaseHandle, databaseFromEnv } from '@orchex/db';
+import { loadConfig, type OrchexConfig, type OrchexEnv, type ProviderName, parseEnv, redactUrl } from '@orchex/core';
+import { checkMigrationsCurrent, createDatabase, type DatabaseHandle, DEFAULT_PGLITE_DIR } from '@orchex/db';
+import { createLanguageModels } from '@orchex/providers';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { type CliIo, EXIT } from './cli-io.ts';
@@ -53,17 +54,21 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   const checks: DoctorCheck[] = [];
   const add = (name: string, status: CheckStatus, detail: string) => checks.push({ name, status, detail });
 
+  let parsed: OrchexEnv;
   try {
-    parseEnv(env);
+    parsed = parseEnv(env);
     add('environment', 'ok', 'orchex variables valid');
   } catch (err) {
     add('environment', 'fail', message(err));
+    for (const name of ['config', 'redis', 'postgres', 'migrations', 'providers'])
+      add(name, 'skip', 'not checked: fix the environment first');
+    return checks;
   }
 
   let config: OrchexConfig | undefined;
   try {
-    config = loadConfig(env);
-    const where = env.ORCHEX_CONFIG ? env.ORCHEX_CONFIG : 'built-in default config';
+    config = loadConfig(parsed.configPath);
+    const where = parsed.configPath ?? 'built-in default config';
     add(
       'config',
       'ok',
@@ -73,7 +78,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
     add('config', 'fail', message(err));
   }
 
-  const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const { redisUrl } = parsed;
   const redis = new Redis(redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -107,12 +112,11 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
     redis.disconnect();
   }
 
-  const pgLabel = env.DATABASE_URL?.trim()
-    ? redactUrl(env.DATABASE_URL.trim())
-    : `embedded PGlite in ${env.ORCHEX_DATA_DIR?.trim() || '.orchex/pglite'}`;
+  const { url, dataDir } = parsed.database;
+  const pgLabel = url ? redactUrl(url) : `embedded PGlite in ${dataDir ?? DEFAULT_PGLITE_DIR}`;
   let db: DatabaseHandle | undefined;
   try {
-    db = await withTimeout(databaseFromEnv(env), 'Postgres');
+    db = await withTimeout(createDatabase(parsed.database), 'Postgres');
     const res = await withTimeout(
       db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
       'Postgres',
@@ -132,6 +136,12 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
 
   if (!config) add('providers', 'skip', 'not checked: no valid config');
   else {
+    // The same check a worker makes at start: every adapter builds (a malformed base URL fails, naming the variable).
+    try {
+      createLanguageModels(Object.keys(config.models), config.models, env);
+    } catch (err) {
+      add('providers', 'fail', message(err));
+    }
     const byProvider = new Map<ProviderName, string[]>();
     for (const [name, m] of Object.entries(config.models))
       byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);

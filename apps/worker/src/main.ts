@@ -1,15 +1,17 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
-import { databaseFromEnv } from '@orchex/db';
-import { startWorkers, workerOptionsFromEnv } from '@orchex/queue';
+import { createDatabase } from '@orchex/db';
 import { parseWorkerArgs } from './parse-worker-args.ts';
+import { startWorkers, workerOptionsFromEnv } from './start-workers.ts';
 
 /** `npm run start:worker -- [--queues a,b] [--concurrency N]`: one worker process; start more to scale. */
-const logger = createLogger('orchex-worker');
+let logger = createLogger('orchex-worker');
 try {
   const args = parseWorkerArgs(process.argv.slice(2));
+  // The environment is read here, once; everything below gets its part of the parsed result.
   const env = parseEnv();
-  const config = loadConfig();
-  const database = await databaseFromEnv(process.env);
+  logger = createLogger('orchex-worker', env.logLevel);
+  const config = loadConfig(env.configPath);
+  const database = await createDatabase(env.database);
   const pool = await startWorkers({
     ...workerOptionsFromEnv(env),
     config,
@@ -17,6 +19,9 @@ try {
     queues: args.queues,
     concurrency: args.concurrency,
     logger,
+  }).catch(async (err) => {
+    await database.close();
+    throw err;
   });
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,5 @@
 import { calcPrice } from '@pydantic/genai-prices';
-import type { ProviderName } from './config-schema.ts';
+import type { ProviderName } from './vocabulary.ts';
 
 /**
  * genai-prices' provider id for each of ours. Ollama serves local models, which have no list price: their prices

@@ -1,4 +1,4 @@
-import type { TaskType } from './config-schema.ts';
+import type { TaskType } from './vocabulary.ts';
 
 /** Inputs longer than this (estimated tokens) are long_context whatever they say. */
 export const LONG_CONTEXT_TOKENS = 50_000;

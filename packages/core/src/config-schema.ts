@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { longContextSchema } from './long-context-schema.ts';
 import { type ModelRates, resolveModelRates, UnknownPriceError } from './model-rates.ts';
-
-export const PROVIDERS = ['anthropic', 'openai', 'google', 'ollama'] as const;
-export const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
-export type TaskType = (typeof TASK_TYPES)[number];
+import { PROVIDERS, TASK_TYPES } from './vocabulary.ts';
 
 const usd = z.number().nonnegative();
 

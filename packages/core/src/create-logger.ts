@@ -5,7 +5,7 @@ import type { Logger } from './logger.ts';
  * JSON lines on stdout. Secrets are redacted by path as a second line of defence; the first is that nothing
  * secret (keys, prompts) is ever passed to a log call.
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(name: string, level = 'info'): Logger {
   return pino({
     name,
     level,

@@ -11,8 +11,8 @@ const commaList = z
       .filter(Boolean),
   );
 
-/** Environment variables orchex reads, parsed once at start (provider keys are read by the adapters). */
-export const envSchema = z.object({
+/** Environment variables orchex reads, as written (provider keys and base URLs are parsed by each adapter's schema). */
+export const envVariablesSchema = z.object({
   /** Default redis://127.0.0.1:6379. */
   REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   /** Unset → embedded PGlite under ORCHEX_DATA_DIR. */
@@ -38,7 +38,10 @@ export const envSchema = z.object({
   /** Largest request body. Default "12mb" (a 10M-character context fits). */
   ORCHEX_BODY_LIMIT: z.string().default('12mb'),
   /** "1" logs the routing decision of every task. */
-  ORCHESTRATOR_DEBUG_ROUTING: z.enum(['0', '1', 'true', 'false', '']).optional(),
+  ORCHESTRATOR_DEBUG_ROUTING: z
+    .enum(['0', '1', 'true', 'false', ''], 'must be 1, 0, true or false')
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
   /** POSTed JSON once a day when spend crosses cost_limits.alert_threshold. */
   ORCHEX_ALERT_WEBHOOK: z.string().url('must be an http(s) URL').optional(),
   /** Worker job lock (ms): a dead worker's jobs are re-delivered after about this long. Default 30000. */
@@ -51,6 +54,35 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/**
+ * The environment as the processes use it, grouped by who reads it. Parsed ONCE per process (parseEnv) at start;
+ * nothing else reads orchex variables from process.env.
+ */
+export const envSchema = envVariablesSchema.transform((v) => ({
+  redisUrl: v.REDIS_URL,
+  /** Redis key prefix of every queue, lock and counter. */
+  prefix: v.ORCHEX_PREFIX,
+  /** url unset → embedded PGlite in dataDir (default .orchex/pglite). */
+  database: { url: v.DATABASE_URL?.trim() || undefined, dataDir: v.ORCHEX_DATA_DIR?.trim() || undefined },
+  /** ORCHEX_CONFIG; unset → the built-in default config. */
+  configPath: v.ORCHEX_CONFIG?.trim() || undefined,
+  logLevel: v.LOG_LEVEL,
+  api: {
+    port: v.PORT,
+    apiKeys: v.ORCHEX_API_KEYS,
+    adminKey: v.ORCHEX_ADMIN_KEY,
+    bodyLimit: v.ORCHEX_BODY_LIMIT,
+    debugRouting: v.ORCHESTRATOR_DEBUG_ROUTING,
+  },
+  worker: {
+    lockDurationMs: v.ORCHEX_LOCK_MS,
+    limitWindowMs: v.ORCHEX_LIMIT_WINDOW_MS,
+    backoffBaseMs: v.ORCHEX_BACKOFF_BASE_MS,
+    alertWebhook: v.ORCHEX_ALERT_WEBHOOK,
+  },
+}));
+
+/** The parsed environment (see envSchema). */
 export type OrchexEnv = z.output<typeof envSchema>;
 
 /** Parses the environment; the error names each bad variable. */

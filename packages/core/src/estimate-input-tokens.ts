@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { buildPrompt } from './build-prompt.ts';
 import type { ModelConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
 
@@ -95,8 +96,7 @@ export function estimateInputTokens(task: EstimableTask, model: Pick<ModelConfig
     });
   }
   const count = counter(openaiEncoding(model.model_id));
-  // The same user text as the worker's buildPrompt (@orchex/queue): the context first, then the question.
-  const user = task.context ? `${task.context}\n\n${task.prompt}` : task.prompt;
+  const user = buildPrompt(task.prompt, task.context);
   let tokens = countSampled(user, count) + OPENAI_TOKENS_PER_MESSAGE + OPENAI_REPLY_PRIMING;
   if (task.system != null) tokens += countSampled(task.system, count) + OPENAI_TOKENS_PER_MESSAGE;
   return tokens;

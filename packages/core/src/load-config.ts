@@ -41,8 +41,7 @@ export function loadConfigFile(path: string): OrchexConfig {
   return parseConfig(doc, path);
 }
 
-/** ORCHEX_CONFIG when set, else the built-in default. Call once at start. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrchexConfig {
-  const path = env.ORCHEX_CONFIG;
+/** The file at `path` (the parsed env's configPath, from ORCHEX_CONFIG) when set, else the built-in default. */
+export function loadConfig(path: string | undefined): OrchexConfig {
   return path ? loadConfigFile(path) : parseConfig(DEFAULT_CONFIG_SOURCE, 'built-in default config');
 }

@@ -1,5 +1,5 @@
 import { type CatalogPrice, type CatalogPrices, catalogPrices } from './catalog-prices.ts';
-import type { ProviderName } from './config-schema.ts';
+import type { ProviderName } from './vocabulary.ts';
 
 /**
  * Integer prices of one model for calls of one input size, in micro-dollars per million tokens (USD per MTok × 1e6),

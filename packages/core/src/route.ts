@@ -1,14 +1,15 @@
 import { classifyTask } from './classify-task.ts';
-import type { OrchexConfig, TaskType } from './config-schema.ts';
+import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
 import type { TaskInput } from './task-schema.ts';
+import type { TaskType } from './vocabulary.ts';
 
 /** How the plan was chosen. */
 export type RoutingStrategy = 'explicit_chain' | 'task_type_rule' | 'classified_rule' | 'default_model';
 
 export interface RoutePlan {
-  /** Model names tried in order; plan[0] first. */
-  plan: string[];
+  /** Model names tried in order; plan[0] first; never empty. */
+  plan: [string, ...string[]];
   strategy: RoutingStrategy;
   /** Human-readable why, for logs and the API. */
   reason: string;
@@ -46,21 +47,21 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   // tokenizers differ), it costs nothing for a 10M-character context or a batch of thousands, and a wrong fit is
   // recovered anyway (a context_length error skips to the next model; long inputs are split).
   const inputTokens = estimateTaskInputTokens(task);
-  let plan: string[];
+  let plan: [string, ...string[]];
   let strategy: RoutingStrategy;
   let reason: string;
   let taskType = task.task_type;
 
   if (task.fallback_chain) {
     task.fallback_chain.forEach((name, i) => {
-      if (!(name in config.models)) {
+      if (!Object.hasOwn(config.models, name)) {
         throw new RoutingError(
           `fallback_chain.${i}`,
           `unknown model "${name}"; configured models: ${Object.keys(config.models).join(', ')}`,
         );
       }
     });
-    plan = [...new Set(task.fallback_chain)];
+    plan = unique(task.fallback_chain);
     strategy = 'explicit_chain';
     reason = 'explicit fallback_chain';
   } else {
@@ -74,7 +75,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
     }
     const rule = taskType ? config.routing_rules[taskType] : undefined;
     if (rule) {
-      plan = [...new Set([rule.primary, ...rule.fallback])];
+      plan = unique([rule.primary, ...rule.fallback]);
       reason = `${why} → rule ${taskType}`;
     } else {
       plan = [config.orchestrator.default_model];
@@ -89,12 +90,19 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   };
   if (!plan.every(fits) && plan.some(fits)) {
     const before = plan[0];
-    plan = [...plan.filter(fits), ...plan.filter((n) => !fits(n))];
+    plan = unique([...plan.filter(fits), ...plan.filter((n) => !fits(n))]);
     if (plan[0] !== before) reason += `; ${before} window too small for ~${inputTokens} input tokens, ${plan[0]} first`;
   }
   if (!config.orchestrator.enable_fallback && plan.length > 1) {
-    plan = plan.slice(0, 1);
+    plan = [plan[0]];
     reason += '; enable_fallback=false, one model only';
   }
   return { plan, strategy, reason, taskType, inputTokens };
+}
+
+/** The names in order, each once; the input is never empty (a fallback_chain has ≥ 1 model, a rule a primary). */
+function unique(names: readonly string[]): [string, ...string[]] {
+  const [first, ...rest] = [...new Set(names)];
+  if (first === undefined) throw new Error('a plan needs at least one model');
+  return [first, ...rest];
 }

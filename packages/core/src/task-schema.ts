@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_TYPES } from './config-schema.ts';
+import { TASK_TYPES } from './vocabulary.ts';
 
 /** Largest context accepted in one task, in characters (~2.5M tokens); larger documents belong in a batch. */
 export const MAX_CONTEXT_CHARS = 10_000_000;

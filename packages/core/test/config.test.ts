@@ -8,7 +8,7 @@ const clone = () => structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as Record<
 
 describe('config', () => {
   it('loads the built-in default with the seed routing table and Gemini models', () => {
-    const cfg = loadConfig({});
+    const cfg = loadConfig(undefined);
     expect(cfg.routing_rules.code?.primary).toMatch(/^claude-sonnet/);
     expect(cfg.routing_rules.analysis?.primary).toMatch(/^claude-sonnet/);
     expect(cfg.routing_rules.research?.primary).toMatch(/^gpt-/);
@@ -24,7 +24,7 @@ describe('config', () => {
       path,
       `orchestrator:\n  default_model: m1\nmodels:\n  m1:\n    provider: openai\n    model_id: gpt-x\n    input_cost_per_1k: 0.001\n    output_cost_per_1k: 0.002\n    max_tokens: 16000\n`,
     );
-    const cfg = loadConfig({ ORCHEX_CONFIG: path });
+    const cfg = loadConfig(path);
     expect(cfg.orchestrator).toMatchObject({ default_model: 'm1', enable_fallback: true, max_retries: 3, timeout: 60 });
     expect(cfg.models.m1?.rpm).toBe(60);
   });
@@ -69,6 +69,6 @@ describe('config', () => {
 describe('config/orchex.example.yaml', () => {
   it('loads and equals the built-in default', () => {
     const path = new URL('../../../config/orchex.example.yaml', import.meta.url).pathname;
-    expect(loadConfigFile(path)).toEqual(loadConfig({}));
+    expect(loadConfigFile(path)).toEqual(loadConfig(undefined));
   });
 });

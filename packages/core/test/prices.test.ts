@@ -84,7 +84,7 @@ describe('price resolution at config load', () => {
   });
 
   it('the built-in config resolves every model, with its explicit overrides kept', () => {
-    const cfg = loadConfig({});
+    const cfg = loadConfig(undefined);
     for (const [name, m] of Object.entries(cfg.models)) {
       if (m.provider !== 'ollama') expect(m.rates.input, name).toBeGreaterThan(0);
     }

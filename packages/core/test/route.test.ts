@@ -9,7 +9,7 @@ import {
   taskInputSchema,
 } from '../src/index.ts';
 
-const config = loadConfig({});
+const config = loadConfig(undefined);
 const task = (t: Record<string, unknown>) => taskInputSchema.parse(t);
 
 describe('route', () => {

@@ -2,28 +2,31 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { type BatchRow, batches, type NewTask, type TaskRow, tasks } from './schema.ts';
+import { type InsertedParts, insertParts, type NewParts } from './split-task-store.ts';
 
 /** Rows per INSERT statement, so one statement's JSON stays a few megabytes even for long prompts. */
 export const BATCH_INSERT_CHUNK = 1000;
+
+/** One task of a new batch; a task whose input fits no model of its plan comes with its parts (it starts running). */
+export type NewBatchTask = Pick<
+  NewTask,
+  'taskType' | 'prompt' | 'context' | 'system' | 'params' | 'plan' | 'routingReason' | 'estimatedCostMicros' | 'status'
+> & { parts?: NewParts };
 
 /** A new batch: its tasks in submission order (ids, batchId and batchIndex are set here). */
 export interface NewBatch {
   apiKeyId: string;
   name: string | null;
   idempotencyKey: string | null;
-  tasks: Array<
-    Pick<
-      NewTask,
-      'taskType' | 'prompt' | 'context' | 'system' | 'params' | 'plan' | 'routingReason' | 'estimatedCostMicros'
-    >
-  >;
+  tasks: NewBatchTask[];
 }
 
-/** A first step to enqueue for each inserted task, in submission order. */
+/** What to enqueue for each inserted task, in submission order: its first step, or its parts' flow. */
 export interface InsertedBatchTask {
   id: string;
   index: number;
   plan: string[];
+  parts?: InsertedParts;
 }
 
 /**
@@ -69,26 +72,36 @@ export async function insertBatch(
         plan: t.plan,
         routing_reason: t.routingReason,
         estimated_cost_micros: t.estimatedCostMicros ?? 0,
+        status: t.status ?? 'queued',
       }));
       // One JSON parameter per chunk instead of ~10 bound values per row: building and binding thousands of
       // parameters cost more than the insert itself (measured ~4x slower for 10,000 tasks).
       await tx.execute(sql`
         insert into ${tasks} (id, api_key_id, batch_id, batch_index, task_type, prompt, context, system, params, plan,
-                              routing_reason, estimated_cost_micros)
+                              routing_reason, estimated_cost_micros, status, started_at)
         select r.id, ${input.apiKeyId}, ${batch.id}, r.batch_index, r.task_type, r.prompt, r.context, r.system, r.params,
-               r.plan, r.routing_reason, r.estimated_cost_micros
+               r.plan, r.routing_reason, r.estimated_cost_micros, r.status,
+               case when r.status = 'running' then now() end
         from json_to_recordset(${JSON.stringify(chunk)}::json) as r(id uuid, batch_index integer, task_type text,
              prompt text, context text, system text, params jsonb, plan jsonb, routing_reason text,
-             estimated_cost_micros bigint)`);
+             estimated_cost_micros bigint, status text)`);
       for (const r of chunk) inserted.push({ id: r.id, index: r.batch_index, plan: r.plan });
+    }
+    // Split tasks' parts carry no batch id: the batch counts and lists the tasks its client submitted.
+    for (const t of inserted) {
+      const parts = input.tasks[t.index]?.parts;
+      if (parts) t.parts = await insertParts(tx, t.id, parts);
     }
     return { batch, created: true as const, tasks: inserted };
   });
 }
 
-/** Removes a batch that could not be enqueued (tasks first; attempts cascade), so a retry starts clean. */
+/** Removes a batch that could not be enqueued (parts, tasks, then the batch; attempts cascade): a retry starts clean. */
 export async function deleteBatch(db: Db, id: string): Promise<void> {
   await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`delete from ${tasks} where parent_task_id in (select t.id from ${tasks} t where t.batch_id = ${id})`,
+    );
     await tx.delete(tasks).where(eq(tasks.batchId, id));
     await tx.delete(batches).where(eq(batches.id, id));
   });

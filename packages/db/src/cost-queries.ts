@@ -1,6 +1,7 @@
+import type { TaskStatus } from '@orchex/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
-import { costRollups, type TaskStatus } from './schema.ts';
+import { costRollups } from './schema.ts';
 
 /** Ways the cost report can group its rows. */
 export const COST_GROUP_BYS = ['model', 'task_type', 'day', 'provider'] as const;

@@ -79,10 +79,3 @@ function once(fn: () => Promise<void>): () => Promise<void> {
     return closing;
   };
 }
-
-/** Opens the database named by `DATABASE_URL` (unset → PGlite in `ORCHEX_DATA_DIR`, default `.orchex/pglite`). */
-export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<DatabaseHandle> {
-  const url = env.DATABASE_URL?.trim() || undefined;
-  const dataDir = env.ORCHEX_DATA_DIR?.trim() || undefined;
-  return createDatabase({ url, dataDir });
-}

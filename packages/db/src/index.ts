@@ -7,6 +7,5 @@ export * from './pg-error-code.ts';
 export * from './schema.ts';
 export * from './split-task-store.ts';
 export * from './step-writer.ts';
-export * from './step-writes.ts';
 export * from './task-reader.ts';
 export * from './task-store.ts';

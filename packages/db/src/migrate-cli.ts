@@ -1,15 +1,18 @@
 // `npm run db:migrate`: applies the committed migrations to DATABASE_URL (unset → PGlite in ORCHEX_DATA_DIR).
 
-import { redactUrl } from '@orchex/core';
-import { type DatabaseHandle, databaseFromEnv } from './create-database.ts';
+import { parseEnv, redactUrl } from '@orchex/core';
+import { createDatabase, type DatabaseHandle } from './create-database.ts';
 import { runMigrations } from './migrate.ts';
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL?.trim();
-  let where = url ? `Postgres at DATABASE_URL=${redactUrl(url)}` : 'PGlite';
+  let url: string | undefined;
+  let where = 'PGlite';
   let handle: DatabaseHandle | undefined;
   try {
-    handle = await databaseFromEnv(process.env);
+    const { database } = parseEnv();
+    url = database.url;
+    if (url) where = `Postgres at DATABASE_URL=${redactUrl(url)}`;
+    handle = await createDatabase(database);
     if (handle.kind === 'pglite') where = `PGlite in ${handle.dataDir} (DATABASE_URL unset)`;
     const { applied } = await runMigrations(handle);
     console.log(`db:migrate: ${applied === 0 ? 'already current' : `applied ${applied} migration(s)`} on ${where}`);

@@ -1,5 +1,6 @@
-// drizzle-kit loads this file on its own, so it imports nothing of ours at runtime: only types from @orchex/core.
+// drizzle-kit loads this file on its own: at runtime it imports only the dependency-free vocabulary of @orchex/core.
 import type { Usage } from '@orchex/core';
+import { TASK_STATUSES, type TaskError, type TaskStatus } from '@orchex/core/vocabulary';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -17,15 +18,6 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-/** Every status a task can be in. */
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-
-/** A task's lifecycle state. */
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-/** Statuses a task never leaves. */
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly TaskStatus[];
-
 /** How one attempt (one model call) ended. */
 export const ATTEMPT_OUTCOMES = ['succeeded', 'failed'] as const;
 
@@ -42,14 +34,6 @@ export interface TaskParams {
   timeoutSec?: number;
   /** The caller's small JSON object, returned as given. */
   metadata?: Record<string, unknown>;
-}
-
-/** What a failed task reports. */
-export interface TaskError {
-  /** Machine-readable error kind (e.g. a ProviderError code). */
-  kind: string;
-  /** Human-readable message. */
-  message: string;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's

@@ -1,6 +1,7 @@
+import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
 import { and, asc, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
-import { type NewTask, type TaskRow, TERMINAL_STATUSES, tasks } from './schema.ts';
+import { type NewTask, type TaskRow, tasks } from './schema.ts';
 
 /** A part of a split task, as the parent's record shows it. */
 export type PartRow = Pick<
@@ -15,27 +16,46 @@ export type PartRow = Pick<
 export async function insertSplitTask(
   db: Db,
   parent: NewTask,
-  maps: Array<Omit<NewTask, 'parentTaskId' | 'partKind' | 'partIndex'>>,
-  reduce: Omit<NewTask, 'parentTaskId' | 'partKind' | 'partIndex'>,
-): Promise<{ parent: TaskRow; maps: TaskRow[]; reduce: TaskRow }> {
+  parts: NewParts,
+): Promise<{ parent: TaskRow } & InsertedParts> {
   return db.transaction(async (tx) => {
     const [p] = await tx.insert(tasks).values(parent).returning();
     if (!p) throw new Error('parent insert returned nothing');
-    const mapRows: TaskRow[] = [];
-    // Chunks can be large (whole documents): insert in slices so one statement stays well under protocol limits.
-    for (let i = 0; i < maps.length; i += 50) {
-      const slice = maps
-        .slice(i, i + 50)
-        .map((m, j) => ({ ...m, parentTaskId: p.id, partKind: 'map' as const, partIndex: i + j }));
-      mapRows.push(...(await tx.insert(tasks).values(slice).returning()));
-    }
-    const [r] = await tx
-      .insert(tasks)
-      .values({ ...reduce, parentTaskId: p.id, partKind: 'reduce', partIndex: maps.length })
-      .returning();
-    if (!r) throw new Error('reduce insert returned nothing');
-    return { parent: p, maps: mapRows, reduce: r };
+    return { parent: p, ...(await insertParts(tx, p.id, parts)) };
   });
+}
+
+/** A part row before insert: its parent, kind and index are set by insertParts. */
+export type NewPart = Omit<NewTask, 'parentTaskId' | 'partKind' | 'partIndex'>;
+
+/** The parts of one split task: one map per chunk, in chunk order, and the reduce. */
+export interface NewParts {
+  maps: NewPart[];
+  reduce: NewPart;
+}
+
+/** The ids of inserted parts, for enqueueing the task's flow. */
+export interface InsertedParts {
+  mapIds: string[];
+  reduceId: string;
+}
+
+/** Inserts the parts of split task `parentId`; call inside the transaction that inserts the parent. */
+export async function insertParts(tx: Db, parentId: string, parts: NewParts): Promise<InsertedParts> {
+  const mapIds: string[] = [];
+  // Chunks can be large (whole documents): insert in slices so one statement stays well under protocol limits.
+  for (let i = 0; i < parts.maps.length; i += 50) {
+    const slice = parts.maps
+      .slice(i, i + 50)
+      .map((m, j) => ({ ...m, parentTaskId: parentId, partKind: 'map' as const, partIndex: i + j }));
+    mapIds.push(...(await tx.insert(tasks).values(slice).returning({ id: tasks.id })).map((r) => r.id));
+  }
+  const [r] = await tx
+    .insert(tasks)
+    .values({ ...parts.reduce, parentTaskId: parentId, partKind: 'reduce', partIndex: parts.maps.length })
+    .returning({ id: tasks.id });
+  if (!r) throw new Error('reduce insert returned nothing');
+  return { mapIds, reduceId: r.id };
 }
 
 /** The parts of a split task in order: maps by chunk number, then the reduce. */
@@ -66,7 +86,7 @@ export async function finishParent(
   parentId: string,
   outcome:
     | { status: 'succeeded'; model: string; resultText: string; finishReason: string }
-    | { status: 'failed'; error: { kind: string; message: string } },
+    | { status: 'failed'; error: TaskError },
 ): Promise<boolean> {
   const partsCost = sql`(select coalesce(sum(p.cost_micros), 0) from ${tasks} p where p.parent_task_id = ${parentId})`;
   const rows = await db

@@ -1,13 +1,18 @@
+import type { TaskError } from '@orchex/core';
 import type { Db } from './db.ts';
 import type { NewAttempt } from './schema.ts';
-import { attemptKey, completeTasks, markRunningMany, recordAttempts, type StepResult } from './step-writes.ts';
-import { markRunning } from './task-store.ts';
+import { attemptKey, completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
+import { finishParent } from './split-task-store.ts';
+import { advanceStep, completeTask, failTask, markRunning, recordAttempt } from './task-store.ts';
+
+export type { StepResult } from './set-wise-writes.ts';
 
 /**
- * The worker's hot writes, grouped set-wise (DESIGN convention 10): every "mark running", "record attempt" and
- * "complete task" submitted while the previous group commits is written by the next group with ONE statement per
- * kind (rows passed as one JSON parameter), in ONE transaction. Each caller is answered after that commit, so
- * durability is unchanged; the cost is a few statements per group instead of a few per job.
+ * Every write a worker makes, in one place. The hot ones (mark running, record attempt, complete) are grouped
+ * set-wise: everything submitted while the previous group commits is written by the next group with ONE statement
+ * per kind (rows passed as one JSON parameter), in ONE transaction. Each caller is answered after that commit, so
+ * durability is unchanged; the cost is a few statements per group instead of a few per job. The rare ones (fail,
+ * advance, a split task's reduce) are plain statements.
  */
 export interface StepWriter {
   /** As task-store's markRunning: false when the task is terminal or already past `step`. */
@@ -17,6 +22,19 @@ export interface StepWriter {
    * `result`, completes the task unless it is terminal. Resolves whether the attempt row was new.
    */
   recordAttempt(row: NewAttempt, result?: StepResult): Promise<boolean>;
+  /**
+   * The successful attempt of a split task's reduce part: the attempt, the part's result and the task it belongs to
+   * (the reduce's answer, cost = sum of its parts) in ONE transaction — a reduce recorded as done with its parent
+   * still running could never be finished later. Resolves whether the attempt row was new.
+   */
+  completeReduce(row: NewAttempt, result: StepResult, parentId: string): Promise<boolean>;
+  /**
+   * Fails a task unless it is terminal; with `parent`, also the split task it is a part of (cost = sum of its parts).
+   * Resolves whether the task itself was failed by this call.
+   */
+  fail(taskId: string, error: TaskError, parent?: { id: string; error: TaskError }): Promise<boolean>;
+  /** Moves a task from step `from` to `to` (a re-route); a no-op when another delivery already moved it. */
+  advance(taskId: string, from: number, to: number): Promise<void>;
   /** Writes what is pending and waits for it. */
   close(): Promise<void>;
 }
@@ -88,6 +106,21 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
         kick();
       });
     },
+    completeReduce(row, result, parentId) {
+      return db.transaction(async (tx) => {
+        const recorded = await recordAttempt(tx, row);
+        await completeTask(tx, row.taskId, result);
+        const { model, resultText, finishReason } = result;
+        await finishParent(tx, parentId, { status: 'succeeded', model, resultText, finishReason });
+        return recorded;
+      });
+    },
+    async fail(taskId, error, parent) {
+      const failed = await failTask(db, taskId, error);
+      if (parent) await finishParent(db, parent.id, { status: 'failed', error: parent.error });
+      return failed;
+    },
+    advance: (taskId, from, to) => advanceStep(db, taskId, from, to),
     async close() {
       while (pending.length || inFlight || scheduled) {
         kick();

@@ -1,16 +1,21 @@
 import { asc, inArray } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { attempts, tasks } from './schema.ts';
+import { findParts, type PartRow } from './split-task-store.ts';
 import type { TaskWithAttempts } from './task-store.ts';
 
-/** Loads tasks with their attempts, batching the loads of one event-loop turn into two queries. */
+/** What a worker reads: tasks with their attempts (batched), and a split task's parts. */
 export interface TaskReader {
+  /** A task with its attempts; the loads of one event-loop turn share two queries. */
   load(id: string): Promise<TaskWithAttempts | null>;
+  /** The parts of a split task in order (maps by chunk, then the reduce). */
+  parts(parentId: string): Promise<PartRow[]>;
 }
 
 /**
- * The read side of group commit (DESIGN convention 10): a worker running 32 jobs asks for 32 tasks at once; they
- * are read with `id in (…)` (one query for the tasks, one for their attempts) instead of 64 round trips.
+ * The read side of group commit (docs/architecture.md, "Group commit, set-wise"): a worker running 32 jobs asks for
+ * 32 tasks at once; they are read with `id in (…)` (one query for the tasks, one for their attempts) instead of 64
+ * round trips.
  */
 export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
   let pending = new Map<
@@ -39,6 +44,7 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
   }
 
   return {
+    parts: (parentId) => findParts(db, parentId),
     load(id) {
       return new Promise((resolve, reject) => {
         const list = pending.get(id);

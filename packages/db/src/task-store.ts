@@ -1,3 +1,4 @@
+import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
 import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
 import {
@@ -7,10 +8,9 @@ import {
   type NewAttempt,
   type NewTask,
   type TaskRow,
-  TERMINAL_STATUSES,
   tasks,
 } from './schema.ts';
-import { completeTasks, markRunningMany, recordAttempts, type StepResult } from './step-writes.ts';
+import { completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
 
 /** A task with its attempts in order (step, then attempt). */
 export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
@@ -79,7 +79,7 @@ export async function completeTask(db: Db, id: string, result: StepResult): Prom
 }
 
 /** Fails a task (plan exhausted, budget, …) unless it is terminal already. */
-export async function failTask(db: Db, id: string, error: { kind: string; message: string }): Promise<boolean> {
+export async function failTask(db: Db, id: string, error: TaskError): Promise<boolean> {
   const rows = await db
     .update(tasks)
     .set({ status: 'failed', error, finishedAt: sql`now()`, updatedAt: sql`now()` })

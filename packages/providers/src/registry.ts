@@ -22,6 +22,28 @@ export const providerRegistry: Readonly<Record<ProviderName, LanguageModelFactor
 };
 
 /**
+ * The adapters of `names` (configured models), built now: a malformed provider variable throws here, naming the
+ * model and the variable, so a process fails at start instead of failing tasks.
+ */
+export function createLanguageModels(
+  names: readonly string[],
+  models: Readonly<Record<string, ModelConfig>>,
+  env: Env = process.env,
+): Map<string, LanguageModel> {
+  const built = new Map<string, LanguageModel>();
+  for (const name of names) {
+    const model = models[name];
+    if (!model) throw new Error(`model "${name}" is not configured`);
+    try {
+      built.set(name, createLanguageModel(name, model, env));
+    } catch (err) {
+      throw new Error(`model "${name}" (${model.provider}): ${(err as Error).message}`);
+    }
+  }
+  return built;
+}
+
+/**
  * The LanguageModel for one configured model. Reads keys and base URLs from `env` (default process.env) once; a
  * malformed base URL throws here, naming the variable, while a missing key only fails each call (kind "auth").
  */

@@ -1,16 +1,20 @@
-export * from './backoff.ts';
 export * from './budget/index.ts';
-export * from './budget-alert.ts';
-export * from './budget-from-config.ts';
-export * from './execute-step.ts';
+export { logConnectionError } from './connection-error-log.ts';
 export * from './job-catalog.ts';
 export * from './limits/index.ts';
 export * from './model-queues.ts';
-export * from './next-step.ts';
 export * from './queue-name.ts';
 export * from './redis-connection.ts';
-export * from './split-task.ts';
-export * from './start-workers.ts';
+export {
+  decideAfterFailure,
+  type FailureContext,
+  type FailureDecision,
+  retryDelayMs,
+} from './step/decide-after-failure.ts';
+export { executeStep } from './step/execute-step.ts';
+export { reconcileFailedJob } from './step/reconcile-failed-job.ts';
+export type { StepDeps, StepOutcome } from './step/step-deps.ts';
+export * from './submit-task.ts';
 export * from './sweep-orphans.ts';
 export * from './task-events.ts';
 export * from './task-params.ts';

@@ -1,5 +1,5 @@
-import type { Logger } from '@orchex/core';
-import { type Db, findOrphanCandidates, findParts, findRunningSplitParents, TERMINAL_STATUSES } from '@orchex/db';
+import { isTerminal, type Logger } from '@orchex/core';
+import { type Db, findOrphanCandidates, findParts, findRunningSplitParents } from '@orchex/db';
 import type { Redis } from 'ioredis';
 import type { ModelQueues } from './model-queues.ts';
 import { stepJobId } from './queue-name.ts';
@@ -43,9 +43,7 @@ async function sweepSplitTasks(db: Db, queues: ModelQueues, forS: number): Promi
     const reduce = parts.find((p) => p.partKind === 'reduce');
     if (reduce?.status !== 'queued') continue;
     if (await queues.get(model).getJob(stepJobId(reduce.id, 0))) continue;
-    const open = parts.filter(
-      (p) => p.partKind === 'map' && !(TERMINAL_STATUSES as readonly string[]).includes(p.status),
-    );
+    const open = parts.filter((p) => p.partKind === 'map' && !isTerminal(p.status));
     // A part re-routed before the loss resumes at its current step, on that step's model.
     const children = open.map((p) => ({
       taskId: p.id,

@@ -57,7 +57,7 @@ describe('alert threshold', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
     sys = await startSystem('budget_alert', {
       configSource: testConfigSource({ cost_limits: { max_daily_cost: 10, alert_threshold: 0.000001 } }),
-      workers: { env: { ORCHEX_ALERT_WEBHOOK: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` } },
+      workers: { alertWebhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
     });
   });
   afterAll(async () => {

@@ -3,7 +3,8 @@ import type { Env } from './env.ts';
 
 /**
  * Parses the env variables one adapter reads; a bad value throws at model creation with a message naming the
- * variable (convention 4), so a mistyped base URL fails at start rather than on the first task.
+ * variable. Workers create every served model's adapter at start, so a mistyped base URL stops the process there
+ * instead of failing tasks.
  */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   const result = schema.safeParse(env);

@@ -1,3 +1,5 @@
+export { type BudgetAlert, sendBudgetAlert } from './budget-alert.ts';
+export { budgetFromConfig } from './budget-from-config.ts';
 export { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
 export {
   BudgetLedger,

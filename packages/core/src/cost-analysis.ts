@@ -1,5 +1,17 @@
-import { microsToUsd, modelRates, type OrchexConfig, type ProviderName } from '@orchex/core';
-import type { CostSums } from '@orchex/db';
+import type { OrchexConfig } from './config-schema.ts';
+import { microsToUsd, modelRates } from './cost.ts';
+import type { ProviderName } from './vocabulary.ts';
+
+/** One model's spend over a range, as the cost rollup sums it (the db's CostSums rows fit it as they are). */
+export interface ModelCostRow {
+  model: string;
+  provider: string;
+  requests: number;
+  failed: number;
+  inputTokens: number;
+  outputTokens: number;
+  costMicros: number;
+}
 
 /** Provider families the seed's report speaks of ("Claude", "GPT", …); local = self-hosted models. */
 export const PROVIDER_FAMILIES = ['claude', 'gpt', 'gemini', 'local'] as const;
@@ -45,11 +57,7 @@ export interface CostAnalysis {
  * Prices the same token counts at the baseline's input/output rates (cache discounts are not assumed for the
  * baseline) and scores the routing; see docs/cost-optimization.md "Cost report and analysis" for the formula.
  */
-export function analyzeCosts(
-  rows: Array<CostSums & { model: string; provider: string }>,
-  config: OrchexConfig,
-  baseline: string,
-): CostAnalysis {
+export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig, baseline: string): CostAnalysis {
   const baselineModel = config.models[baseline];
   if (!baselineModel) throw new Error(`baseline model "${baseline}" is not configured`);
   const rates = modelRates(baselineModel);

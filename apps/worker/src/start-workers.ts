@@ -1,17 +1,22 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
-import { createStepWriter, createTaskReader, type Db, findTask, TERMINAL_STATUSES } from '@orchex/db';
-import { createLanguageModel, type LanguageModel } from '@orchex/providers';
-import { type Job, Worker } from 'bullmq';
+import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
+import { createLanguageModels, type Env } from '@orchex/providers';
+import {
+  budgetFromConfig,
+  createRedis,
+  DEFAULT_PREFIX,
+  executeStep,
+  logConnectionError,
+  ModelLimiter,
+  ModelQueues,
+  queueName,
+  reconcileFailedJob,
+  type StepDeps,
+  scheduleOrphanSweep,
+} from '@orchex/queue';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { budgetFromConfig } from './budget-from-config.ts';
-import { logConnectionError } from './connection-error-log.ts';
-import { executeStep, failTaskAndParent, type StepDeps } from './execute-step.ts';
-import { ModelLimiter } from './limits/index.ts';
-import { ModelQueues } from './model-queues.ts';
-import { DEFAULT_PREFIX, queueName } from './queue-name.ts';
-import { createRedis } from './redis-connection.ts';
-import { scheduleOrphanSweep } from './sweep-orphans.ts';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
@@ -25,7 +30,8 @@ export interface WorkerPoolOptions {
   /** Jobs in progress at once per model queue in this process. Default 8. */
   concurrency?: number;
   logger: Logger;
-  env?: NodeJS.ProcessEnv;
+  /** Where provider keys and base URLs are read from, once, at start. Default process.env. */
+  providerEnv?: Env;
   /** Base of same-model retry backoff. Default 1000 ms. */
   backoffBaseMs?: number;
   /** BullMQ lock; a job whose worker died is re-delivered after it expires. Default 30000 ms. */
@@ -34,18 +40,25 @@ export interface WorkerPoolOptions {
   stalledIntervalMs?: number;
   /** Length of the rpm/tpm sliding window; tests shorten it. Default 60000 ms. */
   limitWindowMs?: number;
+  /** ORCHEX_ALERT_WEBHOOK: where the daily budget alert is POSTed. Default: none (a log line only). */
+  alertWebhook?: string | undefined;
 }
 
-/** The worker settings that come from the environment (shared by `npm run start:worker` and `npm start`). */
+/** The worker settings that come from the parsed environment (shared by `npm run start:worker` and `npm start`). */
 export function workerOptionsFromEnv(
   env: OrchexEnv,
-): Pick<WorkerPoolOptions, 'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs'> {
+): Pick<
+  WorkerPoolOptions,
+  'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs' | 'alertWebhook'
+> {
+  const w = env.worker;
   return {
-    redisUrl: env.REDIS_URL,
-    prefix: env.ORCHEX_PREFIX,
-    ...(env.ORCHEX_LOCK_MS ? { lockDurationMs: env.ORCHEX_LOCK_MS } : {}),
-    ...(env.ORCHEX_LIMIT_WINDOW_MS ? { limitWindowMs: env.ORCHEX_LIMIT_WINDOW_MS } : {}),
-    ...(env.ORCHEX_BACKOFF_BASE_MS ? { backoffBaseMs: env.ORCHEX_BACKOFF_BASE_MS } : {}),
+    redisUrl: env.redisUrl,
+    prefix: env.prefix,
+    ...(w.lockDurationMs ? { lockDurationMs: w.lockDurationMs } : {}),
+    ...(w.limitWindowMs ? { limitWindowMs: w.limitWindowMs } : {}),
+    ...(w.backoffBaseMs ? { backoffBaseMs: w.backoffBaseMs } : {}),
+    alertWebhook: w.alertWebhook,
   };
 }
 
@@ -55,50 +68,45 @@ export interface WorkerPool {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Starts one BullMQ worker per served model queue, all sharing one step writer (group commit) and one Redis connection. */
+/**
+ * The worker's composition root: builds every served model's adapter (failing here on a bad provider variable),
+ * then one BullMQ worker per served model queue, all sharing one step writer (group commit), one task reader and
+ * one Redis connection for commands.
+ */
 export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool> {
   const { config, db, logger } = opts;
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const served = opts.queues ?? Object.keys(config.models);
   for (const m of served) {
-    if (!config.models[m])
+    if (!Object.hasOwn(config.models, m))
       throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
   }
+  const models = createLanguageModels(served, config.models, opts.providerEnv ?? process.env);
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
-  const adapters = new Map<string, LanguageModel>();
-  const budget = budgetFromConfig(redis, config, db, prefix);
   const deps: StepDeps = {
     config,
-    db,
     reader: createTaskReader(db),
     steps,
     queues,
+    models,
     redis,
     prefix,
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
     limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
-    budget,
-    alertWebhook: (opts.env ?? process.env).ORCHEX_ALERT_WEBHOOK,
+    budget: budgetFromConfig(redis, config, db, prefix),
+    alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
-    model: (name) => {
-      let m = adapters.get(name);
-      if (!m) {
-        m = createLanguageModel(name, config.models[name]!, opts.env ?? process.env);
-        adapters.set(name, m);
-      }
-      return m;
-    },
   };
   const lockDuration = opts.lockDurationMs ?? 30_000;
 
   const workers: Worker[] = [];
   const connections: Redis[] = [];
   for (const model of served) {
-    const limits = config.models[model]!;
-    await queues.get(model).setGlobalConcurrency(limits.max_concurrency);
+    const maxConcurrency = config.models[model]?.max_concurrency ?? 1; // served names were checked above
+    await queues.get(model).setGlobalConcurrency(maxConcurrency);
     const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`);
     connections.push(connection);
     const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
@@ -137,23 +145,4 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       redis.disconnect();
     },
   };
-}
-
-/**
- * A job that failed outside the step's own decisions (a bug, a database outage past its retries, a job stalled
- * too often) must not leave its task "running" forever: fail the task if the job was still its current step.
- */
-async function reconcileFailedJob(deps: StepDeps, job: Job | undefined, err: Error): Promise<void> {
-  if (!job) return;
-  const finalFailure = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-  if (!finalFailure) return;
-  try {
-    const { taskId, step } = job.data as { taskId: string; step: number };
-    const task = await findTask(deps.db, taskId);
-    if (!task || task.currentStep !== step || (TERMINAL_STATUSES as readonly string[]).includes(task.status)) return;
-    deps.logger.warn({ taskId, step, err: err.message }, 'task failed by an unhandled job failure');
-    await failTaskAndParent(deps, task, { kind: 'server', message: `job failed: ${err.message}`.slice(0, 2000) });
-  } catch (e) {
-    deps.logger.error({ err: (e as Error).message }, 'could not reconcile failed job');
-  }
 }

@@ -1,15 +1,9 @@
-import {
-  estimateTokens,
-  fillTemplate,
-  type OrchexConfig,
-  splitContext,
-  type TaskInput,
-  type TaskType,
-  worstCaseMicros,
-} from '@orchex/core';
-import { type Db, deleteSplitTask, insertSplitTask, type TaskRow } from '@orchex/db';
-import type { ModelQueues } from './model-queues.ts';
-import { taskParams } from './task-params.ts';
+import type { OrchexConfig } from './config-schema.ts';
+import { worstCaseMicros } from './cost.ts';
+import { estimateTokens } from './estimate-tokens.ts';
+import { fillTemplate } from './long-context-schema.ts';
+import { splitContext } from './split-context.ts';
+import type { TaskInput } from './task-schema.ts';
 
 /** How a too-large input will be split: its chunks, and the worst-case cost of all parts together. */
 export interface SplitPlan {
@@ -27,10 +21,15 @@ export interface SplitPlan {
  * the map prompt, the system prompt and the map output, capped by long_context.chunk_tokens. Returns an error
  * message instead when even one chunk cannot fit (the prompt alone fills the window).
  */
-export function planSplit(input: TaskInput, plan: string[], config: OrchexConfig): SplitPlan | { error: string } {
+export function planSplit(
+  input: TaskInput,
+  plan: readonly [string, ...string[]],
+  config: OrchexConfig,
+): SplitPlan | { error: string } {
   const lc = config.long_context;
-  const first = plan[0] as string;
-  const model = config.models[first]!;
+  const [first] = plan;
+  const model = config.models[first];
+  if (!model) throw new Error(`routed to unconfigured model "${first}"`);
   const count = '{count}';
   const promptTokens =
     estimateTokens(fillTemplate(lc.map_prompt, { prompt: input.prompt, index: 9999, count })) +
@@ -69,68 +68,4 @@ export function planSplit(input: TaskInput, plan: string[], config: OrchexConfig
     mapMaxTokens: lc.map_max_tokens,
     worstCaseMicros: maps + worstCaseMicros(reduceInput, input.max_tokens, model),
   };
-}
-
-/**
- * Stores a split task (parent + parts, one transaction) and enqueues it as one flow. If enqueueing fails, the
- * rows are removed again and the error rethrown: nothing half-accepted stays behind.
- */
-export async function submitSplitTask(
-  db: Db,
-  queues: ModelQueues,
-  split: SplitPlan,
-  task: {
-    apiKeyId: string;
-    idempotencyKey: string | null;
-    input: TaskInput;
-    plan: string[];
-    routingReason: string;
-    taskType: TaskType | undefined;
-  },
-): Promise<TaskRow> {
-  const { input, plan } = task;
-  // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
-  const params = (maxTokens: number) => {
-    const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
-    return rest;
-  };
-  const common = {
-    apiKeyId: task.apiKeyId,
-    taskType: task.taskType ?? null,
-    system: input.system ?? null,
-    plan,
-    routingReason: task.routingReason,
-  };
-  const { parent, maps, reduce } = await insertSplitTask(
-    db,
-    {
-      ...common,
-      idempotencyKey: task.idempotencyKey,
-      prompt: input.prompt,
-      context: input.context ?? null,
-      params: taskParams(input),
-      routingReason: `${task.routingReason}; input fits no model of the plan: split into ${split.chunks.length} map parts + 1 reduce`,
-      estimatedCostMicros: split.worstCaseMicros,
-      status: 'running',
-      startedAt: new Date(),
-    },
-    split.chunks.map((chunk, i) => ({
-      ...common,
-      prompt: split.mapPrompt(i),
-      context: chunk,
-      params: params(split.mapMaxTokens),
-    })),
-    // The reduce part keeps the user's prompt; its full prompt (with the parts' answers) is built when it runs.
-    { ...common, prompt: input.prompt, context: null, params: params(input.max_tokens) },
-  );
-  try {
-    await queues.enqueueFlow(
-      { taskId: reduce.id, model: plan[0] as string },
-      maps.map((m) => ({ taskId: m.id, model: plan[0] as string })),
-    );
-  } catch (err) {
-    await deleteSplitTask(db, parent.id).catch(() => {});
-    throw err;
-  }
-  return parent;
 }

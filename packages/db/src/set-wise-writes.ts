@@ -1,9 +1,16 @@
+import { TERMINAL_STATUSES, type Usage } from '@orchex/core';
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
-import { attempts, costRollups, type NewAttempt, type TaskRow, TERMINAL_STATUSES, tasks } from './schema.ts';
+import { attempts, costRollups, type NewAttempt, tasks } from './schema.ts';
 
 /** What a successful attempt writes onto its task. */
-export type StepResult = Pick<TaskRow, 'model' | 'resultText' | 'finishReason' | 'usage'>;
+export interface StepResult {
+  /** The model that answered. */
+  model: string;
+  resultText: string;
+  finishReason: string;
+  usage: Usage | null;
+}
 
 /** `(task, step, attempt)` as one string, the identity of an attempt row. */
 export const attemptKey = (r: { taskId: string; step: number; attempt: number }) =>
@@ -11,7 +18,9 @@ export const attemptKey = (r: { taskId: string; step: number; attempt: number })
 
 // The worker's writes, set-wise: rows go in as one JSON parameter (`jsonb_to_recordset`) so a group of jobs costs
 // one statement per kind of write, whatever its size. The single-row functions in task-store call these with one row.
+// Internal to @orchex/db: the worker writes through StepWriter.
 
+/** `('succeeded', 'failed', 'cancelled')`, for raw statements (task-store's Drizzle queries use notInArray). */
 const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
 /**

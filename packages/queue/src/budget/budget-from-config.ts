@@ -1,7 +1,7 @@
 import { type OrchexConfig, usdToMicros } from '@orchex/core';
 import { type Db, spentOnDay } from '@orchex/db';
-import { BudgetLedger } from './budget/index.ts';
-import type { RedisClient } from './limits/index.ts';
+import type { RedisClient } from '../limits/index.ts';
+import { BudgetLedger } from './budget-ledger.ts';
 
 /**
  * The budget ledger every process shares: config's max_daily_cost until `PUT /v1/budget` sets another limit,

@@ -1,0 +1,44 @@
+import type { TaskError } from '@orchex/core';
+import type { NewAttempt, StepResult, TaskWithAttempts } from '@orchex/db';
+import { publishTaskFinished } from '../task-events.ts';
+import type { StepDeps } from './step-deps.ts';
+
+/**
+ * The one place a task ends. Succeeding records the winning attempt with the result (a reduce part also finishes the
+ * split task it belongs to, in the same transaction); failing fails the task and, for a part, its split task. Both
+ * announce every task they ended, so `?wait` callers wake at once.
+ */
+export async function succeedTask(
+  deps: StepDeps,
+  task: TaskWithAttempts,
+  attempt: NewAttempt,
+  result: StepResult,
+): Promise<void> {
+  if (task.partKind === 'reduce' && task.parentTaskId)
+    await deps.steps.completeReduce(attempt, result, task.parentTaskId);
+  else await deps.steps.recordAttempt(attempt, result);
+  await announce(deps, task);
+}
+
+/**
+ * Fails `task`; a part also fails its split task, whose error says which part failed (or `parentError` when the
+ * caller knows better, e.g. the reduce part failing because of a map part).
+ */
+export async function failTask(
+  deps: StepDeps,
+  task: TaskWithAttempts,
+  error: TaskError,
+  parentError?: TaskError,
+): Promise<void> {
+  const part = task.partKind === 'map' ? `part ${(task.partIndex ?? 0) + 1}` : 'the reduce part';
+  const parent = task.parentTaskId
+    ? { id: task.parentTaskId, error: parentError ?? { kind: error.kind, message: `${part} failed: ${error.message}` } }
+    : undefined;
+  await deps.steps.fail(task.id, error, parent);
+  await announce(deps, task);
+}
+
+async function announce(deps: StepDeps, task: TaskWithAttempts): Promise<void> {
+  await publishTaskFinished(deps.redis, deps.prefix, task.id);
+  if (task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
+}

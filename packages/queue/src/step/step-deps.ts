@@ -1,0 +1,35 @@
+import type { Logger, OrchexConfig } from '@orchex/core';
+import type { StepWriter, TaskReader } from '@orchex/db';
+import type { LanguageModel } from '@orchex/providers';
+import type { Redis } from 'ioredis';
+import type { BudgetLedger } from '../budget/index.ts';
+import type { ModelLimiter } from '../limits/index.ts';
+import type { ModelQueues } from '../model-queues.ts';
+
+/** Everything a step needs; built once per worker process (apps/worker's startWorkers). */
+export interface StepDeps {
+  config: OrchexConfig;
+  /** Every write of the worker: hot ones group-committed set-wise, the rare ones plain. */
+  steps: StepWriter;
+  /** Batched task loads (one query per event-loop turn) and a split task's parts. */
+  reader: TaskReader;
+  queues: ModelQueues;
+  /** The adapter of every model this process serves, built at start. */
+  models: ReadonlyMap<string, LanguageModel>;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Base of the exponential backoff between same-model retries. Default 1000 ms. */
+  backoffBaseMs: number;
+  /** rpm / in-flight / tpm per model, shared by every worker through Redis. */
+  limiter: ModelLimiter;
+  /** The daily budget, shared by every worker through Redis. */
+  budget: BudgetLedger;
+  /** ORCHEX_ALERT_WEBHOOK. */
+  alertWebhook?: string | undefined;
+  /** Names this process in limiter leases (host:pid). */
+  holder: string;
+}
+
+/** How a step that did not throw ended. */
+export type StepOutcome = { outcome: 'succeeded'; model: string } | { outcome: 'skipped'; why: 'terminal' | 'stale' };

@@ -1,0 +1,189 @@
+import type { Logger, PlannedTask } from '@orchex/core';
+import {
+  type BatchRow,
+  type Db,
+  deleteBatch,
+  deleteSplitTask,
+  deleteTask,
+  findByIdempotencyKey,
+  type InsertedParts,
+  insertBatch,
+  insertSplitTask,
+  insertTask,
+  type NewBatchTask,
+  type NewParts,
+  type NewTask,
+  type TaskRow,
+} from '@orchex/db';
+import type { ModelQueues } from './model-queues.ts';
+import { taskParams } from './task-params.ts';
+
+/** What the submitter needs; the API builds it once. */
+export interface SubmitDeps {
+  db: Db;
+  queues: ModelQueues;
+  logger: Logger;
+  /** ORCHESTRATOR_DEBUG_ROUTING: log every task's plan and why (never its text). */
+  debugRouting: boolean;
+}
+
+/** Who submits: the hashed API key id, and the client's idempotency key when given. */
+export interface Submitter {
+  apiKeyId: string;
+  idempotencyKey?: string | null | undefined;
+}
+
+/**
+ * Nothing was accepted: the rows were stored but the jobs could not be added, so the rows were removed again. The
+ * API answers 503; a retry (with the same idempotency key) starts clean.
+ */
+export class NotAcceptedError extends Error {
+  override readonly name = 'NotAcceptedError';
+}
+
+/**
+ * The one way a task enters the system: insert its rows (a split task: the task and its parts, in one transaction),
+ * then add its job (a split task: one flow). If adding fails, the rows are deleted and NotAcceptedError is thrown,
+ * so a task is accepted exactly when both Postgres and Redis have it. With an idempotency key already used by the
+ * same API key, the first task is returned (`created: false`) and nothing is added.
+ */
+export async function submitTask(
+  deps: SubmitDeps,
+  planned: PlannedTask,
+  who: Submitter,
+): Promise<{ task: TaskRow; created: boolean }> {
+  logRouting(deps, planned);
+  const idempotencyKey = who.idempotencyKey ?? null;
+  const { row, parts } = taskRows(planned, who.apiKeyId);
+  if (!parts) {
+    const { task, created } = await insertTask(deps.db, { ...row, idempotencyKey });
+    if (!created) return { task, created };
+    await enqueueOrUndo(
+      deps,
+      () => deps.queues.enqueueStep(task.id, 0, planned.first),
+      () => deleteTask(deps.db, task.id),
+    );
+    return { task, created };
+  }
+  const existing = idempotencyKey ? await findByIdempotencyKey(deps.db, who.apiKeyId, idempotencyKey) : null;
+  if (existing) return { task: existing, created: false };
+  const { parent, mapIds, reduceId } = await insertSplitTask(deps.db, { ...row, idempotencyKey }, parts);
+  await enqueueOrUndo(
+    deps,
+    () => enqueueParts(deps.queues, { reduceId, mapIds }, planned.first),
+    () => deleteSplitTask(deps.db, parent.id),
+  );
+  return { task: parent, created: true };
+}
+
+/**
+ * A batch, all or nothing: the batch row and every task (split ones with their parts) in one transaction, then one
+ * bulk add per model queue and one flow per split task; if any add fails, the whole batch is deleted again.
+ */
+export async function submitBatch(
+  deps: SubmitDeps,
+  planned: readonly PlannedTask[],
+  who: Submitter & { name: string | null },
+): Promise<{ batch: BatchRow; created: boolean }> {
+  for (const p of planned) logRouting(deps, p);
+  const tasks: NewBatchTask[] = planned.map((p) => {
+    const { row, parts } = taskRows(p, who.apiKeyId);
+    return parts ? { ...row, parts } : row;
+  });
+  const inserted = await insertBatch(deps.db, {
+    apiKeyId: who.apiKeyId,
+    name: who.name,
+    idempotencyKey: who.idempotencyKey ?? null,
+    tasks,
+  });
+  if (!inserted.created) return { batch: inserted.batch, created: false };
+  const firstOf = (index: number) => (planned[index] as PlannedTask).first;
+  await enqueueOrUndo(
+    deps,
+    async () => {
+      const single = inserted.tasks.filter((t) => !t.parts);
+      await deps.queues.enqueueMany(single.map((t) => ({ taskId: t.id, step: 0, model: firstOf(t.index) })));
+      for (const t of inserted.tasks) {
+        if (t.parts) await enqueueParts(deps.queues, t.parts, firstOf(t.index));
+      }
+    },
+    // Jobs that did get added find no task and end as failed jobs without calling a model.
+    () => deleteBatch(deps.db, inserted.batch.id),
+  );
+  return { batch: inserted.batch, created: true };
+}
+
+/** A split task's flow: every part starts at step 0 on the plan's first model. */
+function enqueueParts(queues: ModelQueues, parts: InsertedParts, model: string): Promise<void> {
+  return queues.enqueueFlow(
+    { taskId: parts.reduceId, model },
+    parts.mapIds.map((taskId) => ({ taskId, model })),
+  );
+}
+
+async function enqueueOrUndo(deps: SubmitDeps, enqueue: () => Promise<void>, undo: () => Promise<void>) {
+  try {
+    await enqueue();
+  } catch (err) {
+    // Not enqueued means not accepted: remove the rows so nothing sits queued forever and a retry starts clean.
+    deps.logger.error({ err: (err as Error).message }, 'enqueue failed; submission undone');
+    await undo().catch((e: Error) => deps.logger.error({ err: e.message }, 'undoing a failed submission failed'));
+    throw new NotAcceptedError('the task queue is unavailable; nothing was accepted, retry later');
+  }
+}
+
+function logRouting(deps: SubmitDeps, planned: PlannedTask): void {
+  if (!deps.debugRouting) return;
+  const { plan, strategy, reason } = planned.route;
+  deps.logger.info(
+    { plan, strategy, reason, ...(planned.split ? { parts: planned.split.chunks.length + 1 } : {}) },
+    'routing',
+  );
+}
+
+/**
+ * The rows of a planned task. A split task starts `running` (its parts do the work) and carries its parts: one map
+ * per chunk (the chunk as context, the map prompt, long_context.map_max_tokens of output) and a reduce that keeps
+ * the user's prompt; the reduce's full prompt, with the maps' answers, is built when it runs.
+ */
+function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 'idempotencyKey'>; parts?: NewParts } {
+  const { input, route, split } = planned;
+  const common = {
+    apiKeyId,
+    taskType: route.taskType ?? null,
+    system: input.system ?? null,
+    plan: route.plan,
+  };
+  const row = {
+    ...common,
+    prompt: input.prompt,
+    context: input.context ?? null,
+    params: taskParams(input),
+    routingReason: route.reason,
+    estimatedCostMicros: planned.estimateMicros,
+  };
+  if (!split) return { row };
+  // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
+  const partParams = (maxTokens: number) => {
+    const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
+    return rest;
+  };
+  const part = { ...common, routingReason: route.reason };
+  return {
+    row: {
+      ...row,
+      routingReason: `${route.reason}; input fits no model of the plan: split into ${split.chunks.length} map parts + 1 reduce`,
+      status: 'running',
+      startedAt: new Date(),
+    },
+    parts: {
+      maps: split.chunks.map((chunk, i) => ({
+        ...part,
+        prompt: split.mapPrompt(i),
+        context: chunk,
+        params: partParams(split.mapMaxTokens),
+      })),
+      reduce: { ...part, prompt: input.prompt, context: null, params: partParams(input.max_tokens) },
+    },
+  };
+}
