@@ -134,6 +134,57 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     queues.connection.disconnect();
   }, 90_000);
 
+  it('a batch task whose context fits no model of its plan is split like a single task; its batch result is the reduced answer with the parts cost', async () => {
+    const res = await sys.call('/v1/batches', {
+      method: 'POST',
+      json: {
+        tasks: [
+          { prompt: 'A short question', task_type: 'simple' },
+          { prompt: 'Summarise the entanglement facts', context: document(20_000), fallback_chain: ['small-test'] },
+        ],
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const deadline = Date.now() + 90_000;
+    let summary: { status: string; counts: Record<string, number> };
+    do {
+      await new Promise((r) => setTimeout(r, 300));
+      summary = (await (await sys.call(`/v1/batches/${id}`)).json()) as typeof summary;
+    } while (summary.counts.succeeded + summary.counts.failed < 2 && Date.now() < deadline);
+    expect(summary.counts).toMatchObject({ succeeded: 2, failed: 0 });
+
+    const page = (await (await sys.call(`/v1/batches/${id}/results`)).json()) as {
+      results: Array<{
+        index: number;
+        id: string;
+        status: string;
+        content: string;
+        cost: number;
+        routing_reason: string;
+      }>;
+    };
+    const split = page.results[1]!;
+    expect(split.routing_reason).toMatch(/split into \d+ map parts \+ 1 reduce/);
+    expect(split.status).toBe('succeeded');
+    // The reduce part's answer is the task's answer ...
+    const db = sys.database.db;
+    const reduce = await db.execute<{ result_text: string }>(
+      sql`select result_text from tasks where parent_task_id = ${split.id}::uuid and part_kind = 'reduce'`,
+    );
+    expect(split.content).toBe(reduce.rows[0]!.result_text);
+    expect(split.content).toMatch(/^fake answer from small-test: A long document was read in/);
+    // ... and its cost is what every part's attempts cost.
+    const costs = await db.execute<{ micros: string; parts: number }>(sql`
+      select coalesce(sum(a.cost_micros), 0) as micros, count(distinct p.id)::int as parts
+      from tasks p join attempts a on a.task_id = p.id where p.parent_task_id = ${split.id}::uuid`);
+    expect(costs.rows[0]!.parts).toBeGreaterThan(2);
+    expect(split.cost).toBeGreaterThan(0);
+    expect(split.cost).toBeCloseTo(Number(costs.rows[0]!.micros) / 1e6, 9);
+    // Parts belong to the task, not the batch: the batch still has its two tasks.
+    expect(page.results.map((r) => r.index)).toEqual([0, 1]);
+  }, 120_000);
+
   it('a prompt too large for every model and nothing to split → 422', async () => {
     const res = await sys.call('/v1/tasks', {
       method: 'POST',
