@@ -20,20 +20,9 @@ module.exports = {
     {
       name: 'providers-and-db-import-only-core',
       severity: 'error',
+      comment: 'providers and db are siblings on the floor above core: neither imports the other or anything higher.',
       from: { path: '^packages/(providers|db)/src' },
-      to: { path: '^(packages/(queue|client)|apps)/' },
-    },
-    {
-      name: 'providers-and-db-are-siblings',
-      severity: 'error',
-      from: { path: '^packages/providers/src' },
-      to: { path: '^packages/db/' },
-    },
-    {
-      name: 'db-and-providers-are-siblings',
-      severity: 'error',
-      from: { path: '^packages/db/src' },
-      to: { path: '^packages/providers/' },
+      to: { path: '^(packages/(providers|db|queue|client)|apps)/', pathNot: '^packages/$1/' },
     },
     {
       name: 'queue-imports-only-core-db-providers',

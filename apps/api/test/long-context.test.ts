@@ -147,7 +147,7 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     expect(res.status, await res.clone().text()).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const deadline = Date.now() + 90_000;
-    let summary: { status: string; counts: Record<string, number> };
+    let summary: { status: string; counts: { succeeded: number; failed: number } };
     do {
       await new Promise((r) => setTimeout(r, 300));
       summary = (await (await sys.call(`/v1/batches/${id}`)).json()) as typeof summary;

@@ -1,0 +1,92 @@
+import {
+  buildPrompt,
+  estimateInputTokens,
+  isTerminal,
+  type ModelConfig,
+  type OrchexConfig,
+  worstCaseMicros,
+} from '@orchex/core';
+import type { TaskWithAttempts } from '@orchex/db';
+import type { LanguageModel } from '@orchex/providers';
+import type { Job } from 'bullmq';
+import { type JobPayload, parseJob } from '../job-catalog.ts';
+import { failTask } from './finish-task.ts';
+import type { Handback } from './hand-back.ts';
+import { reduceInput } from './reduce-part.ts';
+import type { StepDeps, StepOutcome } from './step-deps.ts';
+
+/** One step about to run: the task, its model, the exact prompt and what the call may use. */
+export interface StepRun {
+  task: TaskWithAttempts;
+  step: number;
+  /** BullMQ's attemptsStarted: numbers this call's attempt row and budget hold. */
+  attempt: number;
+  modelName: string;
+  modelConfig: ModelConfig;
+  model: LanguageModel;
+  /** The user text sent (a reduce part's includes every map answer). */
+  prompt: string;
+  /** The same estimate as the API's pre-flight check (a real tokenizer for OpenAI models), for budget and tpm. */
+  inputTokens: number;
+  /** Input estimate priced with max_tokens of output: what the budget holds. */
+  worstCaseMicros: number;
+  timeoutMs: number;
+}
+
+/**
+ * Rung 0 of the ladder: the task at this step, unless it ended or moved on since the job was added (delivery is at
+ * least once), or the job cannot run here. A reduce part first needs every map part's answer.
+ */
+export async function loadStep(
+  deps: StepDeps,
+  queueModel: string,
+  job: Job,
+): Promise<{ run: StepRun } | { skipped: StepOutcome } | { handBack: Handback }> {
+  let payload: JobPayload<'step'>;
+  try {
+    payload = parseJob('step', job.data);
+  } catch (err) {
+    // A bad payload is a bug, never retried.
+    return { handBack: { kind: 'end', reason: `bad job payload: ${(err as Error).message}` } };
+  }
+  const { taskId, step } = payload;
+  const task = await deps.reader.load(taskId);
+  if (!task) return { handBack: { kind: 'end', reason: `task ${taskId} not found` } };
+  if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
+  if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
+  const modelName = task.plan[step];
+  const modelConfig = modelName === undefined ? undefined : deps.config.models[modelName];
+  const model = modelName === undefined ? undefined : deps.models.get(modelName);
+  if (modelName !== queueModel || !modelConfig || !model) {
+    return { handBack: { kind: 'end', reason: `step ${step} of ${taskId} is for ${modelName}, not ${queueModel}` } };
+  }
+  let prompt = buildPrompt(task.prompt, task.context);
+  if (task.partKind === 'reduce') {
+    const input = await reduceInput(deps, task);
+    if (!input.ready && 'waitMs' in input) return { handBack: { kind: 'delay', ms: input.waitMs } };
+    if (!input.ready) {
+      await failTask(deps, task, input.failed.error, input.failed.parentError);
+      return { handBack: { kind: 'end', reason: 'a map part failed' } };
+    }
+    prompt = input.prompt;
+  }
+  const inputTokens = estimateInputTokens({ prompt, system: task.system }, modelConfig);
+  return {
+    run: {
+      task,
+      step,
+      attempt: job.attemptsStarted,
+      modelName,
+      modelConfig,
+      model,
+      prompt,
+      inputTokens,
+      worstCaseMicros: worstCaseMicros(inputTokens, task.params.maxTokens, modelConfig),
+      timeoutMs: timeoutMs(task, deps.config),
+    },
+  };
+}
+
+function timeoutMs(task: TaskWithAttempts, config: OrchexConfig): number {
+  return (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
+}
