@@ -49,4 +49,24 @@ describe('ORCHESTRATOR_DEBUG_ROUTING', () => {
     expect(String(routing[0]!.obj.reason)).toMatch(/classified as code/);
     expect(JSON.stringify(lines)).not.toContain('secret-marker-123');
   });
+
+  it('logs every task of a batch too, through the same planner', async () => {
+    lines.length = 0;
+    const res = await fetch(`${api.url}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        tasks: [
+          { prompt: 'batch-marker-456 summarise', task_type: 'research' },
+          { prompt: 'hello', fallback_chain: ['gemini-test'] },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    const routing = lines.filter((l) => l.msg === 'routing').map((l) => l.obj);
+    expect(routing).toHaveLength(2);
+    expect(routing[0]).toMatchObject({ strategy: 'task_type_rule' });
+    expect(routing[1]).toMatchObject({ plan: ['gemini-test'], strategy: 'explicit_chain' });
+    expect(JSON.stringify(lines)).not.toContain('batch-marker-456');
+  });
 });
