@@ -10,6 +10,7 @@ export * from './env-schema.ts';
 export * from './estimate-input-tokens.ts';
 export * from './estimate-tokens.ts';
 export * from './format-zod-error.ts';
+export * from './infra-error.ts';
 export * from './load-config.ts';
 export * from './logger.ts';
 export * from './long-context-schema.ts';
