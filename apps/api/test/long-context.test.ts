@@ -123,7 +123,8 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     const { id } = (await res.json()) as { id: string };
     await q.obliterate({ force: true }); // the whole flow is gone, as after a Redis restart without persistence
     await sys.database.db.execute(
-      sql`update tasks set updated_at = now() - interval '5 minutes' where id = ${id}::uuid`,
+      sql`update tasks set created_at = now() - interval '5 minutes', updated_at = now() - interval '5 minutes'
+          where id = ${id}::uuid or parent_task_id = ${id}::uuid`,
     );
     await q.resume();
     expect(await sweepOrphans(sys.database.db, queues, silentLogger)).toBeGreaterThanOrEqual(1);

@@ -10,6 +10,7 @@ import {
   logConnectionError,
   ModelLimiter,
   ModelQueues,
+  PendingAttempts,
   queueName,
   reconcileFailedJob,
   type StepDeps,
@@ -85,6 +86,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
+  const lockDuration = opts.lockDurationMs ?? 30_000;
   const deps: StepDeps = {
     config,
     reader: createTaskReader(db),
@@ -99,8 +101,9 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     budget: budgetFromConfig(redis, config, db, prefix),
     alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
+    leaseMs: lockDuration,
+    pending: new PendingAttempts(redis, prefix),
   };
-  const lockDuration = opts.lockDurationMs ?? 30_000;
 
   const workers: Worker[] = [];
   const connections: Redis[] = [];
@@ -118,13 +121,15 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       limiter: { max: Number.MAX_SAFE_INTEGER, duration: 60_000 },
       lockDuration,
       stalledInterval: opts.stalledIntervalMs ?? lockDuration,
-      maxStalledCount: 2,
+      // A stall is a lost lock: a killed worker, or a Redis outage longer than the lock. Neither is the task's fault,
+      // so stalls are allowed generously; past them the job fails and the orphan sweep gives the task a fresh one.
+      maxStalledCount: 10,
     });
     worker.on('failed', (job, err) => void reconcileFailedJob(deps, job, err));
     worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }
-  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger);
+  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, { pending: deps.pending });
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {

@@ -81,6 +81,11 @@ export const configSchema = z
         max_retries: z.number().int().min(0).max(20).default(3),
         /** Per-attempt deadline in seconds. Default 60. */
         timeout: z.number().positive().max(86_400).default(60),
+        /**
+         * Longest pause a provider's retry-after may impose on a model's queue, seconds: a 429 pauses the whole
+         * queue (every tenant's tasks), so one tenant's throttling cannot stop a model for longer. Default 60.
+         */
+        max_retry_after: z.number().positive().max(3600).default(60),
       })
       .strict(),
     cost_limits: z

@@ -40,6 +40,13 @@ export interface ProviderErrorInit {
   statusCode?: number | undefined;
   /** Provider's hint for when to try again, from retry-after(-ms) headers or Gemini's RetryInfo. */
   retryAfterMs?: number | undefined;
+  /**
+   * The request may have reached the provider and been processed — and billed — although no usable answer came back
+   * (our deadline fired mid-call, the connection broke after the request was sent, a 2xx body could not be read).
+   * Default: true for `timeout` and `malformed_response`, else false (the provider answered with an error, or the
+   * request never left).
+   */
+  outcomeUnknown?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -52,6 +59,8 @@ export class ProviderError extends Error {
   readonly statusCode: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly isRetryable: boolean;
+  /** See ProviderErrorInit.outcomeUnknown: such an attempt is charged at its worst case, marked as estimated. */
+  readonly outcomeUnknown: boolean;
 
   constructor(init: ProviderErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -61,5 +70,7 @@ export class ProviderError extends Error {
     this.statusCode = init.statusCode;
     this.retryAfterMs = init.retryAfterMs;
     this.isRetryable = isRetryableKind(init.kind);
+    // A deadline mid-call or an unreadable 2xx: the provider most likely did the work. Connections: see the adapters.
+    this.outcomeUnknown = init.outcomeUnknown ?? (init.kind === 'timeout' || init.kind === 'malformed_response');
   }
 }

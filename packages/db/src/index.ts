@@ -5,6 +5,7 @@ export * from './db.ts';
 export * from './migrate.ts';
 export * from './pg-error-code.ts';
 export * from './schema.ts';
+export * from './settings-store.ts';
 export * from './split-task-store.ts';
 export * from './step-writer.ts';
 export * from './task-reader.ts';

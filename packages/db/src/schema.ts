@@ -4,6 +4,7 @@ import { TASK_STATUSES, type TaskError, type TaskStatus } from '@orchex/core/voc
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   date,
   index,
@@ -119,6 +120,11 @@ export const attempts = pgTable(
     inputTokens: integer('input_tokens').notNull().default(0),
     outputTokens: integer('output_tokens').notNull().default(0),
     costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+    /**
+     * True when the outcome is unknown (deadline mid-call, connection lost after sending, unreadable answer): the
+     * provider may have billed it, so costMicros is the attempt's worst case, not a reported usage.
+     */
+    costEstimated: boolean('cost_estimated').notNull().default(false),
     latencyMs: integer('latency_ms').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),
@@ -170,6 +176,16 @@ export const costRollups = pgTable(
     index('cost_rollups_api_key_day_idx').on(t.apiKeyId, t.day),
   ],
 );
+
+/**
+ * Server-wide settings that must outlive Redis: the runtime daily budget limit (`PUT /v1/budget`) and the secret
+ * that API key ids are derived with. Postgres is their authority; Redis caches some of them.
+ */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** A batches row as read. */
 export type BatchRow = typeof batches.$inferSelect;

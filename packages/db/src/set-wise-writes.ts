@@ -58,6 +58,7 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
       input_tokens: row.inputTokens ?? 0,
       output_tokens: row.outputTokens ?? 0,
       cost_micros: row.costMicros ?? 0,
+      cost_estimated: row.costEstimated ?? false,
       latency_ms: row.latencyMs,
       started_at: row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt,
     })),
@@ -66,12 +67,12 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
     with v as (
       select * from jsonb_to_recordset(${json}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
         outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
-        cost_micros bigint, latency_ms int, started_at timestamptz)
+        cost_micros bigint, cost_estimated boolean, latency_ms int, started_at timestamptz)
     ), ins as (
       insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
-                               usage, input_tokens, output_tokens, cost_micros, latency_ms, started_at)
+                               usage, input_tokens, output_tokens, cost_micros, cost_estimated, latency_ms, started_at)
       select task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code, usage,
-             input_tokens, output_tokens, cost_micros, latency_ms, started_at from v
+             input_tokens, output_tokens, cost_micros, cost_estimated, latency_ms, started_at from v
       on conflict do nothing
       returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
     ), costs as (

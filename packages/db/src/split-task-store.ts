@@ -104,24 +104,52 @@ export async function finishParent(
   return rows.length > 0;
 }
 
+/**
+ * Cancels the parts of a split task that have not started (its task failed: their answers could not be used). Their
+ * jobs find them terminal and end without calling a model. Returns how many were cancelled.
+ */
+export async function cancelQueuedParts(db: Db, parentId: string): Promise<number> {
+  const rows = await db
+    .update(tasks)
+    .set({
+      status: 'cancelled',
+      error: { kind: 'cancelled', message: 'another part of the task failed' },
+      finishedAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(tasks.parentTaskId, parentId), eq(tasks.status, 'queued')))
+    .returning({ id: tasks.id });
+  return rows.length;
+}
+
 /** Removes a split task and all its parts (used when it could not be enqueued). */
 export async function deleteSplitTask(db: Db, parentId: string): Promise<void> {
   await db.delete(tasks).where(or(eq(tasks.id, parentId), eq(tasks.parentTaskId, parentId)));
 }
 
-/** Split tasks (parents) still running and unchanged for `forS` seconds: candidates for a lost flow. */
-export async function findRunningSplitParents(
+/**
+ * Split tasks still running although every part has ended — their end was not written (a crash between the part's
+ * write and the task's, before both went into one transaction). Each with its reduce part's outcome.
+ */
+export async function findSplitTasksToFinish(
   db: Db,
-  forS: number,
   limit = 200,
-): Promise<Array<Pick<TaskRow, 'id' | 'plan'>>> {
-  return db
-    .select({ id: tasks.id, plan: tasks.plan })
-    .from(tasks)
-    .where(
-      sql`${tasks.partKind} is null and ${tasks.status} = 'running'
-          and ${tasks.updatedAt} < now() - make_interval(secs => ${forS})
-          and exists (select 1 from ${tasks} p where p.parent_task_id = ${tasks.id})`,
-    )
-    .limit(limit);
+): Promise<Array<{ id: string; reduce: PartRow | undefined; failed: PartRow | undefined }>> {
+  const parents = await db.execute<{ id: string }>(sql`
+    select t.id from ${tasks} t
+    where t.status = 'running' and t.part_kind is null
+      and exists (select 1 from ${tasks} p where p.parent_task_id = t.id)
+      and not exists (select 1 from ${tasks} p where p.parent_task_id = t.id
+                        and p.status not in ('succeeded', 'failed', 'cancelled'))
+    limit ${limit}`);
+  const out = [];
+  for (const { id } of parents.rows) {
+    const parts = await findParts(db, id);
+    out.push({
+      id,
+      reduce: parts.find((p) => p.partKind === 'reduce'),
+      failed: parts.find((p) => p.status === 'failed'),
+    });
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import type { TaskError } from '@orchex/core';
 import type { Db } from './db.ts';
 import type { NewAttempt } from './schema.ts';
 import { attemptKey, completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
-import { finishParent } from './split-task-store.ts';
+import { cancelQueuedParts, finishParent } from './split-task-store.ts';
 import { advanceStep, completeTask, failTask, markRunning, recordAttempt } from './task-store.ts';
 
 export type { StepResult } from './set-wise-writes.ts';
@@ -29,7 +29,8 @@ export interface StepWriter {
    */
   completeReduce(row: NewAttempt, result: StepResult, parentId: string): Promise<boolean>;
   /**
-   * Fails a task unless it is terminal; with `parent`, also the split task it is a part of (cost = sum of its parts).
+   * Fails a task unless it is terminal; with `parent`, also the split task it is a part of (cost = sum of its parts)
+   * and, in the same transaction, cancels the parts that have not started: their answers could no longer be used.
    * Resolves whether the task itself was failed by this call.
    */
   fail(taskId: string, error: TaskError, parent?: { id: string; error: TaskError }): Promise<boolean>;
@@ -115,10 +116,15 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
         return recorded;
       });
     },
-    async fail(taskId, error, parent) {
-      const failed = await failTask(db, taskId, error);
-      if (parent) await finishParent(db, parent.id, { status: 'failed', error: parent.error });
-      return failed;
+    fail(taskId, error, parent) {
+      return db.transaction(async (tx) => {
+        const failed = await failTask(tx, taskId, error);
+        if (parent) {
+          await finishParent(tx, parent.id, { status: 'failed', error: parent.error });
+          await cancelQueuedParts(tx, parent.id);
+        }
+        return failed;
+      });
     },
     advance: (taskId, from, to) => advanceStep(db, taskId, from, to),
     async close() {

@@ -104,25 +104,49 @@ export async function spentOnDay(db: Db, day: string): Promise<number> {
   return Number(res.rows[0]?.total ?? 0);
 }
 
+/** A task in progress as the orphan sweep sees it, with the attempts its current step already made. */
+export interface InProgressTask {
+  id: string;
+  plan: string[];
+  currentStep: number;
+  createdAt: Date;
+  /** Highest attempt number recorded for the current step (0 = none). */
+  lastAttempt: number;
+}
+
 /**
- * Tasks that should have a job but may not: queued for longer than `queuedForS` (the API died between insert and
- * enqueue, or Redis lost data), or running with no change for longer than `runningForS`. Split-task parts are
- * left out: they are re-added with their flow, not alone.
+ * One page of the tasks that should have a live job — queued or running, not a split task itself (its parts have
+ * the jobs) — created more than `minAgeS` ago (so a submit between its insert and its enqueue is left alone), oldest
+ * first, after `after` (keyset paging, stable while tasks change status).
  */
-export async function findOrphanCandidates(
+export async function findInProgressTasks(
   db: Db,
-  queuedForS: number,
-  runningForS: number,
-  limit = 500,
-): Promise<Array<Pick<TaskRow, 'id' | 'currentStep' | 'plan' | 'status'>>> {
-  return db
-    .select({ id: tasks.id, currentStep: tasks.currentStep, plan: tasks.plan, status: tasks.status })
-    .from(tasks)
-    .where(
-      sql`${tasks.partKind} is null
-          and not exists (select 1 from ${tasks} p where p.parent_task_id = ${tasks.id})
-          and ((${tasks.status} = 'queued' and ${tasks.updatedAt} < now() - make_interval(secs => ${queuedForS}))
-            or (${tasks.status} = 'running' and ${tasks.updatedAt} < now() - make_interval(secs => ${runningForS})))`,
-    )
-    .limit(limit);
+  opts: { after?: { createdAt: Date; id: string } | undefined; limit: number; minAgeS: number },
+): Promise<InProgressTask[]> {
+  const after = opts.after
+    ? sql`and (t.created_at, t.id) > (${opts.after.createdAt.toISOString()}::timestamptz, ${opts.after.id}::uuid)`
+    : sql``;
+  const res = await db.execute<{
+    id: string;
+    plan: string[];
+    current_step: number;
+    created_at: string | Date;
+    last: number;
+  }>(sql`
+    select t.id, t.plan, t.current_step, t.created_at,
+           (select coalesce(max(a.attempt), 0) from ${attempts} a where a.task_id = t.id and a.step = t.current_step)::int as last
+    from ${tasks} t
+    where t.status in ('queued', 'running')
+      and t.created_at < now() - make_interval(secs => ${opts.minAgeS})
+      and not exists (select 1 from ${tasks} p where p.parent_task_id = t.id)
+      ${after}
+    order by t.created_at, t.id
+    limit ${opts.limit}`);
+  return res.rows.map((r) => ({
+    id: r.id,
+    plan: r.plan,
+    currentStep: r.current_step,
+    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    lastAttempt: Number(r.last),
+  }));
 }

@@ -33,7 +33,7 @@ describe.each([
     expect(await checkMigrationsCurrent(d.handle)).toEqual({ current: false, pending: COMMITTED });
 
     expect(await runMigrations(d.handle)).toEqual({ applied: COMMITTED });
-    expect(await tableNames(d)).toEqual(['attempts', 'batches', 'cost_rollups', 'tasks']);
+    expect(await tableNames(d)).toEqual(['attempts', 'batches', 'cost_rollups', 'settings', 'tasks']);
     expect(await checkMigrationsCurrent(d.handle)).toEqual({ current: true, pending: 0 });
 
     expect(await runMigrations(d.handle)).toEqual({ applied: 0 });

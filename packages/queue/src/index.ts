@@ -12,6 +12,7 @@ export {
   retryDelayMs,
 } from './step/decide-after-failure.ts';
 export { executeStep } from './step/execute-step.ts';
+export { PendingAttempts } from './step/pending-attempts.ts';
 export { reconcileFailedJob } from './step/reconcile-failed-job.ts';
 export type { StepDeps, StepOutcome } from './step/step-deps.ts';
 export * from './submit-task.ts';

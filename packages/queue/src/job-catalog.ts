@@ -5,8 +5,13 @@ import { z } from 'zod';
  * secrets stay in Postgres, so Redis (and Bull Board) never hold user text.
  */
 export const jobCatalog = {
-  /** Run step `step` of a task's plan on the queue's model. */
-  step: z.object({ taskId: z.uuid(), step: z.number().int().min(0) }).strict(),
+  /**
+   * Run step `step` of a task's plan on the queue's model. `attemptBase`: attempts this step already made under
+   * earlier jobs (set when the sweep re-adds a job), so attempt numbers — and budget holds — stay unique.
+   */
+  step: z
+    .object({ taskId: z.uuid(), step: z.number().int().min(0), attemptBase: z.number().int().min(0).optional() })
+    .strict(),
 } as const;
 
 export type JobName = keyof typeof jobCatalog;

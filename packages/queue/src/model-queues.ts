@@ -56,8 +56,14 @@ export class ModelQueues {
    * Adds step `step` of a task to `model`'s queue; idempotent thanks to the deterministic job id. A part of a
    * split task keeps its flow parent, so the reduce still waits for the re-routed step.
    */
-  async enqueueStep(taskId: string, step: number, model: string, parent?: ParentRef): Promise<void> {
-    const data: JobPayload<'step'> = { taskId, step };
+  async enqueueStep(
+    taskId: string,
+    step: number,
+    model: string,
+    parent?: ParentRef,
+    attemptBase?: number,
+  ): Promise<void> {
+    const data: JobPayload<'step'> = { taskId, step, ...(attemptBase ? { attemptBase } : {}) };
     await this.get(model).add('step', data, {
       jobId: stepJobId(taskId, step),
       ...(parent ? { parent, ignoreDependencyOnFailure: true } : {}),

@@ -84,7 +84,7 @@ describe('Redis outages', () => {
     const id = await submit(sys, { prompt: 'lost job', task_type: 'code' });
     await (await queues.get('claude-test').getJob(stepJobId(id, 0)))!.remove();
     await sys.database.db.execute(
-      sql`update tasks set updated_at = now() - interval '5 minutes' where id = ${id}::uuid`,
+      sql`update tasks set created_at = now() - interval '5 minutes', updated_at = now() - interval '5 minutes' where id = ${id}::uuid`,
     );
     await queues.get('claude-test').resume();
     expect(await sweepOrphans(sys.database.db, queues, silentLogger)).toBeGreaterThanOrEqual(1);

@@ -5,7 +5,7 @@ import { describeError } from '../shared/describe-error.ts';
 import { kindFromStatus } from '../shared/kind-from-status.ts';
 import { readRetryAfterMs } from '../shared/read-retry-after.ts';
 import { safeMessage } from '../shared/safe-message.ts';
-import { transportKind } from '../shared/transport-kind.ts';
+import { outcomeUnknown, transportKind } from '../shared/transport-kind.ts';
 
 const CONTEXT_LENGTH = /prompt is too long|exceeds? (the )?context (limit|window)|context length/i;
 const CONTENT_FILTER = /content filtering|content policy|usage policy/i;
@@ -44,6 +44,7 @@ export function classifyAnthropicError(error: unknown, ctx: ClassifyContext): Pr
   return new ProviderError({
     ...base,
     kind,
+    outcomeUnknown: outcomeUnknown(kind, error),
     message: `anthropic call failed (${kind}): ${describeError(error, [ctx.apiKey])}`,
   });
 }

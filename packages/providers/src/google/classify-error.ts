@@ -4,7 +4,7 @@ import type { ClassifyContext } from '../shared/classify-context.ts';
 import { describeError } from '../shared/describe-error.ts';
 import { kindFromStatus } from '../shared/kind-from-status.ts';
 import { safeMessage } from '../shared/safe-message.ts';
-import { transportKind } from '../shared/transport-kind.ts';
+import { outcomeUnknown, transportKind } from '../shared/transport-kind.ts';
 import { geminiErrorBodySchema } from './google-wire-schema.ts';
 
 type ErrorDetails = { '@type'?: string | undefined; [key: string]: unknown }[];
@@ -57,6 +57,7 @@ export function classifyGoogleError(error: unknown, ctx: ClassifyContext): Provi
   return new ProviderError({
     ...base,
     kind,
+    outcomeUnknown: outcomeUnknown(kind, error),
     message: `google call failed (${kind}): ${describeError(error, [ctx.apiKey])}`,
   });
 }

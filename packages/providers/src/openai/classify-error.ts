@@ -5,7 +5,7 @@ import { describeError } from '../shared/describe-error.ts';
 import { kindFromStatus } from '../shared/kind-from-status.ts';
 import { readRetryAfterMs } from '../shared/read-retry-after.ts';
 import { safeMessage } from '../shared/safe-message.ts';
-import { transportKind } from '../shared/transport-kind.ts';
+import { outcomeUnknown, transportKind } from '../shared/transport-kind.ts';
 
 const CONTEXT_LENGTH = /maximum context length|context length|context window|prompt is too long|too many tokens/i;
 const CONTENT_FILTER = /content management policy|content policy|safety system/i;
@@ -45,6 +45,7 @@ export function classifyOpenAIError(error: unknown, ctx: ClassifyContext & { pro
   return new ProviderError({
     ...base,
     kind,
+    outcomeUnknown: outcomeUnknown(kind, error),
     message: `${ctx.provider} call failed (${kind}): ${describeError(error, [ctx.apiKey])}`,
   });
 }

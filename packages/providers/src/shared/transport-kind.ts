@@ -26,6 +26,27 @@ function chain(error: unknown): unknown[] {
   return out;
 }
 
+// Socket failures that happen before a request is sent: nothing reached the provider, so nothing can be billed.
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether a failure of `kind` may have been processed (and billed) by the provider: a deadline that fired mid-call, a
+ * connection lost after the request was sent, or a 2xx body that could not be read. A connection that was never
+ * made (refused, unresolvable) is known not to have been.
+ */
+export function outcomeUnknown(kind: ErrorKind, error: unknown): boolean {
+  if (kind === 'timeout' || kind === 'malformed_response') return true;
+  if (kind !== 'connection') return false;
+  return !chain(error).some((e) => NEVER_SENT_CODES.has(String((e as { code?: unknown }).code)));
+}
+
 /** Whether an error (or one of its causes) is an aborted fetch. */
 export function isAbortError(error: unknown): boolean {
   return chain(error).some((e) => e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError'));

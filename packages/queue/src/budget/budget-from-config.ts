@@ -1,11 +1,15 @@
 import { type OrchexConfig, usdToMicros } from '@orchex/core';
-import { type Db, spentOnDay } from '@orchex/db';
+import { type Db, deleteSetting, getSetting, putSetting, spentOnDay } from '@orchex/db';
 import type { RedisClient } from '../limits/index.ts';
 import { BudgetLedger } from './budget-ledger.ts';
 
+/** The settings row holding the runtime daily limit in micro-dollars (`null` = no limit). */
+export const DAILY_LIMIT_SETTING = 'budget.daily_limit_micros';
+
 /**
  * The budget ledger every process shares: config's max_daily_cost until `PUT /v1/budget` sets another limit,
- * alert_threshold for the once-a-day alert, and Postgres's rollup to rebuild a lost Redis counter.
+ * alert_threshold for the once-a-day alert, and Postgres — the rollup and the settings table — to rebuild a lost
+ * Redis counter or limit.
  */
 export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: Db, prefix: string): BudgetLedger {
   const { max_daily_cost: maxDaily, alert_threshold: alertAt } = config.cost_limits;
@@ -14,5 +18,10 @@ export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: D
     defaultLimitMicros: maxDaily === undefined ? null : usdToMicros(maxDaily),
     ...(alertAt === undefined ? {} : { alertMicros: usdToMicros(alertAt) }),
     loadSpent: (day) => spentOnDay(db, day),
+    limitStore: {
+      load: () => getSetting<number | null>(db, DAILY_LIMIT_SETTING),
+      save: (limit) =>
+        limit === undefined ? deleteSetting(db, DAILY_LIMIT_SETTING) : putSetting(db, DAILY_LIMIT_SETTING, limit),
+    },
   });
 }

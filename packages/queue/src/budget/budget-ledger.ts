@@ -18,7 +18,24 @@ export interface BudgetLedgerOptions {
    * (Redis restarted without persistence) is rebuilt from it before any reserve/settle/state. Default: start at 0.
    */
   loadSpent?: (day: string) => Promise<number>;
+  /**
+   * Where the runtime limit (`PUT /v1/budget`) is kept for good: Postgres. Redis only caches it, so a Redis that lost
+   * its data never falls back to "no limit". Default: Redis alone.
+   */
+  limitStore?: LimitStore;
 }
+
+/** The authoritative home of the runtime daily limit: micro-dollars, `null` = no limit, undefined = none set. */
+export interface LimitStore {
+  load(): Promise<number | null | undefined>;
+  save(limitMicros: number | null | undefined): Promise<void>;
+}
+
+// How the cached runtime limit is written in Redis: micro-dollars, "none" (no limit) or "default" (config's).
+const NO_LIMIT = 'none';
+const CONFIG_DEFAULT = 'default';
+const encodeLimit = (limit: number | null | undefined) =>
+  limit === undefined ? CONFIG_DEFAULT : limit === null ? NO_LIMIT : String(micros(limit, 'limitMicros'));
 
 /** Input of {@link BudgetLedger.reserve}. */
 export interface ReserveInput {
@@ -164,24 +181,36 @@ export class BudgetLedger {
     return { day, spentMicros, reservedMicros, limitMicros, remainingMicros, alerted };
   }
 
-  /** Sets the daily limit for every process (`null` = no limit), overriding the config's default. */
+  /**
+   * Sets the daily limit for every process (`null` = no limit), overriding the config's default: first where it is
+   * kept for good (the limit store), then in Redis, where every reservation reads it.
+   */
   async setLimit(limitMicros: number | null): Promise<void> {
-    await this.redis.set(
-      budgetLimitKey(this.prefix),
-      limitMicros === null ? 'none' : micros(limitMicros, 'limitMicros'),
-    );
+    const encoded = encodeLimit(limitMicros);
+    await this.options.limitStore?.save(limitMicros);
+    await this.redis.set(budgetLimitKey(this.prefix), encoded);
   }
 
   /** Drops the runtime limit: the config's `defaultLimitMicros` applies again. */
   async clearLimit(): Promise<void> {
-    await this.redis.del(budgetLimitKey(this.prefix));
+    await this.options.limitStore?.save(undefined);
+    await this.redis.set(budgetLimitKey(this.prefix), CONFIG_DEFAULT);
   }
 
-  /** The daily limit in force: the runtime one, else the config's default; `null` = no limit. */
+  /**
+   * The daily limit in force: the runtime one, else the config's default; `null` = no limit. A Redis without the
+   * cached value (restarted, flushed) reloads it from the limit store before answering.
+   */
   async getLimit(): Promise<number | null> {
-    const stored = await this.redis.get(budgetLimitKey(this.prefix));
-    if (stored === null) return this.options.defaultLimitMicros ?? null;
-    return stored === 'none' ? null : Number(stored);
+    const key = budgetLimitKey(this.prefix);
+    let stored = await this.redis.get(key);
+    if (stored === null && this.options.limitStore) {
+      // SET NX: a value that a concurrent PUT wrote meanwhile wins over this reload.
+      await this.redis.set(key, encodeLimit(await this.options.limitStore.load()), 'NX');
+      stored = await this.redis.get(key);
+    }
+    if (stored === null || stored === CONFIG_DEFAULT) return this.options.defaultLimitMicros ?? null;
+    return stored === NO_LIMIT ? null : Number(stored);
   }
 
   /**

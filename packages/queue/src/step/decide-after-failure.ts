@@ -34,19 +34,24 @@ export interface FailureContext {
   backoffBaseMs: number;
   /** Longest backoff, ms. Default 60000. */
   backoffCapMs?: number;
+  /** Longest wait a provider's retry hint may impose (orchestrator.max_retry_after), ms. Default 60000. */
+  maxRetryAfterMs?: number;
   /** Source of jitter in [0, 1); default Math.random (tests pin it). */
   random?: () => number;
 }
 
 /**
  * After a failed call: retry the same model while the error is retryable and retries are left (backoff with jitter,
- * never shorter than the provider's hint; a rate limit pauses the model's whole queue); else re-route to the next
+ * never shorter than the provider's hint up to maxRetryAfterMs; a rate limit pauses the model's whole queue); else
+ * re-route to the next
  * model of the plan that is still configured (after a context_length failure, only to a larger window that can hold
  * the input); else fail. With enable_fallback off there is no re-route.
  */
 export function decideAfterFailure(error: FailedCall, ctx: FailureContext): FailureDecision {
   if (isRetryableKind(error.kind) && ctx.tries <= ctx.maxRetries) {
-    const delayMs = retryDelayMs(ctx.tries, ctx.backoffBaseMs, error.retryAfterMs, ctx.backoffCapMs, ctx.random);
+    const hint =
+      error.retryAfterMs === undefined ? undefined : Math.min(error.retryAfterMs, ctx.maxRetryAfterMs ?? 60_000);
+    const delayMs = retryDelayMs(ctx.tries, ctx.backoffBaseMs, hint, ctx.backoffCapMs, ctx.random);
     return { action: 'retry', delayMs, pauseQueue: error.kind === 'rate_limited' };
   }
   const nextStep = ctx.enableFallback ? nextUsableStep(error.kind, ctx) : undefined;

@@ -1,13 +1,21 @@
-import { costMicros, estimateTaskInputTokens, microsToUsd, ProviderError } from '@orchex/core';
+import {
+  costMicros,
+  estimateTaskInputTokens,
+  microsToUsd,
+  ProviderError,
+  safeErrorText,
+  unavailableDependency,
+} from '@orchex/core';
 import type { NewAttempt, TaskWithAttempts } from '@orchex/db';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '@orchex/providers';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { type ReserveResult, sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
 import { loadStep, type StepRun } from './load-step.ts';
+import type { PendingAttempt } from './pending-attempts.ts';
 import type { StepDeps, StepOutcome } from './step-deps.ts';
 
 /**
@@ -15,6 +23,10 @@ import type { StepDeps, StepOutcome } from './step-deps.ts';
  * load → reserve → mark running → acquire → call → record → finish, or decide and hand the job back. Delivery is at
  * least once, so every write is guarded (terminal tasks and stale steps are skipped, attempt rows are unique per
  * task/step/attempt, results are written only to non-terminal tasks).
+ *
+ * Infrastructure failures are not task failures: while Postgres or Redis is unreachable the job is delayed with a
+ * capped backoff, for as long as the outage lasts, and never spends the task's retries or reaches the failed set.
+ * Any other unexpected error leaves with a safe text (no SQL, no data) for BullMQ's failure reason.
  */
 export async function executeStep(
   deps: StepDeps,
@@ -22,12 +34,39 @@ export async function executeStep(
   job: Job,
   token: string | undefined,
 ): Promise<StepOutcome> {
+  try {
+    return await climb(deps, queueModel, job, token);
+  } catch (err) {
+    if (isControlError(err)) throw err;
+    const dependency = unavailableDependency(err);
+    const taskId = (job.data as { taskId?: unknown }).taskId;
+    if (dependency) {
+      const ms = outageDelayMs(job.attemptsStarted);
+      deps.logger.warn({ taskId, dependency, retryInMs: ms }, 'dependency unavailable; step delayed');
+      return handBack(deps.queues, job, token, queueModel, { kind: 'delay', ms });
+    }
+    const text = safeErrorText(err);
+    deps.logger.error({ taskId, err: text }, 'step failed unexpectedly');
+    throw new Error(text);
+  }
+}
+
+async function climb(deps: StepDeps, queueModel: string, job: Job, token: string | undefined): Promise<StepOutcome> {
   const back = (model: string, h: Handback) => handBack(deps.queues, job, token, model, h);
-  // 0. Load the task at this step (or skip it: it ended or moved on).
+  // 0. Load the task at this step (or skip it: it ended or moved on); write what an earlier run could not.
   const loaded = await loadStep(deps, queueModel, job);
   if ('skipped' in loaded) return loaded.skipped;
   if ('handBack' in loaded) return back(queueModel, loaded.handBack);
-  const { run } = loaded;
+  let { run } = loaded;
+  if (run.mayHavePending) {
+    const resumed = await writePending(deps, run);
+    if (resumed === 'succeeded') return { outcome: 'succeeded', model: run.modelName };
+    if (resumed === 'written') {
+      const again = await loadStep(deps, queueModel, job); // the task's attempts changed
+      if (!('run' in again)) return 'skipped' in again ? again.skipped : back(queueModel, again.handBack);
+      run = again.run;
+    }
+  }
   const { task, step, modelName } = run;
   const reservationId = `${task.id}.${step}.${run.attempt}`;
 
@@ -41,34 +80,42 @@ export async function executeStep(
   if (!hold.ok) return back(modelName, await refuseOverBudget(deps, run, hold));
   const release = () => deps.budget.release(reservationId, { day: hold.day });
 
-  // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here.
-  if (!(await deps.steps.markRunning(task.id, step))) {
+  // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here. The hold is given back at
+  // once if this fails, not when it expires.
+  const marked = await deps.steps.markRunning(task.id, step).catch(giveBack(release));
+  if (!marked) {
     await release();
     return { outcome: 'skipped', why: 'stale' };
   }
 
   // 3. Acquire a slot of the model's limits, global across workers, last, so the acquisition is as close as possible
   // to the request reaching the provider. When full, the whole queue waits (no job is failed).
-  const lease = await deps.limiter.acquire(modelName, toModelLimits(run.modelConfig), {
-    estimatedTokens: run.inputTokens + task.params.maxTokens,
-    leaseMs: run.timeoutMs + 10_000,
-    holder: deps.holder,
-  });
+  const lease = await deps.limiter
+    .acquire(modelName, toModelLimits(run.modelConfig), {
+      estimatedTokens: run.inputTokens + task.params.maxTokens,
+      leaseMs: deps.leaseMs,
+      holder: deps.holder,
+    })
+    .catch(giveBack(release));
   if (!lease.ok) {
     await release();
     return back(modelName, { kind: 'pause-queue', ms: lease.retryInMs });
   }
 
-  // 4. Call the provider through its SDK, with a deadline.
+  // 4. Call the provider through its SDK, with a deadline; the slot's lease is renewed while the call runs.
   const startedAt = new Date();
   const t0 = performance.now();
+  const heartbeat = setInterval(
+    () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
+    Math.max(1000, Math.floor(deps.leaseMs / 3)),
+  );
   const call = await callModel(run.model, {
     prompt: run.prompt,
     system: task.system ?? undefined,
     maxOutputTokens: task.params.maxTokens,
     temperature: task.params.temperature,
     abortSignal: AbortSignal.timeout(run.timeoutMs),
-  });
+  }).finally(() => clearInterval(heartbeat));
   const attempt: AttemptBase = {
     taskId: task.id,
     step,
@@ -90,6 +137,7 @@ export async function executeStep(
   const decision = decideAfterFailure(call.error, {
     tries: task.attempts.filter((a) => a.step === step && a.outcome === 'failed').length + 1,
     maxRetries: deps.config.orchestrator.max_retries,
+    maxRetryAfterMs: deps.config.orchestrator.max_retry_after * 1000,
     enableFallback: deps.config.orchestrator.enable_fallback,
     windows: task.plan.map((name) => deps.config.models[name]?.max_tokens),
     step,
@@ -127,23 +175,24 @@ async function recordSuccess(
     deps.budget.settle(held.reservationId, cost, { day: held.day }),
   ]);
   if (settled.alertCrossed || held.alertCrossed) void alert(deps, held.day, settled.spentMicros);
-  await succeedTask(
-    deps,
-    run.task,
-    {
-      ...attempt,
-      outcome: 'succeeded',
-      usage,
-      inputTokens: usage.inputTokens.total,
-      outputTokens: usage.outputTokens.total,
-      costMicros: cost,
-    },
-    { model: run.modelName, resultText: result.content, finishReason: result.finishReason.unified, usage },
-  );
+  const row: NewAttempt = {
+    ...attempt,
+    outcome: 'succeeded',
+    usage,
+    inputTokens: usage.inputTokens.total,
+    outputTokens: usage.outputTokens.total,
+    costMicros: cost,
+  };
+  const answer = { model: run.modelName, resultText: result.content, finishReason: result.finishReason.unified, usage };
+  await writeOrKeep(deps, run, { row, result: answer }, () => succeedTask(deps, run.task, row, answer));
   logAttempt(deps, attempt, { outcome: 'succeeded', costMicros: cost });
 }
 
-/** Gives back the slot (the input was sent) and the whole hold (nothing was billed), and records the attempt. */
+/**
+ * Gives back the slot and the hold and records the failed attempt. When the provider may have processed the call
+ * (outcome unknown: a deadline mid-call, a connection lost after sending, an unreadable answer), the hold is settled
+ * at the worst case instead of released, and the attempt is recorded at that cost, marked as estimated.
+ */
 async function recordFailure(
   deps: StepDeps,
   run: StepRun,
@@ -151,18 +200,63 @@ async function recordFailure(
   attempt: AttemptBase,
   error: ProviderError,
 ): Promise<void> {
+  const estimated = error.outcomeUnknown;
+  const cost = estimated ? run.worstCaseMicros : 0;
+  const tokens = run.inputTokens + (estimated ? run.task.params.maxTokens : 0);
   await Promise.all([
-    deps.limiter.release(run.modelName, held.leaseId, { actualTokens: run.inputTokens }),
-    deps.budget.release(held.reservationId, { day: held.day }),
+    deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
+    estimated
+      ? deps.budget.settle(held.reservationId, cost, { day: held.day })
+      : deps.budget.release(held.reservationId, { day: held.day }),
   ]);
-  await deps.steps.recordAttempt({
+  const row: NewAttempt = {
     ...attempt,
     outcome: 'failed',
     errorKind: error.kind,
     errorMessage: error.message.slice(0, 2000),
     statusCode: error.statusCode ?? null,
-  });
-  logAttempt(deps, attempt, { outcome: 'failed', errorKind: error.kind });
+    costMicros: cost,
+    costEstimated: estimated,
+  };
+  await writeOrKeep(deps, run, { row }, () => deps.steps.recordAttempt(row));
+  logAttempt(deps, attempt, { outcome: 'failed', errorKind: error.kind, ...(estimated ? { costMicros: cost } : {}) });
+}
+
+/**
+ * Writes an attempt that was made — and may have been paid for. If Postgres is unreachable the attempt (with its
+ * answer) is kept in Redis first, then the outage error goes on (the job is delayed); the next run of this step
+ * writes it instead of calling the model again.
+ */
+async function writeOrKeep(deps: StepDeps, run: StepRun, item: PendingAttempt, write: () => Promise<unknown>) {
+  try {
+    await write();
+  } catch (err) {
+    if (unavailableDependency(err) !== 'postgres') throw err;
+    await deps.pending.keep(run.modelName, item);
+    throw err;
+  }
+}
+
+/**
+ * Writes the attempts an earlier run of this step made but could not write (Postgres was down): 'succeeded' when
+ * one of them was the answer — the task ends without a new call — 'written' when they were failures only.
+ */
+async function writePending(deps: StepDeps, run: StepRun): Promise<'none' | 'written' | 'succeeded'> {
+  const items = await deps.pending.list(run.modelName, run.task.id, run.step);
+  if (items.length === 0) return 'none';
+  let answered = false;
+  for (const { row, result } of items) {
+    if (result && !answered) {
+      await succeedTask(deps, run.task, row, result);
+      answered = true;
+    } else await deps.steps.recordAttempt(row);
+  }
+  await deps.pending.clear(run.modelName, run.task.id, run.step);
+  deps.logger.info(
+    { taskId: run.task.id, step: run.step, attempts: items.length, answered },
+    'pending attempts written',
+  );
+  return answered ? 'succeeded' : 'written';
 }
 
 /** Carries out a failure decision's writes and says how to hand the job back. */
@@ -225,6 +319,30 @@ async function callModel(
 }
 
 const elapsed = (t0: number) => Math.round(performance.now() - t0);
+
+/** For a failed write after the hold was taken: give the hold back now (not at its expiry), then fail as before. */
+const giveBack =
+  (release: () => Promise<unknown>) =>
+  async (err: unknown): Promise<never> => {
+    await release().catch(() => {});
+    throw err;
+  };
+
+/** BullMQ's own signals (thrown by handBack) pass through untouched. */
+function isControlError(err: unknown): boolean {
+  return (
+    err instanceof DelayedError ||
+    err instanceof RateLimitError ||
+    err instanceof UnrecoverableError ||
+    err instanceof WaitingChildrenError
+  );
+}
+
+/** Delay of a step that met an outage: 1 s doubling per run of the job, capped at 15 s, with jitter. */
+function outageDelayMs(runs: number): number {
+  const exp = Math.min(15_000, 1000 * 2 ** Math.min(4, Math.max(0, runs - 1)));
+  return Math.ceil(exp / 2 + Math.random() * (exp / 2));
+}
 
 /** One JSON log line per attempt: ids, model, latency and outcome — never prompt or answer text. */
 function logAttempt(deps: StepDeps, a: AttemptBase, outcome: Record<string, unknown>): void {

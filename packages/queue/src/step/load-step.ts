@@ -19,8 +19,10 @@ import type { StepDeps, StepOutcome } from './step-deps.ts';
 export interface StepRun {
   task: TaskWithAttempts;
   step: number;
-  /** BullMQ's attemptsStarted: numbers this call's attempt row and budget hold. */
+  /** Numbers this call's attempt row and budget hold: earlier jobs' attempts + BullMQ's attemptsStarted. */
   attempt: number;
+  /** An earlier run of this step may have left answers it could not write (see pending-attempts.ts). */
+  mayHavePending: boolean;
   modelName: string;
   modelConfig: ModelConfig;
   model: LanguageModel;
@@ -75,7 +77,8 @@ export async function loadStep(
     run: {
       task,
       step,
-      attempt: job.attemptsStarted,
+      attempt: (payload.attemptBase ?? 0) + job.attemptsStarted,
+      mayHavePending: job.attemptsStarted > 1 || payload.attemptBase !== undefined,
       modelName,
       modelConfig,
       model,
@@ -87,6 +90,7 @@ export async function loadStep(
   };
 }
 
+/** Whole milliseconds: timers, Redis TTLs and the budget hold need integers. */
 function timeoutMs(task: TaskWithAttempts, config: OrchexConfig): number {
-  return (task.params.timeoutSec ?? config.orchestrator.timeout) * 1000;
+  return Math.max(1, Math.round((task.params.timeoutSec ?? config.orchestrator.timeout) * 1000));
 }

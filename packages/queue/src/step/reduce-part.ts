@@ -11,11 +11,12 @@ export type ReduceInput =
 /**
  * The reduce part's prompt: the reduce template filled with every map part's answer, in chunk order. BullMQ runs
  * the reduce only after its children; a map part re-routed to another queue is a child too, but if one is still
- * not terminal (a race with its re-route) the reduce waits a second; a map part that failed fails the task.
+ * not terminal (a race with its re-route, or a reduce job the orphan sweep re-added on its own) the reduce waits and
+ * looks again; a map part that failed fails the task.
  */
 export async function reduceInput(deps: StepDeps, task: TaskWithAttempts): Promise<ReduceInput> {
   const maps = (await deps.reader.parts(task.parentTaskId as string)).filter((p) => p.partKind === 'map');
-  if (maps.some((m) => !isTerminal(m.status))) return { ready: false, waitMs: 1000 };
+  if (maps.some((m) => !isTerminal(m.status))) return { ready: false, waitMs: 2000 };
   const failed = maps.find((m) => m.status !== 'succeeded');
   if (failed) {
     const part = `part ${(failed.partIndex ?? 0) + 1}`;

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { BudgetLedger } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
+import type { PendingAttempts } from './pending-attempts.ts';
 
 /** Everything a step needs; built once per worker process (apps/worker's startWorkers). */
 export interface StepDeps {
@@ -29,6 +30,13 @@ export interface StepDeps {
   alertWebhook?: string | undefined;
   /** Names this process in limiter leases (host:pid). */
   holder: string;
+  /**
+   * How long a slot lease lives without a heartbeat: the job lock's duration. The running call renews it, so a
+   * killed worker's slot comes back within this time, not the task's timeout. Default 30000 ms.
+   */
+  leaseMs: number;
+  /** Attempts made but not yet written, kept in Redis while Postgres is unreachable. */
+  pending: PendingAttempts;
 }
 
 /** How a step that did not throw ended. */
