@@ -109,7 +109,8 @@ export interface InProgressTask {
   id: string;
   plan: string[];
   currentStep: number;
-  createdAt: Date;
+  /** As Postgres prints it, microseconds included: a cursor must not lose precision (a JS Date keeps ms only). */
+  createdAt: string;
   /** Highest attempt number recorded for the current step (0 = none). */
   lastAttempt: number;
 }
@@ -121,19 +122,19 @@ export interface InProgressTask {
  */
 export async function findInProgressTasks(
   db: Db,
-  opts: { after?: { createdAt: Date; id: string } | undefined; limit: number; minAgeS: number },
+  opts: { after?: { createdAt: string; id: string } | undefined; limit: number; minAgeS: number },
 ): Promise<InProgressTask[]> {
   const after = opts.after
-    ? sql`and (t.created_at, t.id) > (${opts.after.createdAt.toISOString()}::timestamptz, ${opts.after.id}::uuid)`
+    ? sql`and (t.created_at, t.id) > (${opts.after.createdAt}::timestamptz, ${opts.after.id}::uuid)`
     : sql``;
   const res = await db.execute<{
     id: string;
     plan: string[];
     current_step: number;
-    created_at: string | Date;
+    created_at: string;
     last: number;
   }>(sql`
-    select t.id, t.plan, t.current_step, t.created_at,
+    select t.id, t.plan, t.current_step, t.created_at::text as created_at,
            (select coalesce(max(a.attempt), 0) from ${attempts} a where a.task_id = t.id and a.step = t.current_step)::int as last
     from ${tasks} t
     where t.status in ('queued', 'running')
@@ -146,7 +147,7 @@ export async function findInProgressTasks(
     id: r.id,
     plan: r.plan,
     currentStep: r.current_step,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: r.created_at,
     lastAttempt: Number(r.last),
   }));
 }
