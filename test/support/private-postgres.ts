@@ -78,9 +78,14 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
       process.kill(pid, 'SIGQUIT');
     } catch {}
   };
-  process.on('exit', killOnExit);
+  // Best effort: the postmaster may still be exiting, but an immediate shutdown writes no more files.
+  const killAndRemoveOnExit = () => {
+    killOnExit();
+    rmSync(root, { recursive: true, force: true });
+  };
+  process.on('exit', killAndRemoveOnExit);
   const removeAll = () => {
-    process.off('exit', killOnExit);
+    process.off('exit', killAndRemoveOnExit);
     rmSync(root, { recursive: true, force: true });
   };
 

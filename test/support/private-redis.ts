@@ -58,8 +58,10 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
   let exited: Promise<void> = Promise.resolve();
   let stopped = false;
 
+  // Synchronous, as 'exit' hooks must be: SIGKILL needs no waiting, and a killed server writes nothing more.
   const killOnExit = () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', killOnExit);
 
