@@ -24,9 +24,12 @@ export interface CallAccount {
   calls: number;
   /** Calls by how they ended (ok, aborted, pending, …). */
   byOutcome: Record<string, number>;
-  /** Calls whose outcome a kill could take away (see accountCalls), counted once even if two kills overlap. */
+  /**
+   * Calls a kill took the outcome of (see accountCalls): in flight at a kill, or answered just before a worker's
+   * kill and not recorded. Counted once even if two kills overlap.
+   */
   inFlightAtKills: number;
-  /** The same per kill, in kill order (overlaps counted in each). */
+  /** Calls in flight at each kill's moment, in kill order (overlaps counted in each). */
   perKill: Array<{ target: number | 'redis'; at: number; calls: number }>;
   /** Answers delivered (HTTP 200 sent) and the sum of their costs: what the provider bills. */
   billedAnswers: number;
@@ -50,9 +53,9 @@ export interface CallAccount {
  * talks to, so every call is attributed to one worker slot (all incarnations of it).
  *
  * Calls in flight at a kill — the allowance the issue grants for calls made twice:
- * - worker kill: calls of that slot started before the process was gone and not answered more than `graceMs`
- *   before the SIGKILL. An answer delivered just before a kill -9 may not have been read, let alone recorded,
- *   by the dying process, so the task is rightly run again.
+ * - worker kill: calls of that slot in flight when SIGKILL was sent (cut off, so the task rightly runs again),
+ *   plus answers handed to it in its last `graceMs` that it did not record (a dying process may never have read
+ *   them; which ones died is known from the match below, so a generous grace costs no precision).
  * - Redis kill: calls of every slot in flight at the SIGKILL. With `appendfsync everysec` the last second of
  *   writes can be lost, e.g. a job's move to active: after the restart it runs again while its first call is
  *   still out.
@@ -91,16 +94,13 @@ export function accountCalls(
     const slots = k.target === 'redis' ? logs.map((_, i) => i) : [k.target];
     for (const slot of slots) {
       for (const e of logs[slot] ?? []) {
-        const inFlight =
-          k.target === 'redis'
-            ? e.startedAt <= k.at && (e.finishedAt === null || e.finishedAt >= k.at)
-            : e.startedAt <= k.exitAt && (e.finishedAt === null || e.finishedAt >= k.at - graceMs);
-        if (!inFlight) continue;
-        n++;
-        atRisk.add(e);
-        if (k.target !== 'redis' && e.outcome === 'ok' && e.finishedAt !== null && e.finishedAt <= k.exitAt) {
-          mayDie.add(e);
+        if (e.startedAt > k.exitAt) continue;
+        if (e.finishedAt === null || e.finishedAt >= k.at) {
+          n++;
+          atRisk.add(e);
         }
+        if (k.target === 'redis' || e.outcome !== 'ok' || e.finishedAt === null) continue;
+        if (e.finishedAt >= k.at - graceMs && e.finishedAt <= k.exitAt) mayDie.add(e);
       }
     }
     return { target: k.target, at: k.at, calls: n };
@@ -150,6 +150,8 @@ export function accountCalls(
     const mustRecordTimes = g.answers.filter((a) => !mayDie.has(a)).map((a) => a.finishedAt ?? 0);
     account.lostDeliveredAt.push(...mustRecordTimes.sort((a, b) => a - b).slice(mustRecordTimes.length - lost));
     account.diedAnswers += excusable - usedExcusable;
+    // A died answer's task runs again: its call joins the allowance (which of equal answers died is immaterial).
+    for (const a of g.answers.filter((x) => mayDie.has(x)).slice(0, excusable - usedExcusable)) atRisk.add(a);
   }
   account.lostDeliveredAt.sort((a, b) => a - b);
   return { calls, byOutcome, inFlightAtKills: atRisk.size, perKill, ...account, phantomAttempts };

@@ -10,7 +10,7 @@ export interface ChaosOptions {
   workers: number;
   /** `--concurrency` of each worker process (jobs at once per model queue). Default 400. */
   concurrency: number;
-  /** Submissions started per second (paced, so the faults land while tasks run). Default 40 (8 in SHORT_RUN). */
+  /** First submits started per second within each segment of tasks (one per fault). Default 40 (20 short). */
   submitRate: number;
   /** Most submit requests in flight at once. Default 64. */
   clientConcurrency: number;
@@ -23,9 +23,9 @@ export interface ChaosOptions {
   /** A client keeps retrying a refused submit until this long after the last recovery. Default 30000 ms. */
   submitGiveUpMs: number;
   /**
-   * An answer delivered to a worker this shortly before it was killed -9 may have died with it (excused from the
-   * spend and call checks). A healthy worker records an answer within tens of milliseconds; the margin is for a
-   * loaded machine. Default 1000 ms.
+   * An answer delivered to a worker this shortly before it was killed -9 may have died with it, if it is not
+   * recorded. A healthy worker records an answer within tens of milliseconds; the margin is for a loaded machine,
+   * and costs no precision (answers are matched to attempt rows one by one). Default 3000 ms.
    */
   killGraceMs: number;
   /** ORCHEX_LOCK_MS for the workers (how soon a dead worker's jobs are re-delivered); undefined = orchex's default. */
@@ -46,7 +46,7 @@ export const FULL_RUN: ChaosOptions = {
   pgOutageMs: 40_000,
   endDeadlineMs: 120_000,
   submitGiveUpMs: 30_000,
-  killGraceMs: 1000,
+  killGraceMs: 3000,
   lockMs: undefined,
   keep: false,
 };
@@ -61,8 +61,7 @@ export const SHORT_RUN: ChaosOptions = {
   latencyMs: 300,
   workers: 2,
   concurrency: 50,
-  // 25 s of submits: long enough that the Postgres outage still meets arriving submits and running tasks.
-  submitRate: 8,
+  submitRate: 20,
   clientConcurrency: 16,
   pgOutageMs: 8000,
   submitGiveUpMs: 15_000,

@@ -8,6 +8,8 @@ export interface ChaosReport {
   durations: { setupMs: number; drillMs: number; teardownMs: number };
   /** Epoch ms of the first submit: time 0 of every "atMs". */
   t0: number;
+  /** What each fault hit: calls in flight where it struck, and (Postgres) tasks not yet submitted. */
+  faultLoad: Array<{ fault: string; callsInFlight: number; submitsToCome?: number }>;
   /** Faults and milestones in order. */
   timeline: Array<{ atMs: number; event: string }>;
   /** When the last dependency came back (Postgres started). */
@@ -99,8 +101,10 @@ export function formatChaosReport(r: ChaosReport): string {
       `last recovery at t+${s(r.lastRecoveryAtMs)}`,
     `attempts: ${r.attempts.succeeded} succeeded, ${r.attempts.failed} failed; tasks with 2+ successful attempts: ` +
       `${r.attempts.tasksWithTwoSuccesses}`,
-    `provider calls: ${r.calls.calls} ${JSON.stringify(r.calls.byOutcome)}; in flight at the kills: ` +
-      `${r.calls.inFlightAtKills} (${r.calls.perKill.map((k) => `${k.target === 'redis' ? 'redis' : `worker ${k.target + 1}`} ${k.calls}`).join(', ')})`,
+    `provider calls: ${r.calls.calls} ${JSON.stringify(r.calls.byOutcome)}; outcome taken by the kills: ` +
+      `${r.calls.inFlightAtKills} (in flight at ${r.calls.perKill
+        .map((k) => `${k.target === 'redis' ? 'the Redis kill' : `worker ${k.target + 1}'s kill`} ${k.calls}`)
+        .join(', ')}; answers that died with a killed worker ${r.calls.diedAnswers})`,
     `answers: ${r.calls.billedAnswers} delivered (${usd(r.calls.billedMicros)}), ${r.calls.usedAnswers} used ` +
       `(${usd(r.calls.usedMicros)}), ${r.calls.diedAnswers} died with a killed worker, ${r.calls.lostAnswers} used but ` +
       `never recorded (${usd(r.calls.lostMicros)}${lostAt(r)}); recorded spend ${usd(r.attempts.recordedMicros)}, ` +

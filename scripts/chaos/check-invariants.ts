@@ -38,7 +38,21 @@ export function checkInvariants(r: ChaosReport): InvariantResult[] {
   const recorded = r.attempts.recordedMicros;
   const spendOk = recorded === c.usedMicros;
 
+  // A drill whose faults hit an idle system proves nothing, so it must not pass.
+  const idle = r.faultLoad.filter((f) => f.callsInFlight === 0 || f.submitsToCome === 0);
+
   return [
+    {
+      name: 'the drill hit a running system (calls in flight at every fault, submits during the outage)',
+      ok: idle.length === 0 && r.faultLoad.length === r.options.workers + 2,
+      detail: r.faultLoad
+        .map(
+          (f) =>
+            `${f.fault}: ${f.callsInFlight} calls in flight` +
+            (f.submitsToCome === undefined ? '' : `, ${f.submitsToCome} tasks still to submit`),
+        )
+        .join('; '),
+    },
     {
       // Not one of issue 9's five numbers, but convention 13: an unreachable dependency means wait and retry. A
       // process that dies instead loses every call and answer it held; the drill restarts it (so the other checks

@@ -18,7 +18,7 @@ import { spawnWorker, type WorkerProcess } from '../../test/support/worker-proce
 import { accountCalls, type KillEvent } from './account-calls.ts';
 import type { ChaosOptions } from './chaos-options.ts';
 import type { ChaosReport } from './chaos-report.ts';
-import { submitPaced } from './submit-paced.ts';
+import { startPacedSubmitter } from './start-paced-submitter.ts';
 
 const API_KEY = 'chaos-client-key-000000001';
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -33,11 +33,9 @@ const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
  * with checkInvariants). Everything it starts — Redis, Postgres, the API, workers, fake servers — is stopped in a
  * finally block, and an 'exit' hook kills the child processes if the caller dies first.
  *
- * The timeline follows the submit window S = tasks / submitRate: worker i is killed -9 between 0.15 S and 0.35 S
- * (and restarted at once), Redis at 0.45 S (restarted from its AOF after redisDownMs), Postgres is stopped at
- * 0.6 S for pgOutageMs. Each fault also waits for the previous recovery (a restarted worker ready, at most 30 s),
- * so it hits a running system; the timeline says how many calls were in flight at each fault and whether
- * Postgres stopped while submits were still arriving.
+ * Tasks are submitted in one segment per fault (see releaseSegment): every fault lands while calls are in flight
+ * and tasks keep arriving, and submits continue into the Postgres outage. Each fault waits for the previous
+ * recovery (a restarted worker ready, at most 30 s); the report records the load each fault hit.
  */
 export async function runChaosScenario(
   opts: ChaosOptions,
@@ -212,7 +210,7 @@ export async function runChaosScenario(
         }
       }
     };
-    const submitting = submitPaced({
+    const submitter = startPacedSubmitter({
       url: api.url,
       apiKey: API_KEY,
       count: opts.tasks,
@@ -224,7 +222,8 @@ export async function runChaosScenario(
         idempotency_key: `chaos-${runId}-${i}`,
       }),
       giveUpAt: () => (finished ? 0 : lastRecovery === undefined ? undefined : lastRecovery + opts.submitGiveUpMs),
-    }).then((log) => {
+    });
+    const submitting = submitter.done.then((log) => {
       mark(`submits settled: ${log.accepted.size} accepted, ${log.gaveUp.length} given up`);
       return log;
     });
@@ -233,15 +232,24 @@ export async function runChaosScenario(
     const callsInFlight = (slots: number[]) =>
       slots.reduce((n, i) => n + (fakes[i] as FakeLlmServer).log.filter((e) => e.finishedAt === null).length, 0);
     const allSlots = fakes.map((_, i) => i);
-    // Each fault waits for the previous recovery, so it hits a running system rather than piling onto one that is
-    // still down; a worker that takes longer than this to come back is reported, and the drill moves on.
+    // A worker that takes longer than this to come back is reported, and the drill moves on.
     const RESTART_WAIT_MS = 30_000;
-    const window = (opts.tasks / opts.submitRate) * 1000;
+    // The tasks come in one segment per fault (each worker kill, the Redis kill, the Postgres stop, which gets the
+    // rest). A fault waits until half of its segment has gone out and a call is in flight where it strikes, so
+    // it always hits a running system, however slowly processes start on a loaded machine; the second half of the
+    // last segment arrives while Postgres is down. Each segment waits for the previous recovery.
+    const segment = Math.max(1, Math.floor(opts.tasks / (opts.workers + 2)));
+    const releaseSegment = async (n: number, where: number[]) => {
+      const halfway = submitter.released() + Math.ceil(Math.min(n, opts.tasks - submitter.released()) / 2);
+      submitter.release(n);
+      while (submitter.started() < halfway) await sleep(20);
+      const end = Date.now() + Math.max(5000, 3 * opts.latencyMs);
+      while (callsInFlight(where) === 0 && Date.now() < end) await sleep(10);
+    };
+    const faultLoad: ChaosReport['faultLoad'] = [];
     const faults = (async () => {
-      let recovered: Promise<unknown> = Promise.resolve();
       for (let slot = 0; slot < opts.workers; slot++) {
-        await sleepUntil(t0 + window * (0.15 + (0.2 * slot) / Math.max(1, opts.workers - 1)));
-        await Promise.race([recovered, sleep(RESTART_WAIT_MS)]);
+        await releaseSegment(segment, [slot]);
         const victim = workers[slot] as WorkerProcess;
         const inFlight = callsInFlight([slot]);
         planned.add(victim.proc);
@@ -249,40 +257,49 @@ export async function runChaosScenario(
         victim.proc.kill('SIGKILL');
         await victim.exited;
         kills.push({ target: slot, at, exitAt: Date.now() });
+        faultLoad.push({ fault: `worker ${slot + 1} kill -9`, callsInFlight: inFlight });
         mark(`worker ${slot + 1} kill -9 (pid ${victim.proc.pid}, ${inFlight} calls in flight); restarting it`);
         const next = startWorker(slot);
-        recovered = workerReady(next).then(
-          () => mark(`worker ${slot + 1} restarted (pid ${next.proc.pid})`),
-          (err: Error) => mark(`worker ${slot + 1} failed to restart: ${err.message.split('\n')[0]}`),
-        );
+        await Promise.race([
+          workerReady(next).then(
+            () => mark(`worker ${slot + 1} restarted (pid ${next.proc.pid})`),
+            (err: Error) => mark(`worker ${slot + 1} failed to restart: ${err.message.split('\n')[0]}`),
+          ),
+          sleep(RESTART_WAIT_MS),
+        ]);
       }
-      await sleepUntil(t0 + window * 0.45);
-      await Promise.race([recovered, sleep(RESTART_WAIT_MS)]);
+      await releaseSegment(segment, allSlots);
       const r = redis as PrivateRedis;
       const redisInFlight = callsInFlight(allSlots);
       const redisAt = Date.now();
       await r.kill();
       kills.push({ target: 'redis', at: redisAt, exitAt: Date.now() });
+      faultLoad.push({ fault: 'Redis kill -9', callsInFlight: redisInFlight });
       mark(`Redis kill -9 (${redisInFlight} calls in flight)`);
       await sleep(opts.redisDownMs);
       await r.restart();
       const redisBack = Date.now();
       mark('Redis restarted from its AOF');
-      // Stop Postgres only once the workers make calls again after the Redis restart, and half a call later, so
-      // answers arrive while it is down (the case of "never pay twice") rather than hitting idle workers.
+      // The last segment: Postgres stops once workers call again after the Redis restart, with calls in flight
+      // (answers then arrive while it is down: the case of "never pay twice") and submits still to come.
+      await releaseSegment(opts.tasks, allSlots);
       const resumed = () => fakes.some((f) => f.log.some((e) => e.startedAt > redisBack));
       while (!resumed() && Date.now() < redisBack + RESTART_WAIT_MS) await sleep(50);
-      await sleepUntil(Math.max(t0 + window * 0.6, Date.now() + opts.latencyMs / 2));
+      const end = Date.now() + Math.max(5000, 3 * opts.latencyMs);
+      while (callsInFlight(allSlots) === 0 && Date.now() < end) await sleep(10);
       const p = postgres as PrivatePostgres;
       const [open] = await query<{ n: number }>(
         `select count(*)::int as n from tasks where status <> all($1::text[])`,
         [TERMINAL],
         3,
       ).catch(() => [{ n: -1 }]);
+      const pgInFlight = callsInFlight(allSlots);
+      const stillToSend = opts.tasks - submitter.started();
       const stopAt = Date.now();
+      faultLoad.push({ fault: 'Postgres stop', callsInFlight: pgInFlight, submitsToCome: stillToSend });
       mark(
-        `Postgres stopping (pg_ctl stop -m fast; ${open?.n ?? '?'} tasks in progress, ` +
-          `${callsInFlight(allSlots)} calls in flight, ${stopAt > t0 + window ? 'after' : 'while'} submitting)`,
+        `Postgres stopping (pg_ctl stop -m fast; ${open?.n ?? '?'} tasks in progress, ${pgInFlight} calls in ` +
+          `flight, ${stillToSend} tasks not submitted yet)`,
       );
       await p.stop();
       mark('Postgres stopped');
@@ -291,6 +308,10 @@ export async function runChaosScenario(
       lastRecovery = Date.now();
       mark('Postgres started: last recovery');
     })();
+    // If the fault script fails, the client must not wait for releases that will never come.
+    faults.catch(() => {
+      finished = true;
+    });
 
     const [submitted] = await Promise.all([submitting, faults]);
     if (lastRecovery === undefined) throw new Error('fault script ended without a recovery');
@@ -376,6 +397,7 @@ export async function runChaosScenario(
       durations: { setupMs, drillMs: Date.now() - drillStart, teardownMs: 0 },
       t0,
       timeline,
+      faultLoad,
       lastRecoveryAtMs: lastRecovery - t0,
       http: {
         byStatus: submitted.byStatus,

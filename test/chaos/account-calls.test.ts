@@ -44,18 +44,19 @@ describe('drill accounting', () => {
     expect(a).toMatchObject({ usedAnswers: 2, lostAnswers: 1, lostMicros: 10_020, lostDeliveredAt: [5100] });
   });
 
-  it('a worker kill excuses its own calls in flight and answers of its last second, not other workers', () => {
+  it('a worker kill excuses its own cut-off calls and unrecorded answers of its last seconds, not other workers', () => {
     const kill: KillEvent = { target: 0, at: 10_000, exitAt: 10_020 };
     const slot0 = [
       call(8000, 9500, 'ok', 1001), // answered 0.5 s before the kill, not recorded: died with the worker
       call(9000, 10_010, 'aborted'), // cut off by the kill
-      call(7000, 8000, 'ok', 1002), // answered 2 s before: must be recorded
+      call(8500, 9800, 'ok', 1004), // answered just before the kill but recorded: the task will not run again
+      call(5000, 6000, 'ok', 1002), // answered 4 s before: must be recorded
     ];
     const slot1 = [call(9000, 9600, 'ok', 1003)]; // another worker's answer: must be recorded
-    const a = account([slot0, slot1], [kill], rows(1002));
+    const a = account([slot0, slot1], [kill], rows(1002, 1004));
+    expect(a.perKill).toEqual([{ target: 0, at: 10_000, calls: 1 }]);
     expect(a.inFlightAtKills).toBe(2);
-    expect(a.perKill).toEqual([{ target: 0, at: 10_000, calls: 2 }]);
-    expect(a).toMatchObject({ diedAnswers: 1, usedAnswers: 2, lostAnswers: 1, lostDeliveredAt: [9600] });
+    expect(a).toMatchObject({ diedAnswers: 1, usedAnswers: 3, lostAnswers: 1, lostDeliveredAt: [9600] });
   });
 
   it('an excusable answer the dying worker still recorded counts as used', () => {

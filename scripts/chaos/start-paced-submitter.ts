@@ -19,13 +19,13 @@ export interface SubmitLog {
 }
 
 /** How to submit. */
-export interface SubmitPacedOptions {
+export interface PacedSubmitterOptions {
   /** API base URL. */
   url: string;
   apiKey: string;
   /** Tasks 0 … count-1. */
   count: number;
-  /** First tries started per second. */
+  /** First tries started per second, from each release(). */
   ratePerSec: number;
   /** Most requests in flight at once. */
   concurrency: number;
@@ -46,13 +46,25 @@ interface Pending {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A client submitting tasks in the segments its driver releases. */
+export interface PacedSubmitter {
+  /** Lets the next `n` tasks go (fewer if fewer are left), their first tries paced at the rate from now. */
+  release(n: number): void;
+  /** Tasks released so far. */
+  released(): number;
+  /** First tries started so far. */
+  started(): number;
+  /** Resolves once every task is accepted, refused for good, or given up (unreleased ones count as given up). */
+  done: Promise<SubmitLog>;
+}
+
 /**
- * POSTs /v1/tasks for every task at a steady pace, like a client with a retry policy: 503 (and 429) are retried
- * after Retry-After (1 s without one, capped at 5 s), other 5xx and lost connections with exponential backoff
- * (1, 2, 4, 8 s), always with the same idempotency key — a 500 may well have stored the task. Every response is
- * counted by status, and each task's statuses too.
+ * POSTs /v1/tasks like a client with a retry policy: 503 (and 429) are retried after Retry-After (1 s without
+ * one, capped at 5 s), other 5xx and lost connections with exponential backoff (1, 2, 4, 8 s), always with the
+ * same idempotency key — a 500 may well have stored the task. Every response is counted by status, and each
+ * task's statuses too. Tasks go out only as the driver releases them, so it can line submits up with its faults.
  */
-export async function submitPaced(opts: SubmitPacedOptions): Promise<SubmitLog> {
+export function startPacedSubmitter(opts: PacedSubmitterOptions): PacedSubmitter {
   const t0 = Date.now();
   const log: SubmitLog = {
     startedAt: t0,
@@ -64,11 +76,10 @@ export async function submitPaced(opts: SubmitPacedOptions): Promise<SubmitLog> 
     rejected: new Map(),
     gaveUp: [],
   };
-  const pending: Pending[] = Array.from({ length: opts.count }, (_, index) => ({
-    index,
-    dueAt: t0 + Math.round((index * 1000) / opts.ratePerSec),
-    tries: 0,
-  }));
+  const pending: Pending[] = [];
+  let released = 0;
+  let started = 0;
+  let lastDue = 0;
   let inFlight = 0;
 
   const count = (status: string, index: number) => {
@@ -127,17 +138,17 @@ export async function submitPaced(opts: SubmitPacedOptions): Promise<SubmitLog> 
 
   const lane = async () => {
     for (;;) {
-      const next = pending[0];
-      if (!next) {
-        // Others' tries may still come back for a retry.
-        if (inFlight === 0) return;
-        await sleep(25);
-        continue;
-      }
       const now = Date.now();
       const giveUpAt = opts.giveUpAt();
       if (giveUpAt !== undefined && now > giveUpAt) {
         log.gaveUp.push(...pending.splice(0).map((p) => p.index));
+        for (; released < opts.count; released++) log.gaveUp.push(released);
+      }
+      const next = pending[0];
+      if (!next) {
+        // Others' tries may still come back for a retry, and the driver may release more.
+        if (inFlight === 0 && released >= opts.count) return;
+        await sleep(25);
         continue;
       }
       if (next.dueAt > now) {
@@ -145,6 +156,7 @@ export async function submitPaced(opts: SubmitPacedOptions): Promise<SubmitLog> 
         continue;
       }
       pending.shift();
+      if (next.tries === 0) started++;
       inFlight++;
       let retryIn: number | undefined;
       try {
@@ -155,7 +167,21 @@ export async function submitPaced(opts: SubmitPacedOptions): Promise<SubmitLog> 
       if (retryIn !== undefined) schedule({ index: next.index, dueAt: Date.now() + retryIn, tries: next.tries + 1 });
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, lane));
-  log.gaveUp.sort((a, b) => a - b);
-  return log;
+  const done = Promise.all(Array.from({ length: opts.concurrency }, lane)).then(() => {
+    log.gaveUp.sort((a, b) => a - b);
+    return log;
+  });
+  return {
+    release(n) {
+      const base = Math.max(Date.now(), lastDue);
+      const upTo = Math.min(opts.count, released + n);
+      for (let j = 0; released < upTo; released++, j++) {
+        lastDue = base + Math.round((j * 1000) / opts.ratePerSec);
+        schedule({ index: released, dueAt: lastDue, tries: 0 });
+      }
+    },
+    released: () => released,
+    started: () => started,
+    done,
+  };
 }
