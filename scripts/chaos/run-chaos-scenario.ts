@@ -236,7 +236,7 @@ export async function runChaosScenario(
     const RESTART_WAIT_MS = 30_000;
     // The tasks come in one segment per fault (each worker kill, the Redis kill, the Postgres stop, which gets the
     // rest). A fault waits until half of its segment has gone out and a call is in flight where it strikes, so
-    // it always hits a running system, however slowly processes start on a loaded machine; the second half of the
+    // it always hits a running system, however slowly processes start on a loaded machine; at least half of the
     // last segment arrives while Postgres is down. Each segment waits for the previous recovery.
     const segment = Math.max(1, Math.floor(opts.tasks / (opts.workers + 2)));
     const releaseSegment = async (n: number, where: number[]) => {
@@ -280,9 +280,11 @@ export async function runChaosScenario(
       await r.restart();
       const redisBack = Date.now();
       mark('Redis restarted from its AOF');
-      // The last segment: Postgres stops once workers call again after the Redis restart, with calls in flight
-      // (answers then arrive while it is down: the case of "never pay twice") and submits still to come.
-      await releaseSegment(opts.tasks, allSlots);
+      // The last segment: half of it goes out once Redis is back; Postgres stops once workers call again after
+      // the restart, with calls in flight (answers then arrive while it is down: the case of "never pay twice");
+      // the other half is released as it stops, so those submits meet the outage.
+      const rest = opts.tasks - submitter.released();
+      await releaseSegment(Math.ceil(rest / 2), allSlots);
       const resumed = () => fakes.some((f) => f.log.some((e) => e.startedAt > redisBack));
       while (!resumed() && Date.now() < redisBack + RESTART_WAIT_MS) await sleep(50);
       const end = Date.now() + Math.max(5000, 3 * opts.latencyMs);
@@ -301,6 +303,7 @@ export async function runChaosScenario(
         `Postgres stopping (pg_ctl stop -m fast; ${open?.n ?? '?'} tasks in progress, ${pgInFlight} calls in ` +
           `flight, ${stillToSend} tasks not submitted yet)`,
       );
+      submitter.release(opts.tasks);
       await p.stop();
       mark('Postgres stopped');
       await sleepUntil(stopAt + opts.pgOutageMs);
@@ -452,6 +455,7 @@ export async function runChaosScenario(
     await database?.close().catch(() => {});
     if (opts.keep) {
       // Stopped, not removed: the cluster and the AOF stay for a post-mortem.
+      postgres?.keepFiles();
       await postgres?.stop().catch(() => {});
       await redis?.kill();
       say(`kept ${runDir} (Postgres data dir ${postgres?.dataDir})`);
