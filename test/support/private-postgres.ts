@@ -32,6 +32,8 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** Stops it (immediate mode) if it runs and removes the cluster. Safe to call twice. */
   destroy(): Promise<void>;
+  /** Leaves the cluster's files on disk when this process exits (for a post-mortem); destroy() still removes them. */
+  keepFiles(): void;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
     }
   };
   // SIGQUIT is Postgres's immediate shutdown: the only stop that needs no waiting, which an 'exit' hook cannot do.
-  const killOnExit = () => {
+  const quitPostmaster = () => {
     const pid = postmasterPid();
     if (pid === undefined) return;
     try {
@@ -79,9 +81,10 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
     } catch {}
   };
   // Best effort: the postmaster may still be exiting, but an immediate shutdown writes no more files.
+  let removeOnExit = true;
   const killAndRemoveOnExit = () => {
-    killOnExit();
-    rmSync(root, { recursive: true, force: true });
+    quitPostmaster();
+    if (removeOnExit) rmSync(root, { recursive: true, force: true });
   };
   process.on('exit', killAndRemoveOnExit);
   const removeAll = () => {
@@ -113,7 +116,7 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
       }
     }
   } catch (err) {
-    killOnExit();
+    quitPostmaster();
     removeAll();
     throw err;
   }
@@ -134,11 +137,16 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
       await pgTool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     },
     start,
+    keepFiles() {
+      removeOnExit = false;
+    },
     async destroy() {
       if (destroyed) return;
       destroyed = true;
       if (postmasterPid() !== undefined) {
-        await pgTool('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']).catch(() => killOnExit());
+        await pgTool('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']).catch(() =>
+          quitPostmaster(),
+        );
       }
       removeAll();
     },
