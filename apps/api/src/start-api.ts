@@ -35,6 +35,10 @@ export interface RunningApi {
 /** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
 export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true });
+  // Commands fail fast while Redis is away (a 503 rather than a hung request), so give the first connection a moment
+  // to open: requests arriving right after start would otherwise meet "not connected" for no reason. If Redis is
+  // down, the API still starts and answers 503 until it returns.
+  await Promise.race([once(redis, 'ready'), new Promise((r) => setTimeout(r, 5000).unref())]);
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);

@@ -16,6 +16,8 @@ export function attemptView(a: AttemptRow) {
     input_tokens: a.inputTokens,
     output_tokens: a.outputTokens,
     cost: microsToUsd(a.costMicros),
+    /** True when the call's outcome is unknown and `cost` is its worst case, not reported usage. */
+    cost_estimated: a.costEstimated,
     started_at: a.startedAt,
     finished_at: a.finishedAt,
   };
