@@ -19,7 +19,7 @@ describe('calls whose outcome is unknown are paid for at their worst case, marke
   const spentToday = async () => {
     const res = await fetch(`${sys.url}/v1/budget`, { headers: { authorization: 'Bearer test-admin-key-0000001' } });
     const body = (await res.json()) as { spent: number; reserved: number };
-    if (typeof body.spent !== "number") throw new Error(`budget: ${res.status} ${JSON.stringify(body)}`);
+    if (typeof body.spent !== 'number') throw new Error(`budget: ${res.status} ${JSON.stringify(body)}`);
     return body.spent;
   };
 
