@@ -3,7 +3,7 @@ import type { Db } from '@orchex/db';
 import type { BudgetLedger, ModelQueues } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
-import { requireAdmin, requireApiKey } from './auth.ts';
+import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
@@ -25,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
+  /** How stored rows name an API key (HMAC under the server's secret; see loadKeyId). */
+  keyId: KeyId;
   /** Largest JSON body. Default "12mb". */
   bodyLimit?: string;
   debugRouting?: boolean;
@@ -38,10 +40,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   app.get('/healthz', healthRoute(deps.redis, deps.db));
-  app.use('/admin/queues', requireAdmin(deps.adminKey), bullBoardRouter(deps.queues));
+  app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues));
 
   const v1 = express.Router();
-  v1.use(requireApiKey(deps.apiKeys, deps.adminKey));
+  v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
   v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
   v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
   v1.use(
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(budgetRoutes(deps.budget, deps.config));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);
-  app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ ...deps, api: v1 }));
+  app.use('/dashboard', requireAdmin(deps.adminKey, deps.keyId), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
   app.use(

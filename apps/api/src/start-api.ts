@@ -4,6 +4,7 @@ import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
 import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
+import { loadKeyId } from './key-id-secret.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
 export interface ApiOptions {
@@ -14,6 +15,8 @@ export interface ApiOptions {
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
+  /** ORCHEX_KEY_SECRET; unset → a secret generated once and kept in Postgres. */
+  keySecret?: string | undefined;
   /** 0 = any free port. */
   port: number;
   host?: string;
@@ -42,7 +45,8 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
-  const app = createApp({ ...opts, redis, queues, waiter, budget });
+  const keyId = await loadKeyId(opts.db, opts.keySecret);
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -61,4 +65,5 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
     },
   };
 }
-export { keyId } from './auth.ts'; // how stored rows name an API key (tests and benchmarks seed rows for one)
+// How stored rows name an API key, for tests and benchmarks that seed rows for one.
+export { loadKeyId } from './key-id-secret.ts';

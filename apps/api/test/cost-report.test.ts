@@ -8,7 +8,7 @@ import {
   TEST_API_KEY,
   type TestSystem,
 } from '../../../test/support/start-system.ts';
-import { keyId } from '../src/auth.ts';
+import { loadKeyId } from '../src/key-id-secret.ts';
 
 /** Sums per attempt dimension, straight from the attempts table (no rollup involved). */
 interface AttemptSums {
@@ -66,6 +66,7 @@ async function runTask(body: Record<string, unknown>, key: string): Promise<void
 }
 
 async function attemptSums(apiKey?: string): Promise<AttemptSums[]> {
+  const keyId = await loadKeyId(sys.database.db); // the secret the API generated and kept on start
   const owner = apiKey === undefined ? sql`` : sql`where t.api_key_id = ${keyId(apiKey)}`;
   const { rows } = await sys.database.db.execute<Record<string, unknown>>(sql`
     select a.model, a.provider, t.task_type, to_char(a.finished_at at time zone 'utc', 'YYYY-MM-DD') as day,

@@ -26,6 +26,11 @@ export const envVariablesSchema = z.object({
     (keys) => keys.every((k) => k.length >= 16),
     'each key must be at least 16 characters',
   ),
+  /**
+   * Secret that stored API key ids are derived with (HMAC); ≥ 32 characters. Unset → one is generated on first start
+   * and kept in Postgres. Changing it changes every key id: existing tasks would no longer be visible to their key.
+   */
+  ORCHEX_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Admin key for Bull Board, the dashboard and budget changes; unset → those are disabled. */
   ORCHEX_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API port. Default 3000. */
@@ -71,6 +76,7 @@ export const envSchema = envVariablesSchema.transform((v) => ({
     port: v.PORT,
     apiKeys: v.ORCHEX_API_KEYS,
     adminKey: v.ORCHEX_ADMIN_KEY,
+    keySecret: v.ORCHEX_KEY_SECRET,
     bodyLimit: v.ORCHEX_BODY_LIMIT,
     debugRouting: v.ORCHESTRATOR_DEBUG_ROUTING,
   },
