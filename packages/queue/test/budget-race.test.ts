@@ -8,7 +8,7 @@ import { testConfigSource } from '../../../test/support/test-config.ts';
 // never more than its reserved worst case (input estimate ≥ 100, max_tokens 200).
 const PER_CALL_USD = 0.0033;
 const LIMIT_USD = 50 * PER_CALL_USD;
-const PROMPT = 'x'.repeat(400); // ≈ 100 tokens estimated (+ overhead)
+const PROMPT = 'word '.repeat(100); // 100 tokens (cl100k), estimated at ≥ 100 for Anthropic (+ margin, overhead)
 
 describe('the daily budget under concurrency', () => {
   let sys: TestSystem;
