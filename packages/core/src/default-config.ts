@@ -104,3 +104,23 @@ export const DEFAULT_CONFIG_SOURCE = {
     },
   },
 } as const;
+
+/**
+ * Names from the seed (and other common shorthands) for the current model of their tier, so the seed's config and
+ * examples run as written. A config's `aliases:` adds to or overrides these; a name the config defines as a model
+ * is that model, not an alias.
+ */
+export const BUILT_IN_ALIASES: Readonly<Record<string, string>> = {
+  'claude-opus': 'claude-opus-5-5',
+  'claude-sonnet': 'claude-sonnet-5',
+  'claude-sonnet-4': 'claude-sonnet-5',
+  'claude-haiku': 'claude-haiku-4-5',
+  'gpt-4': 'gpt-5.5',
+  'gpt-4o': 'gpt-5.5',
+  'gpt-4-turbo': 'gpt-5.5',
+  'gpt-3.5-turbo': 'gpt-5.4-mini',
+  'gpt-4o-mini': 'gpt-5.4-mini',
+  'gemini-pro': 'gemini-3.1-pro-preview',
+  'gemini-flash': 'gemini-3.5-flash',
+  llama: 'llama3.1',
+};

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { buildPrompt } from './build-prompt.ts';
-import type { ModelConfig } from './config-schema.ts';
+import type { ModelConfig } from './model-config-schema.ts';
 
 /** The parts of a task that become model input. */
 export interface EstimableTask {

@@ -2,7 +2,6 @@ import { classifyTask } from './classify-task.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
 import type { TaskInput } from './task-schema.ts';
-import type { TaskType } from './vocabulary.ts';
 
 /** How the plan was chosen. */
 export type RoutingStrategy = 'explicit_chain' | 'task_type_rule' | 'classified_rule' | 'default_model';
@@ -13,8 +12,8 @@ export interface RoutePlan {
   strategy: RoutingStrategy;
   /** Human-readable why, for logs and the API. */
   reason: string;
-  /** The task type used for routing (given or classified). */
-  taskType: TaskType | undefined;
+  /** The task's type: as given (any text), else as classified from the prompt; stored with the task. */
+  taskType: string | undefined;
   /**
    * Provider-neutral estimate of input tokens (chars/4, estimateTaskInputTokens), used for context fit. The money
    * estimate uses estimateInputTokens(task, firstModel) instead, which tokenizes for OpenAI models.
@@ -53,30 +52,38 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   let taskType = task.task_type;
 
   if (task.fallback_chain) {
-    task.fallback_chain.forEach((name, i) => {
-      if (!Object.hasOwn(config.models, name)) {
+    const aliased: string[] = [];
+    const names = task.fallback_chain.map((name, i) => {
+      const model = resolveModelName(config, name);
+      if (model === undefined) {
+        const known = [...Object.keys(config.models), ...Object.keys(config.aliases)].join(', ');
         throw new RoutingError(
           `fallback_chain.${i}`,
-          `unknown model "${name}"; configured models: ${Object.keys(config.models).join(', ')}`,
+          `unknown model "${name}"; configured models and aliases: ${known}`,
         );
       }
+      if (model !== name) aliased.push(`${name} → ${model}`);
+      return model;
     });
-    plan = unique(task.fallback_chain);
+    plan = unique(names);
     strategy = 'explicit_chain';
-    reason = 'explicit fallback_chain';
+    reason = `explicit fallback_chain${aliased.length ? ` (aliases: ${aliased.join(', ')})` : ''}`;
   } else {
     let why = `task_type=${taskType}`;
     strategy = 'task_type_rule';
-    if (!taskType) {
+    let ruleType = taskType;
+    if (!taskType || !hasRule(config, taskType)) {
+      // No type, or a type without a rule (free text such as the seed's "explanation"): classify the prompt.
       const c = classifyTask(task.prompt, inputTokens);
-      taskType = c.type;
+      ruleType = c.type;
       strategy = 'classified_rule';
-      why = `no task_type; classified as ${c.type ?? '(none)'}: ${c.why}`;
+      why = `${taskType ? `task_type=${taskType} has no rule` : 'no task_type'}; classified as ${c.type ?? '(none)'}: ${c.why}`;
+      taskType ??= c.type;
     }
-    const rule = taskType ? config.routing_rules[taskType] : undefined;
+    const rule = ruleType && hasRule(config, ruleType) ? config.routing_rules[ruleType] : undefined;
     if (rule) {
       plan = unique([rule.primary, ...rule.fallback]);
-      reason = `${why} → rule ${taskType}`;
+      reason = `${why} → rule ${ruleType}`;
     } else {
       plan = [config.orchestrator.default_model];
       strategy = 'default_model';
@@ -99,6 +106,14 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   }
   return { plan, strategy, reason, taskType, inputTokens };
 }
+
+/** The configured model a name stands for: itself, or the model an alias resolves to; undefined when neither. */
+export function resolveModelName(config: OrchexConfig, name: string): string | undefined {
+  if (Object.hasOwn(config.models, name)) return name;
+  return Object.hasOwn(config.aliases, name) ? config.aliases[name] : undefined;
+}
+
+const hasRule = (config: OrchexConfig, type: string) => Object.hasOwn(config.routing_rules, type);
 
 /** The names in order, each once; the input is never empty (a fallback_chain has ≥ 1 model, a rule a primary). */
 function unique(names: readonly string[]): [string, ...string[]] {

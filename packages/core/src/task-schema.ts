@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { TASK_TYPES } from './vocabulary.ts';
 
 /** Largest context accepted in one task, in characters (~2.5M tokens); larger documents belong in a batch. */
 export const MAX_CONTEXT_CHARS = 10_000_000;
@@ -10,8 +9,16 @@ export const taskInputSchema = z
   .object({
     /** What to ask; required and non-empty. */
     prompt: z.string().trim().min(1, 'must be a non-empty string').max(1_000_000, 'at most 1,000,000 characters'),
-    /** Picks the routing rule; omitted = classified from the prompt. */
-    task_type: z.enum(TASK_TYPES).optional(),
+    /**
+     * Picks the routing rule: the six known types, or any type the config has a rule for; any other text (the seed's
+     * "explanation") is classified from the prompt. Omitted = classified.
+     */
+    task_type: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a word of letters, digits, "_" or "-" (at most 64), e.g. code')
+      .optional(),
     /** Largest output in tokens; default 1024. */
     max_tokens: z
       .number()

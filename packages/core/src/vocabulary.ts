@@ -43,10 +43,11 @@ export function isTerminal(status: string): status is TerminalStatus {
 
 /**
  * Why a task ended without an answer, as stored in its `error.kind`: how its last model call failed (a ProviderError
- * kind), `budget_exceeded` when the daily budget could not hold the call's worst case (no call was made), or
+ * kind), `budget_exceeded` when the daily budget could not hold the worst case of any remaining model's call,
+ * `cost_limit` when no remaining model's call fits cost_limits.max_per_request (no call was made for either), or
  * `cancelled` when its batch was cancelled before it started.
  */
-export type TaskFailureKind = ErrorKind | 'budget_exceeded' | 'cancelled';
+export type TaskFailureKind = ErrorKind | 'budget_exceeded' | 'cost_limit' | 'cancelled';
 
 /** What a failed task reports. */
 export interface TaskError {

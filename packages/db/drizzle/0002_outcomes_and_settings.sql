@@ -4,4 +4,5 @@ CREATE TABLE "settings" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-ALTER TABLE "attempts" ADD COLUMN "cost_estimated" boolean DEFAULT false NOT NULL;
+ALTER TABLE "attempts" ADD COLUMN "cost_estimated" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE "attempts" ADD COLUMN "max_tokens" integer;

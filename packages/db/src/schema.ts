@@ -125,6 +125,8 @@ export const attempts = pgTable(
      * provider may have billed it, so costMicros is the attempt's worst case, not a reported usage.
      */
     costEstimated: boolean('cost_estimated').notNull().default(false),
+    /** The output limit sent with the call: the task's max_tokens, clamped to the model's max_output_tokens. */
+    maxTokens: integer('max_tokens'),
     latencyMs: integer('latency_ms').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),

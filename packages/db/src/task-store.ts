@@ -89,10 +89,14 @@ export async function failTask(db: Db, id: string, error: TaskError): Promise<bo
 }
 
 /** Moves a task from one plan step to the next; a no-op when another delivery already moved it. */
-export async function advanceStep(db: Db, id: string, from: number, to: number): Promise<void> {
+export async function advanceStep(db: Db, id: string, from: number, to: number, note?: string): Promise<void> {
   await db
     .update(tasks)
-    .set({ currentStep: to, updatedAt: sql`now()` })
+    .set({
+      currentStep: to,
+      updatedAt: sql`now()`,
+      ...(note ? { routingReason: sql`${tasks.routingReason} || ${`; ${note}`}` } : {}),
+    })
     .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
 }
 

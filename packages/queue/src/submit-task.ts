@@ -60,7 +60,7 @@ export async function submitTask(
     if (!created) return { task, created };
     await enqueueOrUndo(
       deps,
-      () => deps.queues.enqueueStep(task.id, 0, planned.first),
+      () => deps.queues.enqueueStep(task.id, planned.firstStep, planned.first),
       () => deleteTask(deps.db, task.id),
     );
     return { task, created };
@@ -97,14 +97,16 @@ export async function submitBatch(
     tasks,
   });
   if (!inserted.created) return { batch: inserted.batch, created: false };
-  const firstOf = (index: number) => (planned[index] as PlannedTask).first;
+  const at = (index: number) => planned[index] as PlannedTask;
   await enqueueOrUndo(
     deps,
     async () => {
       const single = inserted.tasks.filter((t) => !t.parts);
-      await deps.queues.enqueueMany(single.map((t) => ({ taskId: t.id, step: 0, model: firstOf(t.index) })));
+      await deps.queues.enqueueMany(
+        single.map((t) => ({ taskId: t.id, step: at(t.index).firstStep, model: at(t.index).first })),
+      );
       for (const t of inserted.tasks) {
-        if (t.parts) await enqueueParts(deps.queues, t.parts, firstOf(t.index));
+        if (t.parts) await enqueueParts(deps.queues, t.parts, at(t.index).first);
       }
     },
     // Jobs that did get added find no task and end as failed jobs without calling a model.
@@ -161,6 +163,7 @@ function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 
     params: taskParams(input),
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
+    currentStep: planned.firstStep,
   };
   if (!split) return { row };
   // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.

@@ -5,11 +5,12 @@ import {
   ProviderError,
   safeErrorText,
   unavailableDependency,
+  usdToMicros,
 } from '@orchex/core';
 import type { NewAttempt, TaskWithAttempts } from '@orchex/db';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '@orchex/providers';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChildrenError } from 'bullmq';
-import { type ReserveResult, sendBudgetAlert } from '../budget/index.ts';
+import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
@@ -70,14 +71,27 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   const { task, step, modelName } = run;
   const reservationId = `${task.id}.${step}.${run.attempt}`;
 
-  // 1. Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
+  // 1. Limits on money. A call whose worst case is over cost_limits.max_per_request is not made: the task moves on to
+  // the next model of its plan whose call fits (retries and re-routes are checked like the first call).
+  const perCall = deps.config.cost_limits.max_per_request;
+  if (perCall !== undefined && run.worstCaseMicros > usdToMicros(perCall)) {
+    const why = `worst case $${microsToUsd(run.worstCaseMicros)} over cost_limits.max_per_request $${perCall}`;
+    return back(modelName, await skipStep(deps, run, job, usdToMicros(perCall), { kind: 'cost_limit', why }));
+  }
+  // Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
   // The hold outlives the call (which the timeout aborts) and its settlement; a dead worker's hold expires soon after.
   const hold = await deps.budget.reserve({
     reservationId,
     amountMicros: run.worstCaseMicros,
     ttlMs: run.timeoutMs + 15_000,
   });
-  if (!hold.ok) return back(modelName, await refuseOverBudget(deps, run, hold));
+  if (!hold.ok) {
+    const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
+    const why =
+      `daily budget exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
+      `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
+    return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
+  }
   const release = () => deps.budget.release(reservationId, { day: hold.day });
 
   // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here. The hold is given back at
@@ -92,7 +106,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   // to the request reaching the provider. When full, the whole queue waits (no job is failed).
   const lease = await deps.limiter
     .acquire(modelName, toModelLimits(run.modelConfig), {
-      estimatedTokens: run.inputTokens + task.params.maxTokens,
+      estimatedTokens: run.inputTokens + run.maxTokens,
       leaseMs: deps.leaseMs,
       holder: deps.holder,
     })
@@ -112,7 +126,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   const call = await callModel(run.model, {
     prompt: run.prompt,
     system: task.system ?? undefined,
-    maxOutputTokens: task.params.maxTokens,
+    maxOutputTokens: run.maxTokens,
     temperature: task.params.temperature,
     abortSignal: AbortSignal.timeout(run.timeoutMs),
   }).finally(() => clearInterval(heartbeat));
@@ -124,6 +138,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     provider: run.modelConfig.provider,
     startedAt,
     latencyMs: elapsed(t0),
+    maxTokens: run.maxTokens,
   };
   const held: Held = { reservationId, day: hold.day, alertCrossed: hold.alertCrossed, leaseId: lease.leaseId };
 
@@ -156,7 +171,10 @@ interface Held {
 }
 
 /** The fields every attempt row has. */
-type AttemptBase = Pick<NewAttempt, 'taskId' | 'step' | 'attempt' | 'model' | 'provider' | 'startedAt' | 'latencyMs'>;
+type AttemptBase = Pick<
+  NewAttempt,
+  'taskId' | 'step' | 'attempt' | 'model' | 'provider' | 'startedAt' | 'latencyMs' | 'maxTokens'
+>;
 
 /** Gives back the slot with the real tokens, settles the hold to the real cost, and succeeds the task. */
 async function recordSuccess(
@@ -202,7 +220,7 @@ async function recordFailure(
 ): Promise<void> {
   const estimated = error.outcomeUnknown;
   const cost = estimated ? run.worstCaseMicros : 0;
-  const tokens = run.inputTokens + (estimated ? run.task.params.maxTokens : 0);
+  const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
   await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
     estimated
@@ -271,37 +289,57 @@ async function act(
   switch (decision.action) {
     case 'retry':
       return { kind: decision.pauseQueue ? 'pause-queue' : 'delay', ms: decision.delayMs };
-    case 'reroute': {
-      const nextModel = task.plan[decision.nextStep] as string;
-      // Job first, then the row: a crash in between re-runs this path, and the deterministic job id dedupes.
-      // A part of a split task keeps its flow parent, so the reduce step waits for the re-routed step too.
-      const parent = job.parent?.id ? { id: job.parent.id, queue: job.parent.queueKey } : undefined;
-      await deps.queues.enqueueStep(task.id, decision.nextStep, nextModel, parent);
-      await deps.steps.advance(task.id, step, decision.nextStep);
-      deps.logger.info({ taskId: task.id, from: modelName, to: nextModel, errorKind: error.kind }, 're-route');
-      return { kind: 'end', reason: `re-routed to ${nextModel} after ${error.kind}` };
-    }
+    case 'reroute':
+      return moveToStep(deps, run, job, decision.nextStep, error.kind);
     case 'fail':
       await failTask(deps, task, { kind: error.kind, message: `${modelName}: ${error.message}`.slice(0, 2000) });
       return { kind: 'end', reason: `task failed: ${error.kind}` };
   }
 }
 
-/** The daily budget cannot hold this call's worst case: the task fails with budget_exceeded, and no call is made. */
-async function refuseOverBudget(
+/**
+ * Re-routes to step `next`: its job first, then the row (a crash in between re-runs this path, and the deterministic
+ * job id dedupes). A part of a split task keeps its flow parent, so the reduce step waits for the re-routed step too.
+ * `note`, when given, is added to the task's routing reason (why a model was skipped without a call).
+ */
+async function moveToStep(
   deps: StepDeps,
   run: StepRun,
-  hold: Extract<ReserveResult, { ok: false }>,
+  job: Job,
+  next: number,
+  because: string,
+  note?: string,
 ): Promise<Handback> {
-  const message =
-    `daily budget exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
-    `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
-  await failTask(deps, run.task, { kind: 'budget_exceeded', message });
-  deps.logger.warn(
-    { taskId: run.task.id, step: run.step, model: run.modelName, outcome: 'budget_exceeded' },
-    'attempt',
-  );
-  return { kind: 'end', reason: message };
+  const nextModel = run.task.plan[next] as string;
+  const parent = job.parent?.id ? { id: job.parent.id, queue: job.parent.queueKey } : undefined;
+  await deps.queues.enqueueStep(run.task.id, next, nextModel, parent);
+  await deps.steps.advance(run.task.id, run.step, next, note);
+  deps.logger.info({ taskId: run.task.id, from: run.modelName, to: nextModel, because }, 're-route');
+  return { kind: 'end', reason: `re-routed to ${nextModel} after ${because}` };
+}
+
+/**
+ * This step's call would break a money limit (max_per_request, or what is left of the daily budget): it is not made.
+ * The task moves to the next model of its plan whose worst case fits under `maxMicros` — the step skipped is recorded
+ * in its routing reason — and fails with `limit.kind` only when no remaining model fits.
+ */
+async function skipStep(
+  deps: StepDeps,
+  run: StepRun,
+  job: Job,
+  maxMicros: number,
+  limit: { kind: 'cost_limit' | 'budget_exceeded'; why: string },
+): Promise<Handback> {
+  const { task, step, modelName } = run;
+  deps.logger.warn({ taskId: task.id, step, model: modelName, outcome: limit.kind }, 'attempt');
+  const next = deps.config.orchestrator.enable_fallback
+    ? task.plan.findIndex((name, i) => i > step && (run.worstCaseOn(name) ?? Number.POSITIVE_INFINITY) <= maxMicros)
+    : -1;
+  if (next > step)
+    return moveToStep(deps, run, job, next, limit.kind, `step ${step} ${modelName} skipped: ${limit.why}`);
+  const none = task.plan.length > step + 1 ? '; no later model of the plan fits either' : '';
+  await failTask(deps, task, { kind: limit.kind, message: `${modelName}: ${limit.why}${none}` });
+  return { kind: 'end', reason: `task failed: ${limit.kind}` };
 }
 
 /** The call's result, or its failure as a ProviderError (anything else, i.e. an adapter bug, counts as `server`). */

@@ -4,6 +4,7 @@ import {
   isTerminal,
   type ModelConfig,
   type OrchexConfig,
+  outputLimit,
   worstCaseMicros,
 } from '@orchex/core';
 import type { TaskWithAttempts } from '@orchex/db';
@@ -30,8 +31,12 @@ export interface StepRun {
   prompt: string;
   /** The same estimate as the API's pre-flight check (a real tokenizer for OpenAI models), for budget and tpm. */
   inputTokens: number;
-  /** Input estimate priced with max_tokens of output: what the budget holds. */
+  /** The output this call asks for: the task's max_tokens clamped to the model's max_output_tokens. */
+  maxTokens: number;
+  /** Input estimate priced with maxTokens of output: what the budget holds. */
   worstCaseMicros: number;
+  /** The same worst case on another model of the plan (for skipping to one that fits a limit). */
+  worstCaseOn(modelName: string): number | undefined;
   timeoutMs: number;
 }
 
@@ -84,7 +89,14 @@ export async function loadStep(
       model,
       prompt,
       inputTokens,
-      worstCaseMicros: worstCaseMicros(inputTokens, task.params.maxTokens, modelConfig),
+      maxTokens: outputLimit(modelConfig, task.params.maxTokens),
+      worstCaseMicros: worstCaseMicros(inputTokens, outputLimit(modelConfig, task.params.maxTokens), modelConfig),
+      worstCaseOn: (name) => {
+        const m = deps.config.models[name];
+        if (!m) return undefined;
+        const tokens = estimateInputTokens({ prompt, system: task.system }, m);
+        return worstCaseMicros(tokens, outputLimit(m, task.params.maxTokens), m);
+      },
       timeoutMs: timeoutMs(task, deps.config),
     },
   };
