@@ -31,6 +31,9 @@ const succeededIn = (w: WorkerProcess, model: string) =>
 // BullMQ's global concurrency, which start-workers.ts sets to max_concurrency, caps jobs in progress too; the test
 // lifts it far above the limit once the workers have started, so only orchex's own limiter can hold the cap.
 const BULLMQ_CONCURRENCY = 1000;
+// Jobs at once per process: together (6) more than the in-flight cap, so the cap is the limiter's to hold, and few
+// enough that no process can take every job while another waits for one, so all three take part.
+const PER_PROCESS = 2;
 
 describe('model limits hold across 3 worker processes', () => {
   let sys: TestSystem;
@@ -49,7 +52,7 @@ describe('model limits hold across 3 worker processes', () => {
     sys.fake.setDefault('gpt-test', { type: 'ok', latencyMs: 400 });
     sys.fake.setDefault('claude-test', { type: 'ok', latencyMs: 50, usage: { input: 50, output: 40 } });
     workers = [0, 1, 2].map(() =>
-      spawnWorker({ ...sys.env, ORCHEX_LIMIT_WINDOW_MS: String(WINDOW_MS) }, ['--concurrency', '8']),
+      spawnWorker({ ...sys.env, ORCHEX_LIMIT_WINDOW_MS: String(WINDOW_MS) }, ['--concurrency', String(PER_PROCESS)]),
     );
     await Promise.all(workers.map((w) => w.ready));
     jobs = queueJobs(sys.redisUrl, sys.prefix);
