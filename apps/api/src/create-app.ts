@@ -1,6 +1,6 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { BudgetLedger, ModelQueues } from '@orchex/queue';
+import type { KeyBudgets, ModelQueues } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
@@ -21,7 +21,8 @@ export interface AppDeps {
   redis: Redis;
   queues: ModelQueues;
   waiter: TaskWaiter;
-  budget: BudgetLedger;
+  /** The global daily budget and each key's. */
+  budget: KeyBudgets;
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
@@ -56,7 +57,7 @@ export function createApp(deps: AppDeps): Express {
       debugRouting: deps.debugRouting ?? false,
     }),
   );
-  v1.use(budgetRoutes(deps.budget, deps.config));
+  v1.use(budgetRoutes(deps.budget, deps.config, deps.apiKeys, deps.keyId));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);
   app.use('/dashboard', requireAdmin(deps.adminKey, deps.keyId), dashboardRoutes({ ...deps, api: v1 }));

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
+import { createRedis, keyBudgetsFromConfig, ModelQueues, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { TaskWaiter } from './task-waiter.ts';
@@ -44,7 +44,7 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   await Promise.race([once(redis, 'ready'), new Promise((r) => setTimeout(r, 5000).unref())]);
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
-  const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
   const keyId = await loadKeyId(opts.db, opts.keySecret);
   const app = createApp({ ...opts, redis, queues, waiter, budget, keyId });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');

@@ -3,10 +3,10 @@ import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
 import { createLanguageModels, type Env } from '@orchex/providers';
 import {
-  budgetFromConfig,
   createRedis,
   DEFAULT_PREFIX,
   executeStep,
+  keyBudgetsFromConfig,
   logConnectionError,
   ModelLimiter,
   ModelQueues,
@@ -98,7 +98,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
     limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
-    budget: budgetFromConfig(redis, config, db, prefix),
+    budget: keyBudgetsFromConfig(redis, config, db, prefix),
     alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
     leaseMs: lockDuration,

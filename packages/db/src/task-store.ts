@@ -100,10 +100,11 @@ export async function advanceStep(db: Db, id: string, from: number, to: number, 
     .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
 }
 
-/** A UTC day's settled spend over all keys, from the rollup: what rebuilds Redis's budget counter. */
-export async function spentOnDay(db: Db, day: string): Promise<number> {
+/** A UTC day's settled spend over all keys (or one), from the rollup: what rebuilds Redis's budget counters. */
+export async function spentOnDay(db: Db, day: string, apiKeyId?: string): Promise<number> {
+  const ofKey = apiKeyId === undefined ? sql`` : sql` and ${costRollups.apiKeyId} = ${apiKeyId}`;
   const res = await db.execute<{ total: string | number | null }>(
-    sql`select coalesce(sum(${costRollups.costMicros}), 0) as total from ${costRollups} where ${costRollups.day} = ${day}`,
+    sql`select coalesce(sum(${costRollups.costMicros}), 0) as total from ${costRollups} where ${costRollups.day} = ${day}${ofKey}`,
   );
   return Number(res.rows[0]?.total ?? 0);
 }

@@ -2,14 +2,14 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
+import { startSystem, TEST_ADMIN_KEY, type TestSystem } from '../../../test/support/start-system.ts';
 import { submit, waitFor } from '../../../test/support/task-client.ts';
 import { testConfigSource } from '../../../test/support/test-config.ts';
 import { spawnWorker } from '../../../test/support/worker-process.ts';
 import { BudgetLedger } from '../src/index.ts';
 
 const budget = async (sys: TestSystem) =>
-  (await (await sys.call('/v1/budget')).json()) as {
+  (await (await sys.call('/v1/budget', { key: TEST_ADMIN_KEY })).json()) as {
     day: string;
     spent: number;
     reserved: number;
@@ -135,6 +135,7 @@ describe('alert threshold', () => {
     });
     expect(received[0]!.spent).toBeGreaterThan(0);
     // The metric: GET /v1/budget says today's alert fired.
-    expect(((await (await sys.call('/v1/budget')).json()) as { alert_triggered: boolean }).alert_triggered).toBe(true);
+    const global = await sys.call('/v1/budget', { key: TEST_ADMIN_KEY });
+    expect(((await global.json()) as { alert_triggered: boolean }).alert_triggered).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import { type OrchexConfig, usdToMicros } from '@orchex/core';
 import { type Db, deleteSetting, getSetting, putSetting, spentOnDay } from '@orchex/db';
 import type { RedisClient } from '../limits/index.ts';
 import { BudgetLedger } from './budget-ledger.ts';
+import { KeyBudgets } from './key-budgets.ts';
 
 /** The settings row holding the runtime daily limit: `{ micros }`, micro-dollars or `null` for no limit. */
 export const DAILY_LIMIT_SETTING = 'budget.daily_limit_micros';
@@ -26,4 +27,9 @@ export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: D
           : putSetting(db, DAILY_LIMIT_SETTING, { micros: limit }),
     },
   });
+}
+
+/** The global budget (budgetFromConfig) with every API key's own budget beside it. */
+export function keyBudgetsFromConfig(redis: RedisClient, config: OrchexConfig, db: Db, prefix: string): KeyBudgets {
+  return new KeyBudgets(budgetFromConfig(redis, config, db, prefix), redis, db, prefix);
 }

@@ -80,19 +80,20 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   }
   // Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
   // The hold outlives the call (which the timeout aborts) and its settlement; a dead worker's hold expires soon after.
-  const hold = await deps.budget.reserve({
+  const hold = await deps.budget.reserve(task.apiKeyId, {
     reservationId,
     amountMicros: run.worstCaseMicros,
     ttlMs: run.timeoutMs + 15_000,
   });
   if (!hold.ok) {
     const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
+    const whose = hold.scope === 'key' ? "this API key's daily budget" : 'daily budget';
     const why =
-      `daily budget exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
+      `${whose} exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
       `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
     return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
   }
-  const release = () => deps.budget.release(reservationId, { day: hold.day });
+  const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
 
   // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here. The hold is given back at
   // once if this fails, not when it expires.
@@ -190,7 +191,7 @@ async function recordSuccess(
     deps.limiter.release(run.modelName, held.leaseId, {
       actualTokens: usage.inputTokens.total + usage.outputTokens.total,
     }),
-    deps.budget.settle(held.reservationId, cost, { day: held.day }),
+    deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day),
   ]);
   if (settled.alertCrossed || held.alertCrossed) void alert(deps, held.day, settled.spentMicros);
   const row: NewAttempt = {
@@ -224,8 +225,8 @@ async function recordFailure(
   await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
     estimated
-      ? deps.budget.settle(held.reservationId, cost, { day: held.day })
-      : deps.budget.release(held.reservationId, { day: held.day }),
+      ? deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day)
+      : deps.budget.release(run.task.apiKeyId, held.reservationId, held.day),
   ]);
   const row: NewAttempt = {
     ...attempt,
@@ -401,7 +402,7 @@ function neededTokens(task: TaskWithAttempts): number {
 async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<void> {
   const threshold = deps.config.cost_limits.alert_threshold;
   if (threshold === undefined) return;
-  const limit = await deps.budget.getLimit().catch(() => null);
+  const limit = await deps.budget.global.getLimit().catch(() => null);
   await sendBudgetAlert(
     {
       event: 'budget.alert_threshold_crossed',

@@ -2,7 +2,7 @@ import type { Logger, OrchexConfig } from '@orchex/core';
 import type { StepWriter, TaskReader } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
 import type { Redis } from 'ioredis';
-import type { BudgetLedger } from '../budget/index.ts';
+import type { KeyBudgets } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { PendingAttempts } from './pending-attempts.ts';
@@ -24,8 +24,8 @@ export interface StepDeps {
   backoffBaseMs: number;
   /** rpm / in-flight / tpm per model, shared by every worker through Redis. */
   limiter: ModelLimiter;
-  /** The daily budget, shared by every worker through Redis. */
-  budget: BudgetLedger;
+  /** The daily budgets — global and each API key's — shared by every worker through Redis. */
+  budget: KeyBudgets;
   /** ORCHEX_ALERT_WEBHOOK. */
   alertWebhook?: string | undefined;
   /** Names this process in limiter leases (host:pid). */
