@@ -26,6 +26,11 @@ const modelFields = {
   max_concurrency: z.number().int().positive().default(4),
   /** Tokens per any 60-second span (estimated before, settled after); unset = unlimited. */
   tpm: z.number().int().positive().optional(),
+  /**
+   * The model's tier within its provider's lineup — premium (the seed's GPT-4 role), standard, or small (its
+   * GPT-3.5) — for the CostAnalyzer's per-tier shares. Default: the tier of the model its name is an alias of.
+   */
+  tier: z.enum(['premium', 'standard', 'small']).optional(),
 };
 
 /** One model orchex can call, complete: which provider serves it, its id there, its window, limits and prices. */

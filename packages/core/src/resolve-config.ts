@@ -90,7 +90,8 @@ export function resolveConfig<C extends RawConfig>(cfg: C, ctx: z.RefinementCtx)
       entry.model_id ??
       (entry.provider === undefined || entry.provider === base?.provider ? base?.model_id : undefined) ??
       name;
-    const parsed = modelConfigSchema.safeParse({ ...entry, provider, model_id });
+    const tier = entry.tier ?? base?.tier;
+    const parsed = modelConfigSchema.safeParse({ ...entry, provider, model_id, ...(tier ? { tier } : {}) });
     if (parsed.success) models[name] = parsed.data;
     else
       for (const i of parsed.error.issues) issues.push({ path: [...path, ...i.path.map(String)], message: i.message });

@@ -2,6 +2,7 @@ import { classifyTask } from './classify-task.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
 import type { TaskInput } from './task-schema.ts';
+import { TASK_TYPES } from './vocabulary.ts';
 
 /** How the plan was chosen. */
 export type RoutingStrategy = 'explicit_chain' | 'task_type_rule' | 'classified_rule' | 'default_model';
@@ -72,8 +73,9 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
     let why = `task_type=${taskType}`;
     strategy = 'task_type_rule';
     let ruleType = taskType;
-    if (!taskType || !hasRule(config, taskType)) {
-      // No type, or a type without a rule (free text such as the seed's "explanation"): classify the prompt.
+    if (!taskType || (!hasRule(config, taskType) && !KNOWN_TYPES.has(taskType))) {
+      // No type, or free text without a rule (the seed's "explanation"): classify the prompt. A known type without a
+      // rule in this config goes to the default model, as the caller chose that type.
       const c = classifyTask(task.prompt, inputTokens);
       ruleType = c.type;
       strategy = 'classified_rule';
@@ -114,6 +116,7 @@ export function resolveModelName(config: OrchexConfig, name: string): string | u
 }
 
 const hasRule = (config: OrchexConfig, type: string) => Object.hasOwn(config.routing_rules, type);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(TASK_TYPES);
 
 /** The names in order, each once; the input is never empty (a fallback_chain has ≥ 1 model, a rule a primary). */
 function unique(names: readonly string[]): [string, ...string[]] {
