@@ -19,6 +19,8 @@ const call = (startedAt: number, finishedAt: number | null, outcome: FakeLogEntr
     inFlightAtStart: 1,
     inputTokens: outcome === 'ok' ? 10 : null,
     outputTokens: outcome === 'ok' ? output : null,
+    apiKey: null,
+    headers: {},
   }) satisfies FakeLogEntry;
 const rows = (...outputs: number[]): RecordedUsage[] =>
   outputs.map((o) => ({ model: 'm', inputTokens: 10, outputTokens: o, count: 1 }));

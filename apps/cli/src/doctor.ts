@@ -1,6 +1,14 @@
-import { loadConfig, type OrchexConfig, type OrchexEnv, type ProviderName, parseEnv, redactUrl } from '@orchex/core';
+import {
+  isProviderName,
+  loadConfig,
+  type OrchexConfig,
+  type OrchexEnv,
+  type ProviderName,
+  parseEnv,
+  redactUrl,
+} from '@orchex/core';
 import { checkMigrationsCurrent, createDatabase, type DatabaseHandle, DEFAULT_PGLITE_DIR } from '@orchex/db';
-import { createLanguageModels } from '@orchex/providers';
+import { createLanguageModels, loadPlugins } from '@orchex/providers';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { type CliIo, EXIT } from './cli-io.ts';
@@ -138,20 +146,26 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   else {
     // The same check a worker makes at start: every adapter builds (a malformed base URL fails, naming the variable).
     try {
-      createLanguageModels(Object.keys(config.models), config.models, env);
+      createLanguageModels(Object.keys(config.models), config.models, env, await loadPlugins(config.plugins));
     } catch (err) {
       add('providers', 'fail', message(err));
     }
-    const byProvider = new Map<ProviderName, string[]>();
-    for (const [name, m] of Object.entries(config.models))
-      byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);
+    // Models grouped by where their key comes from: a model's own api_key_env, else its provider's variable.
+    const byKey = new Map<string, { provider: string; variable: string | null; models: string[] }>();
+    for (const [name, m] of Object.entries(config.models)) {
+      const variable = m.api_key_env ?? (isProviderName(m.provider) ? KEY_VARIABLE[m.provider] : null);
+      const group = `${m.provider}:${variable}`;
+      const entry = byKey.get(group) ?? { provider: m.provider, variable, models: [] };
+      entry.models.push(name);
+      byKey.set(group, entry);
+    }
     let usable = 0;
-    for (const [provider, models] of byProvider) {
-      const variable = KEY_VARIABLE[provider];
+    for (const { provider, variable, models } of byKey.values()) {
       if (variable === null) {
         usable += models.length;
-        const base = env.OLLAMA_BASE_URL?.trim() || 'http://127.0.0.1:11434/v1 (default)';
-        add(`provider ${provider}`, 'ok', `no key needed; ${base}; models: ${models.join(', ')}`);
+        const base =
+          provider === 'ollama' ? `; ${env.OLLAMA_BASE_URL?.trim() || 'http://127.0.0.1:11434/v1 (default)'}` : '';
+        add(`provider ${provider}`, 'ok', `no key needed${base}; models: ${models.join(', ')}`);
       } else if (env[variable]?.trim()) {
         usable += models.length;
         add(`provider ${provider}`, 'ok', `${variable} set; models: ${models.join(', ')}`);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
-import { createLanguageModels, type Env } from '@orchex/providers';
+import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -82,7 +82,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     if (!Object.hasOwn(config.models, m))
       throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
   }
-  const models = createLanguageModels(served, config.models, opts.providerEnv ?? process.env);
+  const models = createLanguageModels(
+    served,
+    config.models,
+    opts.providerEnv ?? process.env,
+    await loadPlugins(config.plugins),
+  );
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);

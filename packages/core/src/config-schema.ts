@@ -75,6 +75,20 @@ export const configInputSchema = z
       .strict()
       .default({}),
     models: z.record(modelName, modelEntrySchema).default({}),
+    /**
+     * Providers loaded from modules at start (docs/providers.md): each entry names the provider its models use and
+     * the module — an npm package, or a path relative to this file — that exports it.
+     */
+    plugins: z
+      .array(
+        z
+          .object({
+            provider: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a provider name: lower-case letters, digits, "_", "-"'),
+            module: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 

@@ -124,7 +124,9 @@ export function preloadTokenizers(models: Iterable<Pick<ModelConfig, 'provider' 
  * times over, and a budget hold must not.
  */
 const PROXY_ENCODING: OpenAIEncoding = 'cl100k_base';
-const PROXY_MARGIN: Record<ModelConfig['provider'], number> = { openai: 1, anthropic: 1.3, google: 1.1, ollama: 1.1 };
+const PROXY_MARGIN: Record<string, number> = { openai: 1, anthropic: 1.3, google: 1.1, ollama: 1.1 };
+/** Providers a plugin adds: as cautious as the most cautious built-in margin. */
+const PLUGIN_MARGIN = 1.3;
 /** Message framing a provider adds around the text (role markers, system block). */
 const PROXY_OVERHEAD = 8;
 
@@ -141,7 +143,7 @@ export function estimateInputTokens(task: EstimableTask, model: Pick<ModelConfig
   if (model.provider !== 'openai') {
     const count = counter(PROXY_ENCODING);
     const text = countSampled(user, count) + (task.system != null ? countSampled(task.system, count) : 0);
-    return Math.ceil(text * PROXY_MARGIN[model.provider]) + PROXY_OVERHEAD;
+    return Math.ceil(text * (PROXY_MARGIN[model.provider] ?? PLUGIN_MARGIN)) + PROXY_OVERHEAD;
   }
   const count = counter(openaiEncoding(model.model_id));
   let tokens = countSampled(user, count) + OPENAI_TOKENS_PER_MESSAGE + OPENAI_REPLY_PRIMING;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type ModelRates, resolveModelRates, UnknownPriceError } from './model-rates.ts';
-import { PROVIDERS } from './vocabulary.ts';
 
 /** A price or amount in USD. */
 export const usd = z.number().nonnegative();
@@ -31,13 +30,24 @@ const modelFields = {
    * GPT-3.5) — for the CostAnalyzer's per-tier shares. Default: the tier of the model its name is an alias of.
    */
   tier: z.enum(['premium', 'standard', 'small']).optional(),
+  /** This model's own API root (any OpenAI-compatible service, a proxy, a second account); default: the provider's. */
+  base_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  /** The environment variable holding this model's key; default: the provider's (ANTHROPIC_API_KEY, …). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
+  /** Extra headers sent with every call to this model. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Extra query parameters on every call (e.g. Azure OpenAI's api-version). */
+  query: z.record(z.string(), z.string()).optional(),
 };
 
 /** One model orchex can call, complete: which provider serves it, its id there, its window, limits and prices. */
 const modelConfigInputSchema = z
   .object({
-    /** Which adapter calls it. */
-    provider: z.enum(PROVIDERS),
+    /** Which adapter calls it: a built-in provider (PROVIDERS) or one a plugin adds. */
+    provider: z.string().min(1),
     /** The provider's own model id (e.g. "claude-sonnet-4-5"); also the key for the price catalogue. */
     model_id: z.string().min(1),
     ...modelFields,
@@ -50,8 +60,11 @@ const modelConfigInputSchema = z
  */
 export const modelEntrySchema = z
   .object({
-    /** Which adapter calls it; default: inferred from the name (claude → anthropic, gpt/o1… → openai, gemini → google). */
-    provider: z.enum(PROVIDERS).optional(),
+    /**
+     * Which adapter calls it: anthropic, openai, google, ollama, or a plugin's provider. Default: inferred from the
+     * name (claude → anthropic, gpt/o1… → openai, gemini → google; a local base_url → ollama).
+     */
+    provider: z.string().min(1).optional(),
     /** The provider's model id; default: the alias target's id for a known alias (gpt-4 → …), else the name. */
     model_id: z.string().min(1).optional(),
     ...modelFields,

@@ -74,3 +74,39 @@ export class ProviderError extends Error {
     this.outcomeUnknown = init.outcomeUnknown ?? (init.kind === 'timeout' || init.kind === 'malformed_response');
   }
 }
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  'rate_limited',
+  'overloaded',
+  'server',
+  'timeout',
+  'connection',
+  'bad_request',
+  'auth',
+  'context_length',
+  'content_filter',
+  'malformed_response',
+]);
+
+/**
+ * Any failure of a model call as a ProviderError: itself; an error that carries a `kind` (how plugin adapters,
+ * which cannot import this class, steer retries and fallbacks) with its statusCode and retryAfterMs; anything else
+ * as a retryable `server` failure.
+ */
+export function toProviderError(err: unknown, provider: string, model: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const e = (err ?? {}) as { kind?: unknown; message?: unknown; statusCode?: unknown; retryAfterMs?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (typeof e.kind === 'string' && KINDS.has(e.kind)) {
+    return new ProviderError({
+      provider,
+      model,
+      kind: e.kind as ErrorKind,
+      message,
+      statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
+      retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
+      cause: err,
+    });
+  }
+  return new ProviderError({ provider, model, kind: 'server', message, cause: err });
+}

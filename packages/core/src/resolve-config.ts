@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { BUILT_IN_ALIASES, DEFAULT_CONFIG_SOURCE } from './default-config.ts';
 import { type ModelConfig, type ModelEntry, modelConfigSchema } from './model-config-schema.ts';
-import type { ProviderName } from './vocabulary.ts';
+import { PROVIDERS, type ProviderName } from './vocabulary.ts';
 
 /** What resolveConfig needs of the config as written; the other sections pass through unchanged. */
 interface RawConfig {
@@ -10,6 +10,7 @@ interface RawConfig {
   aliases: Record<string, string>;
   cost_analysis: { baseline_model?: string | undefined };
   models: Record<string, ModelEntry>;
+  plugins: Array<{ provider: string }>;
 }
 
 /** A config with every model complete and every name resolved. */
@@ -50,6 +51,7 @@ export function resolveConfig<C extends RawConfig>(cfg: C, ctx: z.RefinementCtx)
   const aliases: Record<string, string> = { ...BUILT_IN_ALIASES, ...cfg.aliases };
   const builtIn = DEFAULT_CONFIG_SOURCE.models as Record<string, ModelEntry>;
   const models: Record<string, ModelConfig> = {};
+  const providers: string[] = [...PROVIDERS, ...cfg.plugins.map((p) => p.provider)];
 
   // Where an alias chain ends: the first name that is not an alias (a loop ends where it repeats).
   const chase = (name: string): string => {
@@ -78,11 +80,18 @@ export function resolveConfig<C extends RawConfig>(cfg: C, ctx: z.RefinementCtx)
     // A seed name defined without a model_id stands for its alias target's current model.
     const via = Object.hasOwn(aliases, name) ? chase(name) : undefined;
     const base = via !== undefined && via !== name ? (cfg.models[via] ?? builtIn[via]) : undefined;
-    const provider = entry.provider ?? base?.provider ?? inferProvider(name);
+    const provider = entry.provider ?? base?.provider ?? inferProvider(name, entry.base_url);
     if (!provider) {
       issues.push({
         path: [...path, 'provider'],
-        message: `cannot tell the provider of "${name}" from its name: set provider (anthropic, openai, google or ollama)`,
+        message: `cannot tell the provider of "${name}" from its name: set provider (${providers.join(', ')})`,
+      });
+      return;
+    }
+    if (!providers.includes(provider)) {
+      issues.push({
+        path: [...path, 'provider'],
+        message: `unknown provider "${provider}" (built in: ${PROVIDERS.join(', ')}; add others under plugins:)`,
       });
       return;
     }

@@ -19,6 +19,11 @@ export const PROVIDERS = ['anthropic', 'openai', 'google', 'ollama'] as const;
 /** One of PROVIDERS. */
 export type ProviderName = (typeof PROVIDERS)[number];
 
+/** Whether a model's provider is a built-in one (not a plugin's). */
+export function isProviderName(name: string): name is ProviderName {
+  return (PROVIDERS as readonly string[]).includes(name);
+}
+
 /** Task types with a routing rule of their own (the seed's table). */
 export const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'] as const;
 /** One of TASK_TYPES. */

@@ -12,6 +12,7 @@ export * from './google/google-wire-schema.ts';
 export * from './google/map-finish-reason.ts';
 export * from './language-model.ts';
 export * from './language-model-init.ts';
+export * from './load-plugins.ts';
 export * from './ollama/ollama-language-model.ts';
 export * from './ollama/ollama-options.ts';
 export * from './openai/classify-error.ts';

@@ -7,6 +7,7 @@ import { malformedResponseError } from '../shared/malformed-response-error.ts';
 import { missingKeyError } from '../shared/missing-key-error.ts';
 import { noTimeoutFetchOptions, SDK_TIMEOUT_MS } from '../shared/no-timeout-dispatcher.ts';
 import { parseEnv } from '../shared/parse-env.ts';
+import { resolveConnection } from '../shared/resolve-connection.ts';
 import { anthropicOptionsSchema } from './anthropic-options.ts';
 import { anthropicMessageSchema } from './anthropic-wire-schema.ts';
 import { classifyAnthropicError } from './classify-error.ts';
@@ -19,13 +20,15 @@ export class AnthropicLanguageModel implements LanguageModel {
   readonly modelName: string;
   readonly modelId: string;
   readonly #apiKey: string | undefined;
+  readonly #keyVariable: string;
   readonly #client: Anthropic | undefined;
 
   constructor(init: LanguageModelInit) {
     this.modelName = init.modelName;
     this.modelId = init.modelId;
-    const options = parseEnv(anthropicOptionsSchema, init.env);
+    const options = resolveConnection(init, parseEnv(anthropicOptionsSchema, init.env), 'ANTHROPIC_API_KEY');
     this.#apiKey = options.apiKey;
+    this.#keyVariable = options.keyVariable;
     // Without a key the SDK would fall back to profiles on disk; we want the attempt to fail plainly instead.
     this.#client =
       options.apiKey === undefined
@@ -35,6 +38,8 @@ export class AnthropicLanguageModel implements LanguageModel {
             // Otherwise the SDK would also send ANTHROPIC_AUTH_TOKEN from process.env, ignoring our env.
             authToken: null,
             baseURL: options.baseURL,
+            ...(options.headers ? { defaultHeaders: options.headers } : {}),
+            ...(options.query ? { defaultQuery: options.query } : {}),
             // The queue owns retries so that every attempt is seen and recorded.
             maxRetries: 0,
             timeout: SDK_TIMEOUT_MS,
@@ -43,7 +48,7 @@ export class AnthropicLanguageModel implements LanguageModel {
   }
 
   async doGenerate(options: GenerateOptions): Promise<GenerateResult> {
-    if (!this.#client) throw missingKeyError(this.provider, this.modelName, 'ANTHROPIC_API_KEY');
+    if (!this.#client) throw missingKeyError(this.provider, this.modelName, this.#keyVariable);
     const started = performance.now();
     let body: unknown;
     let response: Response;

@@ -22,6 +22,10 @@ export interface FakeLogEntry {
   /** Usage reported in a successful answer; null otherwise. */
   inputTokens: number | null;
   outputTokens: number | null;
+  /** The API key the request carried (x-api-key, Bearer, or x-goog-api-key), so tests can tell accounts apart. */
+  apiKey: string | null;
+  /** Every request header, lower-cased. */
+  headers: Record<string, string>;
 }
 
 /** The request log plus live and peak in-flight counters per model. */
@@ -32,7 +36,13 @@ export class RequestLog {
   readonly #peak = new Map<string, number>();
   #seq = 0;
 
-  begin(provider: FakeProvider, model: string, path: string, startedAt: number): FakeLogEntry {
+  begin(
+    provider: FakeProvider,
+    model: string,
+    path: string,
+    startedAt: number,
+    headers: Record<string, string> = {},
+  ): FakeLogEntry {
     const inFlight = (this.#inFlight.get(model) ?? 0) + 1;
     this.#inFlight.set(model, inFlight);
     this.#peak.set(model, Math.max(this.#peak.get(model) ?? 0, inFlight));
@@ -48,6 +58,9 @@ export class RequestLog {
       inFlightAtStart: inFlight,
       inputTokens: null,
       outputTokens: null,
+      apiKey:
+        headers['x-api-key'] ?? headers['x-goog-api-key'] ?? headers.authorization?.replace(/^Bearer /, '') ?? null,
+      headers,
     };
     this.entries.push(entry);
     return entry;

@@ -122,7 +122,10 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       send(res, 400, protocol.errorBody('bad_request', 400, undefined));
       return;
     }
-    const entry = log.begin(protocol.provider, request.model, path, startedAt);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]),
+    );
+    const entry = log.begin(protocol.provider, request.model, path, startedAt, headers);
     const step = nextStep(request.model);
     let done = false;
     let timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@ import { headersToRecord } from '../shared/headers-to-record.ts';
 import { malformedResponseError } from '../shared/malformed-response-error.ts';
 import { missingKeyError } from '../shared/missing-key-error.ts';
 import { parseEnv } from '../shared/parse-env.ts';
+import { resolveConnection } from '../shared/resolve-connection.ts';
 import { classifyGoogleError } from './classify-error.ts';
 import { convertGoogleUsage } from './convert-usage.ts';
 import { googleOptionsSchema } from './google-options.ts';
@@ -21,13 +22,15 @@ export class GoogleLanguageModel implements LanguageModel {
   readonly modelName: string;
   readonly modelId: string;
   readonly #apiKey: string | undefined;
+  readonly #keyVariable: string;
   readonly #client: GoogleGenAI | undefined;
 
   constructor(init: LanguageModelInit) {
     this.modelName = init.modelName;
     this.modelId = init.modelId;
-    const options = parseEnv(googleOptionsSchema, init.env);
+    const options = resolveConnection(init, parseEnv(googleOptionsSchema, init.env), 'GOOGLE_API_KEY');
     this.#apiKey = options.apiKey;
+    this.#keyVariable = options.keyVariable;
     this.#client =
       options.apiKey === undefined
         ? undefined
@@ -36,12 +39,16 @@ export class GoogleLanguageModel implements LanguageModel {
             // Explicit, so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot switch backends behind our back.
             vertexai: false,
             // One HTTP attempt per call: the queue owns retries. No timeout: the caller's signal is the deadline.
-            httpOptions: { baseUrl: options.baseURL, retryOptions: { attempts: 1 } },
+            httpOptions: {
+              baseUrl: options.baseURL,
+              retryOptions: { attempts: 1 },
+              ...(options.headers ? { headers: options.headers } : {}),
+            },
           });
   }
 
   async doGenerate(options: GenerateOptions): Promise<GenerateResult> {
-    if (!this.#client) throw missingKeyError(this.provider, this.modelName, 'GOOGLE_API_KEY');
+    if (!this.#client) throw missingKeyError(this.provider, this.modelName, this.#keyVariable);
     const started = performance.now();
     let body: unknown;
     try {

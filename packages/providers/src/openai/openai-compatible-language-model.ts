@@ -22,6 +22,9 @@ export interface OpenAICompatibleSettings {
   baseURL: string;
   /** OpenAI's reasoning models reject `max_tokens`; other servers (Ollama) only read `max_tokens`. */
   maxTokensField: 'max_completion_tokens' | 'max_tokens';
+  /** Extra headers and query parameters on every request (a model's own config). */
+  headers?: Record<string, string> | undefined;
+  query?: Record<string, string> | undefined;
 }
 
 /** A model behind a Chat Completions endpoint, called through the openai SDK (non-streaming). */
@@ -43,6 +46,8 @@ export class OpenAICompatibleLanguageModel implements LanguageModel {
         : new OpenAI({
             apiKey: settings.apiKey,
             baseURL: settings.baseURL,
+            ...(settings.headers ? { defaultHeaders: settings.headers } : {}),
+            ...(settings.query ? { defaultQuery: settings.query } : {}),
             // The queue owns retries so that every attempt is seen and recorded.
             maxRetries: 0,
             timeout: SDK_TIMEOUT_MS,

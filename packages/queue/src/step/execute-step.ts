@@ -2,8 +2,9 @@ import {
   costMicros,
   estimateTaskInputTokens,
   microsToUsd,
-  ProviderError,
+  type ProviderError,
   safeErrorText,
+  toProviderError,
   unavailableDependency,
   usdToMicros,
 } from '@orchex/core';
@@ -343,7 +344,7 @@ async function skipStep(
   return { kind: 'end', reason: `task failed: ${limit.kind}` };
 }
 
-/** The call's result, or its failure as a ProviderError (anything else, i.e. an adapter bug, counts as `server`). */
+/** The call's result, or its failure as a ProviderError (see toProviderError: plugins' errors carry a kind). */
 async function callModel(
   model: LanguageModel,
   options: GenerateOptions,
@@ -351,9 +352,7 @@ async function callModel(
   try {
     return { ok: true, result: await model.doGenerate(options) };
   } catch (err) {
-    if (err instanceof ProviderError) return { ok: false, error: err };
-    const init = { provider: model.provider, model: model.modelName, kind: 'server' as const };
-    return { ok: false, error: new ProviderError({ ...init, message: String(err), cause: err }) };
+    return { ok: false, error: toProviderError(err, model.provider, model.modelName) };
   }
 }
 
