@@ -26,7 +26,17 @@ export function resolveConnection(
     apiKey: c.apiKeyEnv === undefined ? fromEnv.apiKey : ownKey,
     baseURL: c.baseURL ?? fromEnv.baseURL,
     keyVariable: c.apiKeyEnv ?? keyVariable,
-    headers: c.headers,
+    headers: c.headers && withEnv(c.headers, init.env),
     query: c.query,
   };
+}
+
+/** `${NAME}` in a header value is the env variable NAME (a key kept out of the config file), read once at start. */
+function withEnv(headers: Record<string, string>, env: LanguageModelInit['env']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [
+      k,
+      v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => env[name] ?? ''),
+    ]),
+  );
 }
