@@ -28,7 +28,7 @@ describe("a model's own endpoint, account and provider plugin, from the config a
           model_id: 'claude-a',
           base_url: a.url,
           api_key_env: 'ACCOUNT_A_KEY',
-          headers: { 'x-team': 'research' },
+          headers: { 'x-team': 'research', 'x-account': '${ACCOUNT_A_KEY}' },
           ...prices,
         },
         'claude-b': {
@@ -69,7 +69,10 @@ describe("a model's own endpoint, account and provider plugin, from the config a
     const atB = b.log.filter((e) => e.model === 'claude-b');
     expect(atA).toHaveLength(1);
     expect(atB).toHaveLength(1);
-    expect(atA[0]).toMatchObject({ apiKey: 'key-of-account-a-0001', headers: { 'x-team': 'research' } });
+    expect(atA[0]).toMatchObject({
+      apiKey: 'key-of-account-a-0001',
+      headers: { 'x-team': 'research', 'x-account': 'key-of-account-a-0001' },
+    });
     expect(atB[0]?.apiKey).toBe('key-of-account-b-0002');
     // Neither went to the provider's default server (the shared fake of the test system).
     expect(sys.fake.log.filter((e) => e.model === 'claude-a' || e.model === 'claude-b')).toHaveLength(0);
