@@ -1,12 +1,15 @@
 import { createRequire } from 'node:module';
-import { buildPrompt } from './build-prompt.ts';
+import { buildMessages } from './build-prompt.ts';
 import type { ModelConfig } from './model-config-schema.ts';
+import type { ChatMessage } from './task-schema.ts';
 
 /** The parts of a task that become model input. */
 export interface EstimableTask {
   prompt: string;
   context?: string | null | undefined;
   system?: string | null | undefined;
+  /** A conversation instead of the prompt (see buildMessages). */
+  messages?: readonly ChatMessage[] | null | undefined;
 }
 
 /**
@@ -139,14 +142,16 @@ const PROXY_OVERHEAD = 8;
  * holds and tpm reservations use this figure, so it errs towards more.
  */
 export function estimateInputTokens(task: EstimableTask, model: Pick<ModelConfig, 'provider' | 'model_id'>): number {
-  const user = buildPrompt(task.prompt, task.context);
+  const turns = buildMessages(task);
   if (model.provider !== 'openai') {
     const count = counter(PROXY_ENCODING);
-    const text = countSampled(user, count) + (task.system != null ? countSampled(task.system, count) : 0);
-    return Math.ceil(text * (PROXY_MARGIN[model.provider] ?? PLUGIN_MARGIN)) + PROXY_OVERHEAD;
+    let text = task.system != null ? countSampled(task.system, count) : 0;
+    for (const m of turns) text += countSampled(m.content, count);
+    return Math.ceil(text * (PROXY_MARGIN[model.provider] ?? PLUGIN_MARGIN)) + PROXY_OVERHEAD * turns.length;
   }
   const count = counter(openaiEncoding(model.model_id));
-  let tokens = countSampled(user, count) + OPENAI_TOKENS_PER_MESSAGE + OPENAI_REPLY_PRIMING;
+  let tokens = OPENAI_REPLY_PRIMING;
+  for (const m of turns) tokens += countSampled(m.content, count) + OPENAI_TOKENS_PER_MESSAGE;
   if (task.system != null) tokens += countSampled(task.system, count) + OPENAI_TOKENS_PER_MESSAGE;
   return tokens;
 }

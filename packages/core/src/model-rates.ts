@@ -98,10 +98,8 @@ export function resolveModelRates(
     (needsCatalog && builtIn ? catalogPrices(builtIn, model.model_id, at) : undefined) ?? {};
   const missing = (['input', 'output'] as const).filter((f) => explicit(f) === undefined && !catalog[f]);
   if (missing.length) {
-    const why =
-      builtIn === undefined || builtIn === 'ollama'
-        ? ' (local and plugin models have no list price; 0 is allowed)'
-        : '';
+    const kind = builtIn === 'ollama' ? 'local' : builtIn === undefined ? 'plugin' : undefined;
+    const why = kind ? ` (${kind} models have no list price; 0 is allowed)` : '';
     throw new UnknownPriceError(
       `no known price for ${model.provider}/${model.model_id}; set ${missing.map((f) => CONFIG_KEY[f]).join(' and ')}${why}`,
     );

@@ -57,6 +57,11 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
   if (routed.inputTokens + input.max_tokens > firstModel.max_tokens) {
     const planned = planSplit(input, routed.plan, config);
     if ('error' in planned) return { refused: { status: 422, code: 'input_too_large', message: planned.error } };
+    if (input.messages) {
+      // A long document goes in `context` to be split; a conversation is answered whole or not at all.
+      const message = `the conversation exceeds every model's window in the plan (${routed.plan.join(', ')}); put long documents in context`;
+      return { refused: { status: 422, code: 'input_too_large', message } };
+    }
     if (!input.context) {
       const message = `the prompt alone exceeds every model's window in the plan (${routed.plan.join(', ')})`;
       return { refused: { status: 422, code: 'input_too_large', message } };

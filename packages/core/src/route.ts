@@ -34,7 +34,7 @@ export class RoutingError extends Error {
 }
 
 type RoutableTask = Pick<TaskInput, 'prompt' | 'task_type' | 'fallback_chain' | 'max_tokens'> &
-  Partial<Pick<TaskInput, 'context' | 'system'>>;
+  Partial<Pick<TaskInput, 'context' | 'system' | 'messages'>>;
 
 /**
  * Chooses the models a task will try, in order: an explicit fallback_chain wins; else the rule for task_type

@@ -3,12 +3,24 @@ import type { Usage } from '@orchex/core';
 /** Why generation stopped, unified across providers; `raw` keeps the provider's own value. */
 export type UnifiedFinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other';
 
+/** One turn of a conversation; content is plain text. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
 export interface GenerateOptions {
   prompt: string;
+  /** A conversation instead of `prompt` (when set, `prompt` is ignored). System messages anywhere are allowed. */
+  messages?: ChatMessage[] | undefined;
   system?: string | undefined;
   /** Largest output in tokens. */
   maxOutputTokens: number;
   temperature?: number | undefined;
+  /** Nucleus sampling. */
+  topP?: number | undefined;
+  /** Sequences that end the answer. */
+  stop?: string[] | undefined;
   /** Aborts the HTTP call; the adapter turns an abort into ProviderError kind "timeout". */
   abortSignal?: AbortSignal | undefined;
 }

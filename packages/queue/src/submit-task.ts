@@ -159,6 +159,7 @@ function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 
   const row = {
     ...common,
     prompt: input.prompt,
+    messages: input.messages ?? null,
     context: input.context ?? null,
     params: taskParams(input),
     routingReason: route.reason,

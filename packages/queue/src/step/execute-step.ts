@@ -1,6 +1,7 @@
 import {
   costMicros,
   estimateTaskInputTokens,
+  lastUserText,
   microsToUsd,
   type ProviderError,
   safeErrorText,
@@ -126,7 +127,10 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
   const call = await callModel(run.model, {
-    prompt: run.prompt,
+    prompt: lastUserText(run.messages),
+    messages: run.messages,
+    topP: task.params.topP,
+    stop: task.params.stop,
     system: task.system ?? undefined,
     maxOutputTokens: run.maxTokens,
     temperature: task.params.temperature,

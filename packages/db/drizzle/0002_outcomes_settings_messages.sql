@@ -5,4 +5,5 @@ CREATE TABLE "settings" (
 );
 --> statement-breakpoint
 ALTER TABLE "attempts" ADD COLUMN "cost_estimated" boolean DEFAULT false NOT NULL;--> statement-breakpoint
-ALTER TABLE "attempts" ADD COLUMN "max_tokens" integer;
+ALTER TABLE "attempts" ADD COLUMN "max_tokens" integer;--> statement-breakpoint
+ALTER TABLE "tasks" ADD COLUMN "messages" jsonb;
