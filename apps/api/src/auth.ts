@@ -51,12 +51,21 @@ export function requireApiKey(apiKeys: string[], adminKey: string | undefined, k
       res
         .status(401)
         .set('WWW-Authenticate', 'Bearer')
-        .json({ error: { code: 'unauthorized', message: 'missing Authorization: Bearer <api key>' } });
+        // `type` too, so OpenAI clients of /v1/chat/completions read it as their own AuthenticationError.
+        .json({
+          error: {
+            code: 'unauthorized',
+            type: 'invalid_request_error',
+            message: 'missing Authorization: Bearer <api key>',
+          },
+        });
       return;
     }
     const isAdmin = matches(key, admin);
     if (!isAdmin && !matches(key, keys)) {
-      res.status(401).json({ error: { code: 'unauthorized', message: 'invalid API key' } });
+      res
+        .status(401)
+        .json({ error: { code: 'unauthorized', type: 'invalid_request_error', message: 'invalid API key' } });
       return;
     }
     res.locals.apiKeyId = keyId(key);

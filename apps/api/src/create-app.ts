@@ -11,6 +11,7 @@ import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
+import { chatRoutes } from './openai/chat-routes.ts';
 import { taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 
@@ -47,6 +48,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
   v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
   v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
+  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape.
+  v1.use(chatRoutes({ ...deps, debugRouting: deps.debugRouting ?? false }));
   v1.use(
     taskRoutes({
       config: deps.config,
