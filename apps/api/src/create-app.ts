@@ -1,6 +1,6 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { KeyBudgets, ModelQueues } from '@orchex/queue';
+import type { KeyBudgets, ModelQueues, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
@@ -12,6 +12,7 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { chatRoutes } from './openai/chat-routes.ts';
+import { taskEventsRoute } from './task-events-route.ts';
 import { taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 
@@ -24,6 +25,8 @@ export interface AppDeps {
   waiter: TaskWaiter;
   /** The global daily budget and each key's. */
   budget: KeyBudgets;
+  /** The per-task answer streams (stream: true tasks). */
+  streams: TaskStreams;
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
   v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
   v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
+  v1.get('/tasks/:id/events', taskEventsRoute(deps));
   // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape.
   v1.use(chatRoutes({ ...deps, debugRouting: deps.debugRouting ?? false }));
   v1.use(

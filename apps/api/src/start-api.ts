@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { createRedis, keyBudgetsFromConfig, ModelQueues, taskFinishedChannel } from '@orchex/queue';
+import { createRedis, keyBudgetsFromConfig, ModelQueues, TaskStreams, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { TaskWaiter } from './task-waiter.ts';
@@ -46,7 +46,8 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
   const keyId = await loadKeyId(opts.db, opts.keySecret);
-  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId });
+  const streams = new TaskStreams(redis, opts.prefix);
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -15,6 +15,7 @@ import {
   reconcileFailedJob,
   type StepDeps,
   scheduleOrphanSweep,
+  TaskStreams,
 } from '@orchex/queue';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -108,6 +109,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     holder: `${hostname()}:${process.pid}`,
     leaseMs: lockDuration,
     pending: new PendingAttempts(redis, prefix),
+    streams: new TaskStreams(redis, prefix),
   };
 
   const workers: Worker[] = [];

@@ -65,6 +65,8 @@ const taskObjectSchema = z
     temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').optional(),
     /** Nucleus sampling, 0–1; default: the model's own. */
     top_p: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    /** Write the answer into the task's stream as it arrives (read it with GET /v1/tasks/:id/events). */
+    stream: z.boolean().optional(),
     /** Up to 4 sequences that end the answer. */
     stop: z.array(z.string().min(1).max(200)).max(4, 'at most 4 stop sequences').optional(),
     /** Per-attempt deadline in seconds for this task (long research calls); default orchestrator.timeout. */

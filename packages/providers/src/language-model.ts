@@ -45,4 +45,19 @@ export interface LanguageModel {
   /** The provider's model id. */
   readonly modelId: string;
   doGenerate(options: GenerateOptions): Promise<GenerateResult>;
+  /** The same call, streamed (see StreamPart). */
+  doStream?(options: GenerateOptions): Promise<AsyncIterable<StreamPart>>;
 }
+
+/** What a streaming call yields, in order: text deltas, then exactly one finish part (or it throws). */
+export type StreamPart =
+  | { type: 'text-delta'; text: string }
+  | {
+      type: 'finish';
+      finishReason: GenerateResult['finishReason'];
+      usage: Usage;
+      response: GenerateResult['response'];
+      latencyMs: number;
+      /** The whole text. */
+      content: string;
+    };

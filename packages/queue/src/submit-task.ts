@@ -167,9 +167,9 @@ function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 
     currentStep: planned.firstStep,
   };
   if (!split) return { row };
-  // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
+  // Parts carry the generation settings, not the caller's metadata or stream: the task's answer is the reduce's.
   const partParams = (maxTokens: number) => {
-    const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
+    const { metadata: _omit, stream: _parts, ...rest } = taskParams(input, maxTokens);
     return rest;
   };
   const part = { ...common, routingReason: route.reason };

@@ -10,5 +10,6 @@ export function taskParams(input: TaskInput, maxTokens = input.max_tokens): Task
     ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
     ...(input.top_p !== undefined ? { topP: input.top_p } : {}),
     ...(input.stop !== undefined ? { stop: input.stop } : {}),
+    ...(input.stream ? { stream: true } : {}),
   };
 }

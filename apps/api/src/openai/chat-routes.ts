@@ -10,10 +10,14 @@ import {
   unavailableDependency,
 } from '@orchex/core';
 import { type Db, findTask, type TaskWithAttempts } from '@orchex/db';
-import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask } from '@orchex/queue';
+import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
+import type { Redis } from 'ioredis';
+import { followTask } from '../stream-reader.ts';
 import type { TaskWaiter } from '../task-waiter.ts';
 import { parseChatRequest } from './chat-request.ts';
+import { relayChatStream } from './chat-stream.ts';
+import { completion } from './completion.ts';
 import { listModels } from './list-models.ts';
 import { OpenAIError } from './openai-error.ts';
 
@@ -21,6 +25,8 @@ import { OpenAIError } from './openai-error.ts';
 export interface ChatRouteDeps {
   config: OrchexConfig;
   db: Db;
+  redis: Redis;
+  streams: TaskStreams;
   queues: ModelQueues;
   waiter: TaskWaiter;
   logger: Logger;
@@ -43,7 +49,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
 
   router.post('/chat/completions', async (req: Request, res: Response) => {
     const chat = parseChatRequest(req.body, config);
-    const input = taskInputSchema.safeParse(chat.task);
+    const input = taskInputSchema.safeParse({ ...chat.task, ...(chat.stream ? { stream: true } : {}) });
     if (!input.success) {
       const issue = input.error.issues[0];
       const param = issue?.path.join('.') || null;
@@ -60,6 +66,15 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
     }
     res.set('x-orchex-task-id', taskId);
     const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;
+    if (chat.stream) {
+      let gone = false;
+      req.once('close', () => {
+        gone = true;
+      });
+      const items = followTask(deps.redis, deps.streams, db, taskId, { afterId: '0', owner, gone: () => gone });
+      await relayChatStream(res, items, { taskId, includeUsage: chat.includeUsage, failed });
+      return;
+    }
     const task = await waitForEnd(deps, taskId, owner, req);
     if (!task) return; // the client went away; the task goes on
     if (task.status !== 'succeeded') throw failed(task);
@@ -112,41 +127,6 @@ async function waitForEnd(
     await w.done;
     if (gone) return null;
   }
-}
-
-/** OpenAI's chat.completion object for a finished task, with orchex's own figures under `orchex`. */
-export function completion(task: TaskWithAttempts) {
-  const usage = task.usage;
-  const prompt = usage?.inputTokens.total ?? 0;
-  const output = usage?.outputTokens.total ?? 0;
-  return {
-    id: `chatcmpl-${task.id}`,
-    object: 'chat.completion' as const,
-    created: Math.floor(task.createdAt.getTime() / 1000),
-    model: task.model ?? '',
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant' as const, content: task.resultText ?? '', refusal: null },
-        finish_reason: finishReason(task.finishReason),
-        logprobs: null,
-      },
-    ],
-    usage: { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output },
-    orchex: {
-      task_id: task.id,
-      plan: task.plan,
-      attempts: task.attempts.length,
-      cost: microsToUsd(task.costMicros),
-    },
-  };
-}
-
-/** orchex's unified finish reason in OpenAI's words. */
-export function finishReason(unified: string | null): 'stop' | 'length' | 'content_filter' {
-  if (unified === 'length') return 'length';
-  if (unified === 'content-filter') return 'content_filter';
-  return 'stop';
 }
 
 function refusal(r: Refusal): OpenAIError {

@@ -14,6 +14,7 @@ import type { GenerateOptions, GenerateResult, LanguageModel } from '@orchex/pro
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
+import type { TaskStreams } from '../task-stream.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
@@ -126,7 +127,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
-  const call = await callModel(run.model, {
+  const call = await (task.params.stream && run.model.doStream ? streamModel(deps, run) : callModel)(run.model, {
     prompt: lastUserText(run.messages),
     messages: run.messages,
     topP: task.params.topP,
@@ -359,6 +360,47 @@ async function callModel(
     return { ok: false, error: toProviderError(err, model.provider, model.modelName) };
   }
 }
+
+/**
+ * The call of a `stream: true` task: the SDK's stream, each text delta appended to the task's Redis stream as it
+ * arrives (in order, without waiting on each write), the finish part as the result. A failure is reported in the
+ * stream too — whether some text of this attempt was already in it — then handled like any failed call.
+ */
+const streamModel =
+  (deps: StepDeps, run: StepRun) =>
+  async (
+    model: LanguageModel,
+    options: GenerateOptions,
+  ): Promise<{ ok: true; result: GenerateResult } | { ok: false; error: ProviderError }> => {
+    const taskId = run.task.id;
+    const writes: Array<Promise<void>> = [];
+    const tell = (event: Parameters<TaskStreams['append']>[1]) =>
+      writes.push(deps.streams.append(taskId, event).catch(() => {}));
+    let sent = false;
+    let result: GenerateResult | undefined;
+    try {
+      for await (const part of await (model.doStream as NonNullable<LanguageModel['doStream']>)(options)) {
+        if (part.type === 'text-delta') {
+          sent = true;
+          tell({ type: 'delta', attempt: run.attempt, model: run.modelName, text: part.text });
+        } else result = { ...part };
+      }
+      if (!result) throw new Error('the stream ended without a finish part');
+      await Promise.all(writes);
+      return { ok: true, result };
+    } catch (err) {
+      const error = toProviderError(err, model.provider, model.modelName);
+      tell({
+        type: 'attempt-failed',
+        attempt: run.attempt,
+        model: run.modelName,
+        afterOutput: sent,
+        errorKind: error.kind,
+      });
+      await Promise.all(writes);
+      return { ok: false, error };
+    }
+  };
 
 const elapsed = (t0: number) => Math.round(performance.now() - t0);
 

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
+import type { TaskStreams } from '../task-stream.ts';
 import type { PendingAttempts } from './pending-attempts.ts';
 
 /** Everything a step needs; built once per worker process (apps/worker's startWorkers). */
@@ -37,6 +38,8 @@ export interface StepDeps {
   leaseMs: number;
   /** Attempts made but not yet written, kept in Redis while Postgres is unreachable. */
   pending: PendingAttempts;
+  /** The per-task streams that `stream: true` tasks write their answers into as they arrive. */
+  streams: TaskStreams;
 }
 
 /** How a step that did not throw ended. */
