@@ -9,5 +9,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Files use their own queue prefixes and databases, so they may run side by side.
     fileParallelism: true,
+    // `npm run coverage`: V8's own counters, so no instrumented copy of the code runs. Only code loaded by the test
+    // processes is counted; the API, worker and CLI processes that tests spawn are not.
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**', 'apps/*/src/**', 'scripts/**'],
+      reporter: ['text-summary', 'html'],
+      reportsDirectory: 'coverage',
+    },
   },
 });
