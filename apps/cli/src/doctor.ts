@@ -11,17 +11,10 @@ import { checkMigrationsCurrent, createDatabase, type DatabaseHandle, DEFAULT_PG
 import { createLanguageModels, loadPlugins } from '@orchex/providers';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { type CliIo, EXIT } from './cli-io.ts';
+import type { CliIo } from './cli-io.ts';
+import { type CheckStatus, type DoctorCheck, printDoctorReport } from './doctor-report.ts';
 
-/** How one preflight check ended; `skip` = could not be checked because an earlier one failed. */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-/** One line of `orchex doctor`. */
-export interface DoctorCheck {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-report.ts';
 
 /** Longest wait for one check (a host that drops packets would otherwise hang the doctor). Default 10 s. */
 const CHECK_TIMEOUT_MS = 10_000;
@@ -33,8 +26,6 @@ const KEY_VARIABLE: Record<ProviderName, string | null> = {
   google: 'GOOGLE_API_KEY',
   ollama: null,
 };
-
-const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -183,15 +174,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   return checks;
 }
 
-/** `orchex doctor`: prints the checks; exit 1 when any failed. */
+/** `orchex doctor` in the orchex checkout: prints the checks; exit 1 when any failed. */
 export async function doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> {
-  const checks = await runDoctor(io.env);
-  const ok = !checks.some((c) => c.status === 'fail');
-  if (o.json) io.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
-  else {
-    const width = Math.max(...checks.map((c) => c.name.length));
-    for (const c of checks) io.stdout.write(`${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}\n`);
-    io.stdout.write(ok ? 'ready\n' : 'problems found\n');
-  }
-  return ok ? EXIT.ok : EXIT.failed;
+  return printDoctorReport(await runDoctor(io.env), o, io);
 }

@@ -1,5 +1,6 @@
 import { ApiError, ConnectionError, OrchexError, TaskFailedError, ValidationError } from '@orchex/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { apiDoctorCommand } from './api-doctor.ts';
 import { batchCancelCommand, batchRunCommand, batchStatusCommand } from './batch-commands.ts';
 import { CliError, type CliIo, EXIT } from './cli-io.ts';
 import { clientFromEnv, DEFAULT_ORCHEX_URL } from './client-from-env.ts';
@@ -19,11 +20,21 @@ const commaList = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** What differs between the installed CLI and the one run from the orchex checkout. */
+export interface CliOptions {
+  /**
+   * The checkout's `doctor`, which checks this machine's server setup (config, Redis, Postgres, migrations, provider
+   * keys) with the server packages. Absent (the installed CLI, which has no server code): `doctor` asks the running
+   * API instead (api-doctor.ts).
+   */
+  serverDoctor?: () => Promise<{ doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> }>;
+}
+
 /**
  * Runs one `orchex …` command line and resolves to its exit code (see EXIT). Expected failures print one clear
  * message on stderr, never a stack trace; only a bug in orchex itself prints one.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   let code: number = EXIT.ok;
   const client = (admin = false) => clientFromEnv(io.env, { admin });
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
@@ -131,11 +142,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('doctor')
-    .description('preflight: config, Redis, Postgres, migrations, provider keys (exit 1 on a problem)')
+    .description(
+      options.serverDoctor
+        ? 'preflight: config, Redis, Postgres, migrations, provider keys (exit 1 on a problem)'
+        : 'preflight: the API answers, reaches Redis and Postgres, and accepts ORCHEX_API_KEY (exit 1 on a problem)',
+    )
     .action(async (_o, cmd: Command) => {
-      // Loaded on demand: doctor pulls in the server packages (database drivers, Redis), which no other command needs.
-      const { doctorCommand } = await import('./doctor.ts');
-      code = await doctorCommand({ json: json(cmd) }, io);
+      if (!options.serverDoctor) code = await apiDoctorCommand({ json: json(cmd) }, io);
+      else code = await (await options.serverDoctor()).doctorCommand({ json: json(cmd) }, io);
     });
 
   try {

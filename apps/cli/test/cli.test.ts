@@ -39,7 +39,7 @@ function orchex(args: string[], env: Record<string, string | undefined>): Promis
   });
 }
 
-/** The CLI in this process (faster), with captured output. */
+/** The CLI in this process (faster), with captured output; as in the checkout (main.ts), doctor is the server's. */
 async function inProcess(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   let stdout = '';
   let stderr = '';
@@ -48,7 +48,7 @@ async function inProcess(args: string[], env: Record<string, string | undefined>
     stderr: { write: (s: string) => (stderr += s) },
     env,
   };
-  const code = await runCli(['node', 'orchex', ...args], io);
+  const code = await runCli(['node', 'orchex', ...args], io, { serverDoctor: () => import('../src/doctor.ts') });
   return { code, stdout, stderr };
 }
 

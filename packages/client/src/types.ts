@@ -207,3 +207,12 @@ export interface Budget {
   remaining: number | null;
   alertThreshold: number | null;
 }
+
+/** `GET /healthz`: `ok` when the API reaches both; otherwise the one that is down says why (`down: …`). */
+export interface Health {
+  ok: boolean;
+  /** `ok` or `down: <reason>`. */
+  redis: string;
+  /** `ok` or `down: <reason>`. */
+  postgres: string;
+}

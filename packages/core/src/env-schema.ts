@@ -11,10 +11,23 @@ const commaList = z
       .filter(Boolean),
   );
 
+/** Where the local Redis listens when REDIS_URL is unset. */
+export const DEFAULT_REDIS_PORT = 6379;
+
 /** Environment variables orchex reads, as written (provider keys and base URLs are parsed by each adapter's schema). */
 export const envVariablesSchema = z.object({
-  /** Default redis://127.0.0.1:6379. */
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** Unset → redis://127.0.0.1:ORCHEX_REDIS_PORT, a Redis that `npm start` starts itself when none answers there. */
+  REDIS_URL: z
+    .string()
+    // z.url() alone takes "localhost:6379" (scheme "localhost:"), which ioredis would not read as meant.
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Port of the local Redis when REDIS_URL is unset. Default 6379. */
+  ORCHEX_REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_REDIS_PORT),
+  /** Where the Redis that `npm start` starts keeps its AOF and log. Default .orchex/redis. */
+  ORCHEX_REDIS_DIR: z.string().optional(),
+  /** The redis-server binary `npm start` runs. Default: redis-server on PATH, else one built by redis-memory-server. */
+  ORCHEX_REDIS_SERVER: z.string().optional(),
   /** Unset → embedded PGlite under ORCHEX_DATA_DIR. */
   DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
   /** Where PGlite keeps its files. Default .orchex/pglite. */
@@ -64,7 +77,18 @@ export const envVariablesSchema = z.object({
  * nothing else reads orchex variables from process.env.
  */
 export const envSchema = envVariablesSchema.transform((v) => ({
-  redisUrl: v.REDIS_URL,
+  redisUrl: v.REDIS_URL ?? `redis://127.0.0.1:${v.ORCHEX_REDIS_PORT}`,
+  /**
+   * Set when REDIS_URL is not: `npm start` then uses the Redis answering on 127.0.0.1:port or starts its own there
+   * (dir default .orchex/redis). start:api and start:worker only connect to redisUrl.
+   */
+  embeddedRedis: v.REDIS_URL
+    ? undefined
+    : {
+        port: v.ORCHEX_REDIS_PORT,
+        dir: v.ORCHEX_REDIS_DIR?.trim() || undefined,
+        serverPath: v.ORCHEX_REDIS_SERVER?.trim() || undefined,
+      },
   /** Redis key prefix of every queue, lock and counter. */
   prefix: v.ORCHEX_PREFIX,
   /** url unset → embedded PGlite in dataDir (default .orchex/pglite). */
