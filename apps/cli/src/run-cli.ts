@@ -7,8 +7,6 @@ import { clientFromEnv, DEFAULT_ORCHEX_URL } from './client-from-env.ts';
 import { budgetSetCommand, budgetShowCommand, reportCommand } from './cost-commands.ts';
 import { getCommand, submitCommand } from './task-commands.ts';
 
-const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'];
-
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
@@ -56,7 +54,12 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
     .command('submit')
     .description('queue a task; prints its id (with --wait: its answer)')
     .argument('<prompt>', 'what to ask')
-    .addOption(new Option('-t, --type <type>', 'task type (picks the routing rule)').choices(TASK_TYPES))
+    .addOption(
+      new Option(
+        '-t, --type <type>',
+        'task type: code, research, analysis, creative, simple, long_context, or any word',
+      ),
+    )
     .option('--max-tokens <n>', 'largest output in tokens', positiveInt('--max-tokens'))
     .option('--system <text>', 'system prompt')
     .option('--context-file <path>', 'send this file as the task context')
@@ -128,7 +131,9 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
   const budget = program.command('budget').description('the daily spending limit');
   budget
     .command('set')
-    .description('set the daily limit in USD for every worker ("none" removes it); needs the admin key')
+    .description(
+      'set the daily limit in USD ("none" removes it): with ORCHEX_ADMIN_KEY the global one, else your key\'s own',
+    )
     .argument('<usd>', 'e.g. 25')
     .action(async (usd: string, _o, cmd: Command) => {
       code = await budgetSetCommand(client(true), usd, { json: json(cmd) }, io);

@@ -31,7 +31,7 @@ export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
 export interface OrchestratorOptions {
   /** The API's base URL (without `/v1`). Default: ORCHEX_URL from the environment, else {@link DEFAULT_BASE_URL}. */
   baseUrl?: string;
-  /** One of the server's ORCHEX_API_KEYS (the admin key for setBudget). Default: ORCHEX_API_KEY from the environment. */
+  /** One of the server's ORCHEX_API_KEYS (or its admin key). Default: ORCHEX_API_KEY from the environment. */
   apiKey?: string;
   /** How often batch progress is polled. Default 1000 ms. */
   pollIntervalMs?: number;
@@ -279,7 +279,10 @@ export class Orchestrator {
     return camelKeys<CostAnalysis>(await this.#request('GET', `/v1/costs/analysis${q.size ? `?${q}` : ''}`));
   }
 
-  /** `PUT /v1/budget` (admin key): the daily limit in USD for every worker, at once; null removes it. */
+  /**
+   * `PUT /v1/budget`: the daily limit in USD, null to remove it — with a client key, that key's own limit (up to
+   * what the admin allows it); with the admin key, the global limit every worker applies at once.
+   */
   async setBudget(budget: { maxDailyCost: number | null }): Promise<Budget> {
     return camelKeys<Budget>(await this.#request('PUT', '/v1/budget', { max_daily_cost: budget.maxDailyCost }));
   }
