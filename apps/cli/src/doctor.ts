@@ -113,25 +113,33 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
 
   const { url, dataDir } = parsed.database;
   const pgLabel = url ? redactUrl(url) : `embedded PGlite in ${dataDir ?? DEFAULT_PGLITE_DIR}`;
-  let db: DatabaseHandle | undefined;
-  try {
-    db = await withTimeout(createDatabase(parsed.database), 'Postgres');
-    const res = await withTimeout(
-      db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
-      'Postgres',
-    );
-    add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
-    const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
-    if (m.current) add('migrations', 'ok', 'all applied');
-    else add('migrations', 'fail', `${m.pending} pending: run npm run db:migrate`);
-  } catch (err) {
-    if (!checks.some((c) => c.name === 'postgres')) {
-      add('postgres', 'fail', `${pgLabel}: ${message(err)}`);
-      add('migrations', 'skip', 'not checked: no database');
-    } else add('migrations', 'fail', message(err));
-  } finally {
-    await db?.close().catch(() => {});
+  // The embedded database belongs to the one process that opened it: beside a running `npm start`, ask that API.
+  const running = url ? undefined : await runningApiHealth(env);
+  if (running) {
+    const ok = running.postgres === 'ok';
+    add('postgres', ok ? 'ok' : 'fail', `${pgLabel}, as the running API sees it: ${running.postgres}`);
+    add('migrations', ok ? 'ok' : 'skip', ok ? 'applied by npm start when it started' : 'not checked: no database');
   }
+  let db: DatabaseHandle | undefined;
+  if (!running)
+    try {
+      db = await withTimeout(createDatabase(parsed.database), 'Postgres');
+      const res = await withTimeout(
+        db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
+        'Postgres',
+      );
+      add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
+      const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
+      if (m.current) add('migrations', 'ok', 'all applied');
+      else add('migrations', 'fail', `${m.pending} pending: run npm run db:migrate`);
+    } catch (err) {
+      if (!checks.some((c) => c.name === 'postgres')) {
+        add('postgres', 'fail', `${pgLabel}: ${message(err)}`);
+        add('migrations', 'skip', 'not checked: no database');
+      } else add('migrations', 'fail', message(err));
+    } finally {
+      await db?.close().catch(() => {});
+    }
 
   if (!config) add('providers', 'skip', 'not checked: no valid config');
   else {
@@ -177,4 +185,16 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
 /** `orchex doctor` in the orchex checkout: prints the checks; exit 1 when any failed. */
 export async function doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> {
   return printDoctorReport(await runDoctor(io.env), o, io);
+}
+
+/** `GET /healthz` of the API at ORCHEX_URL (default the local one), or undefined when nothing answers as orchex. */
+async function runningApiHealth(env: NodeJS.ProcessEnv): Promise<{ postgres: string } | undefined> {
+  const base = env.ORCHEX_URL?.trim() || `http://127.0.0.1:${env.PORT?.trim() || 3000}`;
+  try {
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { postgres?: unknown };
+    return typeof body.postgres === 'string' ? { postgres: body.postgres } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -37,6 +37,19 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
   const client = (admin = false) => clientFromEnv(io.env, { admin });
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
 
+  // ATLAS_PREFLIGHT=1 (the seed's flag): run doctor before a long command, and stop if it finds a problem.
+  const preflight = async (cmd: Command): Promise<boolean> => {
+    if (!/^(1|true)$/i.test(io.env.ATLAS_PREFLIGHT?.trim() ?? '')) return true;
+    const quiet = { ...io, stdout: io.stderr };
+    const failed = options.serverDoctor
+      ? await (await options.serverDoctor()).doctorCommand({ json: json(cmd) }, quiet)
+      : await apiDoctorCommand({ json: json(cmd) }, quiet);
+    if (failed === EXIT.ok) return true;
+    io.stderr.write('orchex: ATLAS_PREFLIGHT: doctor found a problem (above); nothing was submitted\n');
+    code = EXIT.failed;
+    return false;
+  };
+
   const program = new Command('orchex')
     .description('Submit AI tasks to orchex, run batches, and check costs and setup.')
     .version('0.1.0')
@@ -66,6 +79,7 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
     .option('--fallback <models>', 'explicit plan: comma-separated model names', commaList)
     .option('-w, --wait', 'wait for the result and print it')
     .action(async (prompt: string, o, cmd: Command) => {
+      if (o.wait && !(await preflight(cmd))) return;
       code = await submitCommand(client(), prompt, { ...o, json: json(cmd) }, io);
     });
 
@@ -99,6 +113,7 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
       5,
     )
     .action(async (file: string, o, cmd: Command) => {
+      if (!(await preflight(cmd))) return;
       code = await batchRunCommand(client(), file, { ...o, json: json(cmd) }, io);
     });
   batch
