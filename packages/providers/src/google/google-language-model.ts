@@ -103,9 +103,27 @@ export class GoogleLanguageModel implements LanguageModel {
 
   /** `models.generateContentStream` (SSE), read chunk by chunk; see openStream for the failure rules. */
   async *#streamParts(options: GenerateOptions): PartSource {
-    if (!this.#client) throw missingKeyError(this.provider, this.modelName, this.#keyVariable);
+    const client = this.#client;
+    if (!client) throw missingKeyError(this.provider, this.modelName, this.#keyVariable);
     const started = performance.now();
-    const chunks = await this.#client.models.generateContentStream(this.#params(options));
+    // @google/genai only releases the body's reader when its stream is left early, so the download would go on to
+    // the end of the answer; the request gets a signal of its own, aborted when this generator ends.
+    const own = new AbortController();
+    const caller = options.abortSignal;
+    const follow = () => own.abort(caller?.reason);
+    if (caller?.aborted) follow();
+    else caller?.addEventListener('abort', follow, { once: true });
+    try {
+      yield* this.#readStream(client, { ...options, abortSignal: own.signal }, started);
+    } finally {
+      caller?.removeEventListener('abort', follow);
+      own.abort();
+    }
+  }
+
+  /** The stream's chunks → parts; `options.abortSignal` is the request's own signal (see #streamParts). */
+  async *#readStream(client: GoogleGenAI, options: GenerateOptions, started: number): PartSource {
+    const chunks = await client.models.generateContentStream(this.#params(options));
     let finishReason: string | undefined;
     let usage: GeminiResponse['usageMetadata'] | undefined;
     let responseId: string | undefined;
