@@ -217,7 +217,8 @@ describe.each(['anthropic', 'openai', 'google'] as const)('%s doStream without a
 });
 
 describe('streams without the final event or usage', () => {
-  const sse = (lines: unknown[]) => lines.map((l) => `data: ${JSON.stringify(l)}\n\n`).join('');
+  const sse = (lines: unknown[], done = '') => lines.map((l) => `data: ${JSON.stringify(l)}\n\n`).join('') + done;
+  const DONE = 'data: [DONE]\n\n';
   const chunk = (delta: object, finish: string | null = null) => ({
     id: 'chatcmpl-old',
     object: 'chat.completion.chunk',
@@ -231,7 +232,10 @@ describe('streams without the final event or usage', () => {
       {
         type: 'raw',
         headers: { 'content-type': 'text/event-stream' },
-        body: `${sse([chunk({ role: 'assistant', content: 'Bonjour ' }), chunk({ content: 'Paris.' }), chunk({}, 'stop')])}data: [DONE]\n\n`,
+        body: sse(
+          [chunk({ role: 'assistant', content: 'Bonjour ' }), chunk({ content: 'Paris.' }), chunk({}, 'stop')],
+          DONE,
+        ),
       },
     ]);
     const m = createLanguageModel('local', modelConfig('ollama', 'llama-old'), env);

@@ -8,7 +8,7 @@ import { type FakeErrorPreset, type FakeStep, fakeStepSchema } from './fake-step
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openaiProtocol } from './openai-protocol.ts';
 import { type FakeLoggedRequest, type FakeOutcome, RequestLog } from './request-log.ts';
-import { streamAnswer } from './stream-answer.ts';
+import { type StreamPlan, streamAnswer } from './stream-answer.ts';
 
 /** Where and how to listen. */
 export interface FakeLlmServerOptions {
@@ -146,11 +146,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       log.end(entry, outcome, status);
     };
     res.on('close', () => finish(step.type === 'hang' ? 'hang' : 'aborted', null));
-    const stream = (
-      answer: FakeReply,
-      chunkDelayMs: number | undefined,
-      cut?: Parameters<typeof streamAnswer>[3]['cut'],
-    ) =>
+    const stream = (answer: FakeReply, chunkDelayMs: number | undefined, cut?: StreamPlan['cut']) =>
       streamAnswer(
         req,
         res,

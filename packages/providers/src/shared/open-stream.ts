@@ -19,7 +19,7 @@ export type PartSource = AsyncGenerator<StreamPart, void, undefined>;
 /**
  * doStream's result from an adapter's part generator. It waits for the first part, so every failure before the
  * first text delta — an error status, an in-stream error event, a broken connection — rejects doStream() itself
- * and the caller can retry or fail over as if nothing happened; every failure after it is rethrown from the
+ * and the caller can retry or fail over with nothing shown to its client; every failure after it is rethrown from the
  * iterator marked afterOutput. A source that ends without its finish part was cut short: kind timeout when the
  * caller's signal fired (the SDKs end a stream silently on abort), else malformed_response.
  */
