@@ -56,7 +56,13 @@ describe.each(PROVIDER_CASES)('$provider doStream', (c) => {
     // Seven words 5 ms apart: the stream took at least the six pauses.
     expect(finish.latencyMs).toBeGreaterThanOrEqual(25);
     const entry = await lastEntry(modelId);
-    expect(entry).toMatchObject({ provider: c.provider, stream: true, outcome: 'ok', status: 200 });
+    expect(entry).toMatchObject({
+      provider: c.provider,
+      stream: true,
+      outcome: 'ok',
+      status: 200,
+      outputTokens: c.fakeUsage.output,
+    });
     // What the client received is exactly what the server sent, delta by delta.
     expect(entry.deltas).toEqual(deltas);
   });
@@ -156,7 +162,12 @@ describe.each(PROVIDER_CASES)('$provider doStream', (c) => {
     }
     expect(received).toEqual(['SECRET-ANSWER-TEXT ']);
     expect(error).toMatchObject({ provider: c.provider, kind: 'timeout', afterOutput: true, outcomeUnknown: true });
-    expect(await lastEntry(modelId)).toMatchObject({ outcome: 'aborted', deltas: ['SECRET-ANSWER-TEXT '] });
+    // An abandoned stream reports no usage: nothing was billed as a complete answer.
+    expect(await lastEntry(modelId)).toMatchObject({
+      outcome: 'aborted',
+      deltas: ['SECRET-ANSWER-TEXT '],
+      outputTokens: null,
+    });
   });
 
   it('a deadline before the first token rejects doStream() with timeout, afterOutput false', async () => {

@@ -152,16 +152,27 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         res,
         protocol,
         { reply: answer, includeUsage: request.includeUsage, chunkDelayMs: chunkDelayMs ?? 0, cut },
-        { sent: (text) => entry.deltas.push(text), closed: () => done, finish },
+        {
+          sent: (text) => entry.deltas.push(text),
+          closed: () => done,
+          finish: (outcome, status) => {
+            // Only an answer that was streamed to its end reports usage; a broken or abandoned one reports none.
+            if (outcome === 'ok') {
+              entry.inputTokens = answer.usage.input;
+              entry.outputTokens = answer.usage.output;
+            }
+            finish(outcome, status);
+          },
+        },
       );
 
     const act = async () => {
       switch (step.type) {
         case 'ok': {
           const answer = reply(request, step);
+          if (request.stream) return stream(answer, step.chunkDelayMs);
           entry.inputTokens = answer.usage.input;
           entry.outputTokens = answer.usage.output;
-          if (request.stream) return stream(answer, step.chunkDelayMs);
           const { headers, body } = protocol.okResponse(answer);
           finish('ok', 200);
           send(res, 200, body, headers);
