@@ -47,6 +47,11 @@ export interface ProviderErrorInit {
    * request never left).
    */
   outcomeUnknown?: boolean | undefined;
+  /**
+   * A streamed call failed after at least one text delta had been handed to the caller: the answer was cut, and
+   * whoever relayed those deltas must tell its client so rather than end as if complete. Default false.
+   */
+  afterOutput?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -61,6 +66,8 @@ export class ProviderError extends Error {
   readonly isRetryable: boolean;
   /** See ProviderErrorInit.outcomeUnknown: such an attempt is charged at its worst case, marked as estimated. */
   readonly outcomeUnknown: boolean;
+  /** See ProviderErrorInit.afterOutput: a stream that failed after some of its text was delivered. */
+  readonly afterOutput: boolean;
 
   constructor(init: ProviderErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -72,6 +79,7 @@ export class ProviderError extends Error {
     this.isRetryable = isRetryableKind(init.kind);
     // A deadline mid-call or an unreadable 2xx: the provider most likely did the work. Connections: see the adapters.
     this.outcomeUnknown = init.outcomeUnknown ?? (init.kind === 'timeout' || init.kind === 'malformed_response');
+    this.afterOutput = init.afterOutput ?? false;
   }
 }
 

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LanguageModel } from './language-model.ts';
 import type { LanguageModelInit } from './language-model-init.ts';
+import type { PluginLanguageModel } from './stream-from-generate.ts';
 
 /**
  * A provider added from outside orchex. A plugin module's default export (or its named export `plugin`) is one:
@@ -9,11 +9,12 @@ import type { LanguageModelInit } from './language-model-init.ts';
  * `doGenerate` resolves with a GenerateResult; to steer retries and fallbacks it rejects with an Error carrying
  * `kind` (an ErrorKind: rate_limited, overloaded, server, timeout, connection, bad_request, auth, context_length,
  * content_filter, malformed_response) and optionally `statusCode` and `retryAfterMs`; any other error counts as a
- * retryable `server` failure. See docs/providers.md.
+ * retryable `server` failure. A model without `doStream` streams its doGenerate answer as one delta
+ * (withStreaming). See docs/providers.md.
  */
 export interface ProviderPlugin {
   provider: string;
-  createModel(init: LanguageModelInit): LanguageModel;
+  createModel(init: LanguageModelInit): PluginLanguageModel;
 }
 
 /** One `plugins:` entry of the config. */

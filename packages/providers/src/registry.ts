@@ -7,6 +7,7 @@ import type { ProviderPlugin } from './load-plugins.ts';
 import { OllamaLanguageModel } from './ollama/ollama-language-model.ts';
 import { OpenAILanguageModel } from './openai/openai-language-model.ts';
 import type { Env } from './shared/env.ts';
+import { withStreaming } from './stream-from-generate.ts';
 
 /** Builds one model of a provider; each adapter's model class is one. */
 export type LanguageModelFactory = new (init: LanguageModelInit) => LanguageModel;
@@ -66,5 +67,5 @@ export function createLanguageModel(
   if (isProviderName(model.provider)) return new providerRegistry[model.provider](init);
   const plugin = plugins.get(model.provider);
   if (!plugin) throw new Error(`no provider "${model.provider}": neither built in nor loaded from a plugin`);
-  return plugin.createModel(init);
+  return withStreaming(plugin.createModel(init));
 }

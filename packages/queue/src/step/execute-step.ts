@@ -127,7 +127,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
-  const call = await (task.params.stream && run.model.doStream ? streamModel(deps, run) : callModel)(run.model, {
+  const call = await (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
     prompt: lastUserText(run.messages),
     messages: run.messages,
     topP: task.params.topP,
@@ -379,11 +379,15 @@ const streamModel =
     let sent = false;
     let result: GenerateResult | undefined;
     try {
-      for await (const part of await (model.doStream as NonNullable<LanguageModel['doStream']>)(options)) {
+      // doStream resolves once the first text arrived: a failure before it rejects here, with nothing streamed.
+      for await (const part of await model.doStream(options)) {
         if (part.type === 'text-delta') {
           sent = true;
           tell({ type: 'delta', attempt: run.attempt, model: run.modelName, text: part.text });
-        } else result = { ...part };
+        } else {
+          const { type: _finish, ...finished } = part;
+          result = finished;
+        }
       }
       if (!result) throw new Error('the stream ended without a finish part');
       await Promise.all(writes);
