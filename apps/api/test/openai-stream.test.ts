@@ -91,29 +91,16 @@ describe('streaming through orchex, driven by the official openai SDK', () => {
       await client.chat.completions.create({ model, messages });
     }
     const sent = (m: string) => sys.fake.log.find((e) => e.model === m);
+    const roles = (m: string) => ((sent(m)?.messages ?? []) as Array<{ role: string }>).map((x) => x.role);
     // Anthropic: the system text apart, consecutive user turns merged so roles alternate.
     expect(sent('claude-test')?.system).toBe('Be brief.');
-    expect((sent('claude-test')?.messages as Array<{ role: string }>).map((m) => m.role)).toEqual([
-      'user',
-      'assistant',
-      'user',
-    ]);
+    expect(roles('claude-test')).toEqual(['user', 'assistant', 'user']);
     // OpenAI and Ollama: the conversation as it is, system turn included.
     for (const m of ['gpt-test', 'llama-test']) {
-      expect((sent(m)?.messages as Array<{ role: string }>).map((x) => x.role)).toEqual([
-        'system',
-        'user',
-        'assistant',
-        'user',
-        'user',
-      ]);
+      expect(roles(m)).toEqual(['system', 'user', 'assistant', 'user', 'user']);
     }
     // Gemini: user/model roles, the system text as systemInstruction, consecutive user turns merged.
-    expect((sent('gemini-test')?.messages as Array<{ role: string }>).map((m) => m.role)).toEqual([
-      'user',
-      'model',
-      'user',
-    ]);
+    expect(roles('gemini-test')).toEqual(['user', 'model', 'user']);
     expect(JSON.stringify(sent('gemini-test')?.system)).toContain('Be brief.');
   });
 
