@@ -1,6 +1,7 @@
 // The seed README's examples in TypeScript, in order. Each `#region` is copied verbatim into docs/client.md (and the
 // README); examples/readme-examples.test.ts runs this file against a started system and checks the copies match.
-// Run it yourself: ORCHEX_URL=… ORCHEX_API_KEY=… ORCHEX_ADMIN_KEY=… npx tsx examples/readme-examples.ts
+// packages/client/test/readme-examples.test.ts runs it against a system started with the seed's own config file
+// (config/atlas_config.yaml). Run it yourself: ORCHEX_URL=… ORCHEX_API_KEY=… npx tsx examples/readme-examples.ts
 
 // #region basic-usage
 import { BudgetExceededError, CostAnalyzer, Orchestrator, type Task } from '@orchex/client';
@@ -9,9 +10,10 @@ import { BudgetExceededError, CostAnalyzer, Orchestrator, type Task } from '@orc
 // or takes { baseUrl, apiKey } — as it must in a browser)
 const orchestrator = new Orchestrator();
 
-// Create a task (no taskType: the server classifies the prompt)
+// Create a task (a type without a rule of its own, like "explanation", is classified from the prompt)
 const task: Task = {
   prompt: 'Explain quantum entanglement in simple terms',
+  taskType: 'explanation',
   maxTokens: 500,
 };
 
@@ -84,12 +86,8 @@ console.log(parallel.map((r) => (r.error ? 'failed' : r.model)));
 // #endregion
 
 // #region cost-budget
-// Set cost budget (needs the server's admin key)
-const admin = new Orchestrator({
-  baseUrl: orchestrator.baseUrl,
-  apiKey: process.env.ORCHEX_ADMIN_KEY ?? 'your-admin-key',
-});
-await admin.setBudget({ maxDailyCost: 10.0 });
+// Set cost budget (this API key's own daily limit; the admin key sets the global one)
+await orchestrator.setBudget({ maxDailyCost: 10.0 });
 
 // Rejects with BudgetExceededError if the limit is reached
 const expensiveTask: Task = { prompt: 'Write a detailed literature review', taskType: 'research', maxTokens: 4000 };
@@ -139,10 +137,9 @@ Potential Cost (all ${costs.baselineModel}): $${costs.potentialCost.toFixed(2)}
 Savings: $${costs.savings.toFixed(2)} (${costs.savingsPercent.toFixed(1)}%)
 
 Model Distribution:
-- Claude: ${costs.distributionByFamily.claude.toFixed(1)}%
-- GPT: ${costs.distributionByFamily.gpt.toFixed(1)}%
-- Gemini: ${costs.distributionByFamily.gemini.toFixed(1)}%
-- Local: ${costs.distributionByFamily.local.toFixed(1)}%
+- Claude: ${costs.claudePercent.toFixed(1)}%
+- GPT-4: ${costs.gpt4Percent.toFixed(1)}%
+- GPT-3.5: ${costs.gpt35Percent.toFixed(1)}%
 
 Optimization Score: ${costs.optimizationScore}/100
 `);

@@ -202,12 +202,16 @@ export interface CostAnalysis {
   savingsPercent: number;
   totalRequests: number;
   failedRequests: number;
+  /** The seed's split: percent of requests on Claude, on OpenAI's premium tier (its GPT-4), on its small tier (GPT-3.5). */
+  claudePercent: number;
+  gpt4Percent: number;
+  gpt35Percent: number;
   /** Percent of requests per provider family: claude, gpt, gemini, local. */
   distributionByFamily: Record<'claude' | 'gpt' | 'gemini' | 'local', number>;
   /** Percent of requests per model. */
   distributionByModel: Record<string, number>;
-  /** 0–100; null before any request. */
-  optimizationScore: number | null;
+  /** 0–100 (100 with no requests: nothing was spent that routing could have saved). */
+  optimizationScore: number;
 }
 
 /**

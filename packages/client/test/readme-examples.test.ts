@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { faults } from '@orchex/providers/fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { startSystem, TEST_ADMIN_KEY, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
-import { testConfig } from '../../../test/support/test-config.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const EXAMPLES = root('examples/readme-examples.ts');
@@ -28,26 +28,14 @@ function tsBlocks(path: string): string[] {
 describe('README examples', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    // The seed's model names, so its fallback chain runs as written; claude-opus refuses (401) to show the fallback.
-    const seedModel = (name: string, provider: string, input: number, output: number) => ({
-      provider,
-      model_id: name,
-      input_cost_per_1k: input,
-      output_cost_per_1k: output,
-      max_tokens: 200_000,
-      rpm: 6000,
-      max_concurrency: 50,
-    });
+    // The seed's own atlas_config.yaml, verbatim. Its names stand for current models (claude-opus → claude-opus-5-5,
+    // gpt-4 → gpt-5.5, …): the fake answers as those model ids. claude-opus refuses (401) to show the fallback.
     sys = await startSystem('readme', {
-      config: testConfig({
-        models: {
-          'claude-opus': seedModel('claude-opus', 'anthropic', 0.015, 0.075),
-          'gpt-4': seedModel('gpt-4', 'openai', 0.03, 0.06),
-          'claude-sonnet': seedModel('claude-sonnet', 'anthropic', 0.003, 0.015),
-        },
-      }),
+      configSource: parseYaml(readFileSync(root('config/atlas_config.yaml'), 'utf8')) as Record<string, unknown>,
+      // rpm 60 per model (the seed's default) counted over 1 s windows, so 100 tasks do not wait minutes.
+      workers: { limitWindowMs: 1000 },
     });
-    sys.fake.setDefault('claude-opus', faults.unauthorized());
+    sys.fake.setDefault('claude-opus-5-5', faults.unauthorized());
   });
   afterAll(async () => sys?.close());
 
@@ -97,18 +85,22 @@ describe('README examples', () => {
     });
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/Cost: \$0\.\d{4}\nModel used: \S+/);
-    expect(stdout).toMatch(/claude-test fake answer from claude-test: Write a Python function/);
+    // "explanation" has no rule: the short prompt is classified simple → the seed's gpt-3.5-turbo.
+    expect(stdout).toMatch(/Cost: \$0\.\d{4}\nModel used: gpt-3\.5-turbo/);
+    // code → the seed's claude-sonnet-4, which stands for the current Sonnet (the model id the fake answers as).
+    expect(stdout).toMatch(/claude-sonnet-4 fake answer from claude-sonnet-5: Write a Python function/);
     expect(stdout).toMatch(/Total requests: \d+/);
-    expect(stdout).toMatch(/claude-test: \$\d+\.\d{2}/);
+    expect(stdout).toMatch(/claude-sonnet-4: \$\d+\.\d{2}/);
+    // The seed's chain ['claude-opus', 'gpt-4', 'claude-sonnet']: claude-opus refuses, gpt-4 answers.
     expect(stdout).toContain('Answered by gpt-4 after 2 attempt(s)');
-    expect(stdout).toContain("[ 'claude-test', 'gpt-test', 'claude-test' ]");
+    // analysis has no rule in the seed's file: the default model.
+    expect(stdout).toContain("[ 'claude-sonnet-4', 'gpt-4', 'claude-sonnet-4' ]");
     expect(stdout).toMatch(/Within budget: \$0\.\d{4}/);
-    expect(stdout).toMatch(/claude-test: fake answer from claude-test/);
+    expect(stdout).toMatch(/claude-sonnet-4: fake answer from claude-sonnet-5/);
     expect(stdout).toMatch(
-      /Cost Analysis Report\n=+\nTotal Spent: \$\d+\.\d{2}\nPotential Cost \(all gpt-test\): \$\d+\.\d{2}/,
+      /Cost Analysis Report\n=+\nTotal Spent: \$\d+\.\d{2}\nPotential Cost \(all gpt-4\): \$\d+\.\d{2}/,
     );
-    expect(stdout).toMatch(/- Claude: \d+\.\d%\n- GPT: \d+\.\d%/);
+    expect(stdout).toMatch(/- Claude: \d+\.\d%\n- GPT-4: \d+\.\d%\n- GPT-3\.5: \d+\.\d%/);
     expect(stdout).toMatch(/Optimization Score: \d+\/100/);
   }, 180_000);
 });
