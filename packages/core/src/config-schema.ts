@@ -119,7 +119,7 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const known = Object.keys(cfg.models);
     const check = (name: string, path: (string | number)[]) => {
-      if (!(name in cfg.models)) {
+      if (!Object.hasOwn(cfg.models, name)) {
         ctx.addIssue({
           code: 'custom',
           path,

@@ -36,5 +36,5 @@ export type LongContextConfig = z.output<typeof longContextSchema>;
 
 /** Fills `{name}` placeholders; unknown placeholders stay as they are. */
 export function fillTemplate(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in values ? String(values[k]) : m));
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(values, k) ? String(values[k]) : m));
 }

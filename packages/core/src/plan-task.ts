@@ -1,6 +1,7 @@
 import type { OrchexConfig } from './config-schema.ts';
 import { microsToUsd, usdToMicros, worstCaseMicros } from './cost.ts';
 import { estimateInputTokens } from './estimate-input-tokens.ts';
+import { findModel } from './find-model.ts';
 import { planSplit, type SplitPlan } from './plan-split.ts';
 import { type RoutePlan, RoutingError, route } from './route.ts';
 import type { TaskInput } from './task-schema.ts';
@@ -43,7 +44,7 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
     return { refused: { status: 400, code: 'validation_error', field: err.field, message: err.message } };
   }
   const [first] = routed.plan;
-  const firstModel = config.models[first];
+  const firstModel = findModel(config, first);
   if (!firstModel) throw new Error(`routed to unconfigured model "${first}"`); // route() only plans configured models
   let split: SplitPlan | undefined;
   // route() puts models that fit first: if plan[0] cannot hold the input, none can, and the context is split.

@@ -1,6 +1,7 @@
 import { classifyTask } from './classify-task.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
+import { findModel } from './find-model.ts';
 import type { TaskInput } from './task-schema.ts';
 import type { TaskType } from './vocabulary.ts';
 
@@ -54,7 +55,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
 
   if (task.fallback_chain) {
     task.fallback_chain.forEach((name, i) => {
-      if (!Object.hasOwn(config.models, name)) {
+      if (!findModel(config, name)) {
         throw new RoutingError(
           `fallback_chain.${i}`,
           `unknown model "${name}"; configured models: ${Object.keys(config.models).join(', ')}`,
@@ -73,7 +74,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
       strategy = 'classified_rule';
       why = `no task_type; classified as ${c.type ?? '(none)'}: ${c.why}`;
     }
-    const rule = taskType ? config.routing_rules[taskType] : undefined;
+    const rule = taskType && Object.hasOwn(config.routing_rules, taskType) ? config.routing_rules[taskType] : undefined;
     if (rule) {
       plan = unique([rule.primary, ...rule.fallback]);
       reason = `${why} → rule ${taskType}`;
@@ -85,7 +86,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   }
 
   const fits = (name: string) => {
-    const m = config.models[name];
+    const m = findModel(config, name);
     return m !== undefined && inputTokens + task.max_tokens <= m.max_tokens;
   };
   if (!plan.every(fits) && plan.some(fits)) {
