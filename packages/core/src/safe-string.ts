@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** Message for a string holding U+0000, which Postgres cannot store in text or jsonb. */
 export const NUL_MESSAGE = 'must not contain NUL characters (\\u0000)';

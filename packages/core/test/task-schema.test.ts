@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_CONFIG_SOURCE,
-  findModel,
-  parseConfig,
-  planTask,
-  taskInputSchema,
-  zodIssues,
-} from '../src/index.ts';
+import { DEFAULT_CONFIG_SOURCE, findModel, parseConfig, planTask, taskInputSchema, zodIssues } from '../src/index.ts';
 
 const config = parseConfig(DEFAULT_CONFIG_SOURCE);
 const fieldsOf = (body: unknown) => {
