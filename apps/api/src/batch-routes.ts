@@ -4,6 +4,7 @@ import {
   type OrchexConfig,
   type PlannedTask,
   planTask,
+  safeErrorText,
   taskInputSchema,
   zodIssues,
 } from '@orchex/core';
@@ -130,8 +131,8 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
     res.json({ cancelled: cancelled.length });
     // Best effort, after answering: each removal is an O(waiting) LREM in Redis (seconds for 10,000 jobs), and a
     // job left behind costs little: the worker skips it because its task is terminal.
-    void removeJobs(queues, cancelled).catch((err: Error) =>
-      logger.warn({ batchId: id, err: err.message }, 'removing cancelled jobs failed'),
+    void removeJobs(queues, cancelled).catch((err: unknown) =>
+      logger.warn({ batchId: id, err: safeErrorText(err) }, 'removing cancelled jobs failed'),
     );
   });
 

@@ -13,6 +13,7 @@ import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
+import { unexpectedErrorFields } from './unexpected-error-fields.ts';
 
 /** What the API needs; main.ts builds it from the environment, tests build it on their own services. */
 export interface AppDeps {
@@ -60,8 +61,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
-  app.use(
-    errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')),
-  );
+  app.use(errorHandler((err) => deps.logger.error(unexpectedErrorFields(err), 'unhandled')));
   return app;
 }

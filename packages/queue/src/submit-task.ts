@@ -1,4 +1,4 @@
-import type { Logger, PlannedTask } from '@orchex/core';
+import { type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
 import {
   type BatchRow,
   type Db,
@@ -126,8 +126,10 @@ async function enqueueOrUndo(deps: SubmitDeps, enqueue: () => Promise<void>, und
     await enqueue();
   } catch (err) {
     // Not enqueued means not accepted: remove the rows so nothing sits queued forever and a retry starts clean.
-    deps.logger.error({ err: (err as Error).message }, 'enqueue failed; submission undone');
-    await undo().catch((e: Error) => deps.logger.error({ err: e.message }, 'undoing a failed submission failed'));
+    deps.logger.error({ err: safeErrorText(err) }, 'enqueue failed; submission undone');
+    await undo().catch((e: unknown) =>
+      deps.logger.error({ err: safeErrorText(e) }, 'undoing a failed submission failed'),
+    );
     throw new NotAcceptedError('the task queue is unavailable; nothing was accepted, retry later');
   }
 }
