@@ -11,6 +11,7 @@ import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
+import { noFraming } from './no-framing.ts';
 import { taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 import { unexpectedErrorFields } from './unexpected-error-fields.ts';
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   app.get('/healthz', healthRoute(deps.redis, deps.db));
+  app.use(['/admin/queues', '/dashboard'], noFraming);
   app.use('/admin/queues', requireAdmin(deps.adminKey), bullBoardRouter(deps.queues));
 
   const v1 = express.Router();
