@@ -79,6 +79,8 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     let task = await findTask(db, id.data, owner);
     if (!task) throw new HttpError(404, 'not_found', `task ${id.data} not found`);
     const deadline = Date.now() + (q.data.wait ?? 0) * 1000;
+    // One listener for the whole wait (not one per 2 s round): resolves when the client goes away.
+    let closed: Promise<void> | undefined;
     while (!isTerminal(task.status) && Date.now() < deadline) {
       // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost.
       const w = deps.waiter.wait(task.id, Math.min(2000, deadline - Date.now()));
@@ -88,7 +90,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
         task = fresh;
         break;
       }
-      const closed = new Promise<void>((r) => req.once('close', () => r()));
+      closed ??= new Promise<void>((r) => req.once('close', () => r()));
       await Promise.race([w.done, closed]);
       w.cancel();
       if (req.destroyed) return;
