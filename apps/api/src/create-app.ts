@@ -12,7 +12,9 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { noFraming } from './no-framing.ts';
-import { taskRoutes } from './task-routes.ts';
+import { JSON_TYPES } from './read-json-body.ts';
+import type { RequestPlanner } from './request-planner.ts';
+import { TASK_BODY_LIMIT, taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 import { unexpectedErrorFields } from './unexpected-error-fields.ts';
 
@@ -25,13 +27,19 @@ export interface AppDeps {
   waiter: TaskWaiter;
   budget: BudgetLedger;
   logger: Logger;
+  /** Parses and plans submit bodies; startApi owns it (and closes it). */
+  planner: RequestPlanner;
   apiKeys: string[];
   adminKey: string | undefined;
-  /** Largest JSON body. Default "12mb". */
+  /** Largest POST /v1/tasks body. Default {@link TASK_BODY_LIMIT}. */
   bodyLimit?: string;
   debugRouting?: boolean;
 }
 
+/** Largest JSON body of the routes other than the two submit routes. */
+const SMALL_BODY_LIMIT = '64kb';
+
+/** The Express app: health, Bull Board, the /v1 API and the dashboard, with the error handler last. */
 export function createApp(deps: AppDeps): Express {
   // The first OpenAI estimate would otherwise pay for loading the encoding tables (~0.3 s).
   preloadTokenizers(Object.values(deps.config.models));
@@ -45,8 +53,8 @@ export function createApp(deps: AppDeps): Express {
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey));
-  v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
-  v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
+  // The submit routes read their bodies as bytes and plan them through the planner; before the JSON parser.
+  v1.use(batchRoutes(deps));
   v1.use(
     taskRoutes({
       config: deps.config,
@@ -55,8 +63,12 @@ export function createApp(deps: AppDeps): Express {
       waiter: deps.waiter,
       logger: deps.logger,
       debugRouting: deps.debugRouting ?? false,
+      planner: deps.planner,
+      bodyLimit: deps.bodyLimit ?? TASK_BODY_LIMIT,
     }),
   );
+  // The other JSON bodies are a few fields (PUT /v1/budget): a small limit keeps their one synchronous parse short.
+  v1.use(express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }));
   v1.use(budgetRoutes(deps.budget, deps.config));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);

@@ -1,5 +1,5 @@
 import { type Dependency, type FieldIssue, type Refusal, unavailableDependency } from '@orchex/core';
-import { NotAcceptedError } from '@orchex/queue';
+import { IdempotencyKeyReusedError, NotAcceptedError } from '@orchex/queue';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Seconds a client is asked to wait (Retry-After) before retrying a 503. */
@@ -42,11 +42,19 @@ export function refusalError(r: Refusal): HttpError {
     : new HttpError(r.status, r.code, r.message);
 }
 
-/** Runs a submit; "nothing was accepted" (the queue is unavailable) becomes a 503 the client may retry. */
+/**
+ * Runs a submit; "nothing was accepted" (the queue is unavailable) becomes a 503 the client may retry, and an
+ * idempotency key reused for a different request a 409 naming the key.
+ */
 export async function submitOrUnavailable<T>(submit: () => Promise<T>): Promise<T> {
   try {
     return await submit();
   } catch (err) {
+    if (err instanceof IdempotencyKeyReusedError) {
+      throw new HttpError(409, 'idempotency_key_reused', err.message, [
+        { field: 'idempotency_key', message: 'already used for a different request; use a new key for a new request' },
+      ]);
+    }
     if (err instanceof NotAcceptedError) {
       throw new HttpError(503, 'queue_unavailable', err.message, undefined, {
         'Retry-After': String(RETRY_AFTER_SECONDS),

@@ -4,6 +4,7 @@ import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
 import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
+import { RequestPlanner } from './request-planner.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
 export interface ApiOptions {
@@ -38,7 +39,8 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
-  const app = createApp({ ...opts, redis, queues, waiter, budget });
+  const planner = new RequestPlanner(opts.config);
+  const app = createApp({ ...opts, redis, queues, waiter, budget, planner });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -51,6 +53,7 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await planner.close();
       await waiter.close();
       await queues.close();
       redis.disconnect();

@@ -5,6 +5,7 @@ import { findModel } from './find-model.ts';
 import { planSplit, type SplitPlan } from './plan-split.ts';
 import { type RoutePlan, RoutingError, route } from './route.ts';
 import type { TaskInput } from './task-schema.ts';
+import type { TextPieces } from './text-pieces.ts';
 
 /** A task ready to store and enqueue: its input, where it goes, what it may cost, and how it is split if it must be. */
 export interface PlannedTask {
@@ -19,6 +20,11 @@ export interface PlannedTask {
   estimateMicros: number;
   /** Set when the input fits no model of the plan: the chunks and their map prompts. */
   split: SplitPlan | undefined;
+  /**
+   * The long texts of `input` in pieces, when they arrived that way (from the API's planner thread): writers store
+   * these instead of slicing `input`'s strings, which would make the process allocate each one whole.
+   */
+  textPieces?: TextPieces;
 }
 
 /** Why a task cannot be accepted as submitted; the API answers with `status` and `code`. */
