@@ -2,8 +2,10 @@ import {
   analyzeCosts,
   defaultBaselineModel,
   type FieldIssue,
+  findModel,
   microsToUsd,
   type OrchexConfig,
+  safeString,
   zodIssues,
 } from '@orchex/core';
 import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
@@ -37,7 +39,7 @@ const isoDay = z.string().transform((s, ctx) => {
 
 const rangeShape = { from: isoDay.optional(), to: isoDay.optional() };
 const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
-const analysisQuery = z.object({ ...rangeShape, baseline: z.string().min(1).optional() }).strict();
+const analysisQuery = z.object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() }).strict();
 
 /** zodIssues, with each unknown query parameter named as its own field (zod reports them all at the root). */
 function queryIssues(error: z.ZodError): FieldIssue[] {
@@ -92,7 +94,7 @@ export function costRoutes(deps: CostRouteDeps): Router {
     const q = analysisQuery.safeParse(req.query);
     if (!q.success) throw validationError(queryIssues(q.error));
     const baseline = q.data.baseline ?? defaultBaselineModel(config);
-    if (!config.models[baseline]) {
+    if (!findModel(config, baseline)) {
       throw validationError([
         { field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` },
       ]);
