@@ -64,6 +64,7 @@ export async function submitOrUnavailable<T>(submit: () => Promise<T>): Promise<
   }
 }
 
+/** 404 for a route that does not exist (JSON, like every other answer). */
 export function notFound(_req: Request, res: Response) {
   res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
 }

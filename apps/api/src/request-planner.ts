@@ -141,6 +141,11 @@ export class RequestPlanner {
     return this.freeBlocks.pop() ?? new Uint8Array(FORWARD_BLOCK_BYTES);
   }
 
+  /** Starts a thread now, so that the first large body does not wait for one to load. */
+  warm(): void {
+    if (!this.closed && this.threads.length === 0) this.startThread();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const threads = this.threads.splice(0);

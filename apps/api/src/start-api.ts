@@ -7,6 +7,7 @@ import { createApp } from './create-app.ts';
 import { RequestPlanner } from './request-planner.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
+/** What startApi needs: the config, the database, where Redis is, who may call, and where to listen. */
 export interface ApiOptions {
   config: OrchexConfig;
   db: Db;
@@ -20,13 +21,20 @@ export interface ApiOptions {
   host?: string;
   bodyLimit?: string;
   debugRouting?: boolean;
+  /**
+   * Start a planner thread with the API rather than at the first large body, which would otherwise wait 1–4 s for
+   * the thread to load. Default false (tests and benchmarks start many APIs); the processes `npm start` and
+   * `npm run start:api` run set it.
+   */
+  warmPlanner?: boolean;
 }
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
 export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
-  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api };
+  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api, warmPlanner: true };
 }
 
+/** A started API: its address and how to stop it. */
 export interface RunningApi {
   url: string;
   port: number;
@@ -40,6 +48,7 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
   const planner = new RequestPlanner(opts.config);
+  if (opts.warmPlanner) planner.warm();
   const app = createApp({ ...opts, redis, queues, waiter, budget, planner });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
