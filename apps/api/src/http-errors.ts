@@ -56,9 +56,9 @@ export async function submitOrUnavailable<T>(submit: () => Promise<T>): Promise<
       ]);
     }
     if (err instanceof NotAcceptedError) {
-      throw new HttpError(503, 'queue_unavailable', err.message, undefined, {
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
+      // The submitter's only reason for refusing: the jobs could not be added to Redis.
+      const message = `redis (the task queue) is unavailable; nothing was accepted, retry after ${RETRY_AFTER_SECONDS} s`;
+      throw new HttpError(503, 'queue_unavailable', message, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
     }
     throw err;
   }
