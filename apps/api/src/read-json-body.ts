@@ -94,7 +94,12 @@ export async function readJsonBody(req: Request, limit: number, sink: BodySink):
       stream.on('end', () => {
         if (!failed) resolve();
       });
-      stream.on('error', () => fail(new HttpError(400, 'bad_request', 'the request body could not be read')));
+      stream.on('error', () => {
+        // A body that does not inflate: drop the rest of it, so this connection can carry the 400 and the next request.
+        if (decoded) req.unpipe(decoded);
+        req.resume();
+        fail(new HttpError(400, 'bad_request', 'the request body could not be read (Content-Encoding)'));
+      });
       req.on('close', () => {
         if (!req.complete) fail(new HttpError(400, 'request_aborted', 'the client aborted the request'));
       });
