@@ -41,9 +41,24 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/** How long startApi waits for its Redis connection before listening anyway. */
+const REDIS_READY_WAIT_MS = 5000;
+
 /** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
 export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true });
+  // Commands fail at once while this connection is not up (failFast): wait for it briefly, so the API does not answer
+  // 503 for its first milliseconds; if Redis is down it starts anyway and answers 503 until Redis is back.
+  if (redis.status !== 'ready') {
+    // Not events.once: it rejects on the 'error' a down Redis emits, and a down Redis must not stop the API.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, REDIS_READY_WAIT_MS).unref();
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
