@@ -164,6 +164,17 @@ describe('idempotency keys', () => {
   });
 });
 
+describe('PUT /v1/budget', () => {
+  it('{"max_daily_cost": null} removes the limit (found by the fuzz: it was a 500)', async () => {
+    const put = (v: unknown) =>
+      sys.call('/v1/budget', { method: 'PUT', json: { max_daily_cost: v }, key: TEST_ADMIN_KEY });
+    expect((await put(3)).status).toBe(200);
+    const res = await put(null);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { limit: number | null }).limit).toBeNull();
+  });
+});
+
 describe('GET /v1/tasks/:id?wait', () => {
   it('adds one close listener per request, not one per 2 s round', async () => {
     const { json } = await post('/v1/tasks', { prompt: 'stays queued', task_type: 'simple' });
