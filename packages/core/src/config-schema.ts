@@ -62,6 +62,7 @@ export const modelConfigSchema = modelConfigInputSchema.transform((model, ctx) =
   };
 });
 
+/** A routing rule: the primary model of a task type and the models tried after it. */
 export const routingRuleSchema = z
   .object({
     primary: z.string().min(1),
@@ -69,6 +70,7 @@ export const routingRuleSchema = z
   })
   .strict();
 
+/** The whole config file (the seed's atlas_config.yaml shape); model names are checked to exist. */
 export const configSchema = z
   .object({
     orchestrator: z
@@ -136,6 +138,7 @@ export const configSchema = z
     }
   });
 
+/** A parsed, validated config. */
 export type OrchexConfig = z.output<typeof configSchema>;
 /** A model as parsed: prices resolved, `rates` set. */
 export type ModelConfig = z.output<typeof modelConfigSchema>;

@@ -32,6 +32,7 @@ export const longContextSchema = z
   })
   .strict();
 
+/** The parsed long_context section. */
 export type LongContextConfig = z.output<typeof longContextSchema>;
 
 /** Fills `{name}` placeholders; unknown placeholders stay as they are. */

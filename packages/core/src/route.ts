@@ -8,6 +8,7 @@ import type { TaskType } from './vocabulary.ts';
 /** How the plan was chosen. */
 export type RoutingStrategy = 'explicit_chain' | 'task_type_rule' | 'classified_rule' | 'default_model';
 
+/** Where a task goes: the models in order, and why. */
 export interface RoutePlan {
   /** Model names tried in order; plan[0] first; never empty. */
   plan: [string, ...string[]];

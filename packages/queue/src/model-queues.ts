@@ -7,6 +7,7 @@ import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 50_000 };
+/** How long failed jobs stay in Redis (Bull Board shows them). */
 export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 };
 
 // attempts/backoff cover only unexpected errors (a database blink): provider errors are handled by the step itself
