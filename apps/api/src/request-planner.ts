@@ -16,11 +16,11 @@ export interface RequestPlannerOptions {
 }
 
 /**
- * Largest body planned on the API's own thread. Parsing, validating and planning 16 KB (tokenizing it included)
- * takes a few milliseconds; a 12 MB body took ~1 s and a 64 MB batch many seconds on a loaded 2-core machine, which
- * would have stopped every other request for as long.
+ * Largest body planned on the API's own thread. Planning tokenizes the text (~1 µs per character on a loaded 2-core
+ * machine), so 4 KB costs a few milliseconds; a 12 MB body took ~1 s and a 64 MB batch many seconds, which would have
+ * stopped every other request for as long. Above this, a thread hop adds about a millisecond.
  */
-export const INLINE_BODY_BYTES = 16 * 1024;
+export const INLINE_BODY_BYTES = 4 * 1024;
 
 /** A body being received: bytes go in with write(), the planned request comes out of end(). */
 export interface PlanSink extends BodySink {
