@@ -17,13 +17,17 @@ export interface PlannedRequest {
   requestHash: string;
 }
 
+/** UTF-8 (a leading byte order mark dropped, as express.json did; invalid bytes become U+FFFD). */
+const utf8 = new TextDecoder('utf-8');
+
 /**
- * Everything a submit does before touching Postgres or Redis, as one synchronous function of the body's text: JSON
- * parse, validation, planning (routing, token counting, splitting) and the request hash. Throws HttpError (400, 422).
- * It is CPU work proportional to the body (up to 64 MB), so RequestPlanner runs it on a worker thread for large
- * bodies.
+ * Everything a submit does before touching Postgres or Redis, as one synchronous function of the body's bytes: UTF-8
+ * decoding, JSON parse, validation, planning (routing, token counting, splitting) and the request hash. Throws
+ * HttpError (400, 422). It is CPU work proportional to the body (up to 64 MB), so RequestPlanner runs it on a worker
+ * thread for all but small bodies.
  */
-export function planRequest(kind: RequestKind, text: string, config: OrchexConfig): PlannedRequest {
+export function planRequest(kind: RequestKind, bytes: Uint8Array, config: OrchexConfig): PlannedRequest {
+  const text = utf8.decode(bytes);
   let body: unknown;
   try {
     // An empty body reads as {} (as express.json did): the validation error then names the missing fields.

@@ -47,7 +47,6 @@ const DETACH_CHARS = 64 * 1024;
 // The entry of a RequestPlanner thread (loaded through plan-thread-boot.mjs). One job at a time, in arrival order.
 const config = (workerData as { config: OrchexConfig }).config;
 preloadTokenizers(Object.values(config.models));
-const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
 const port = parentPort;
 if (!port) throw new Error('plan-thread.ts runs as a worker thread');
 
@@ -94,7 +93,7 @@ port.on('message', (message: PlanMessage) => {
 /** Plans one body, handing each reply to `post` in order. */
 function plan(id: number, kind: RequestKind, body: Uint8Array, post: (reply: PlanReply) => void): void {
   try {
-    const planned = planRequest(kind, decoder.decode(body), config);
+    const planned = planRequest(kind, body, config);
     let slice: PortablePlannedTask[] = [];
     let chars = 0;
     let refs = 0;

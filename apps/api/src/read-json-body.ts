@@ -98,7 +98,8 @@ export async function readJsonBody(req: Request, limit: number, sink: BodySink):
         // A body that does not inflate: drop the rest of it, so this connection can carry the 400 and the next request.
         if (decoded) req.unpipe(decoded);
         req.resume();
-        fail(new HttpError(400, 'bad_request', 'the request body could not be read (Content-Encoding)'));
+        const why = decoded ? `it is not valid ${encoding}` : 'the connection failed';
+        fail(new HttpError(400, 'bad_request', `the request body could not be read: ${why}`));
       });
       req.on('close', () => {
         if (!req.complete) fail(new HttpError(400, 'request_aborted', 'the client aborted the request'));

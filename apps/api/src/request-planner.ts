@@ -89,17 +89,22 @@ export class RequestPlanner {
       remote?.thread.worker.postMessage(message, transfer);
     // Chunks (≤ 64 KB each) are copied into blocks that are moved to the thread, not cloned: a chunk views a buffer
     // the HTTP parser shares, and one message per block instead of per chunk costs this thread less.
-    let block = this.takeBlock();
+    let block: Uint8Array | undefined;
     let filled = 0;
     const flush = () => {
-      if (!remote || filled === 0) return;
+      if (!remote || !block || filled === 0) return;
       const data = block.subarray(0, filled);
       send({ type: 'chunk', id: remote.id, data }, [block.buffer as ArrayBuffer]);
-      block = this.takeBlock();
+      block = undefined;
       filled = 0;
+    };
+    const giveBack = () => {
+      if (block && this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(block);
+      block = undefined;
     };
     const forward = (chunk: Buffer) => {
       for (let at = 0; at < chunk.length; ) {
+        block ??= this.takeBlock();
         const n = Math.min(chunk.length - at, block.length - filled);
         block.set(chunk.subarray(at, at + n), filled);
         filled += n;
@@ -121,13 +126,15 @@ export class RequestPlanner {
         chunks = [];
       },
       abort: () => {
+        giveBack();
         if (!remote) return;
         remote.thread.pending.delete(remote.id);
         send({ type: 'abort', id: remote.id });
       },
       end: async () => {
-        if (!remote) return planRequest(kind, Buffer.concat(chunks).toString('utf8'), this.config);
+        if (!remote) return planRequest(kind, Buffer.concat(chunks), this.config);
         flush();
+        giveBack();
         send({ type: 'end', id: remote.id });
         return remote.done;
       },

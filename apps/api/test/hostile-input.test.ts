@@ -63,6 +63,25 @@ describe('strings Postgres cannot store or a model cannot read → 400 naming th
   });
 });
 
+describe('body bytes', () => {
+  it('a UTF-8 byte order mark is dropped, whether the body is planned inline or on a thread', async () => {
+    for (const context of ['small', 'x'.repeat(20_000)]) {
+      const res = await post('/v1/tasks', `\ufeff${JSON.stringify({ prompt: 'bom', task_type: 'simple', context })}`);
+      expect(res.status, JSON.stringify(res.json)).toBe(202);
+    }
+  });
+
+  it('invalid UTF-8 becomes U+FFFD (as express.json read it), not a 500', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"prompt":"a'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Uint8Array(bytes),
+    });
+    expect(res.status).toBe(202);
+  });
+});
+
 describe('model names are own properties of the config', () => {
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
     '"fallback_chain": ["%s"] → 400 naming fallback_chain.0',
