@@ -113,25 +113,29 @@ describe('the API never holds its event loop for more than 50 ms on a body up to
     ['a 10-million-character context of spaces', () => ' '.repeat(MAX_CONTEXT)],
     ['a 6.8-million-character context of newlines and tabs (12 MB as JSON)', () => '\n\t \n'.repeat(1_700_000)],
     ['a 12 MB body of CJK text', () => '漢字かな交じり文の長い文書'.repeat(Math.floor(4_150_000 / 13))],
-  ])('%s (one task, near the 12 MB body limit)', async (name, makeContext) => {
-    const context = makeContext();
-    const file = bodyFile('single.json', { prompt: 'Summarize the document.', task_type: 'research', context });
-    const { result, busyMs, delayMs } = await probeLoop(() => curlPost('/v1/tasks', file));
-    console.log(
-      `${name}: ${result.status}; event loop busy at most ${busyMs.toFixed(1)} ms (delay ${delayMs.toFixed(1)} ms)`,
-    );
-    expect(result.status, result.body.slice(0, 300)).toBe(202);
-    expect(busyMs).toBeLessThanOrEqual(MAX_DELAY_MS);
-    // The context went through the planner thread and into Postgres in pieces: all of it, in order.
-    const { id } = JSON.parse(result.body) as { id: string };
-    const stored = await sys.database.db.execute<{ n: number; md5: string }>(
-      sql`select length(context)::int as n, md5(context) as md5 from tasks where id = ${id}`,
-    );
-    expect(stored.rows[0]).toEqual({
-      n: context.length,
-      md5: createHash('md5').update(context, 'utf8').digest('hex'),
-    });
-  });
+  ])(
+    '%s (one task, near the 12 MB body limit)',
+    async (name, makeContext) => {
+      const context = makeContext();
+      const file = bodyFile('single.json', { prompt: 'Summarize the document.', task_type: 'research', context });
+      const { result, busyMs, delayMs } = await probeLoop(() => curlPost('/v1/tasks', file));
+      console.log(
+        `${name}: ${result.status}; event loop busy at most ${busyMs.toFixed(1)} ms (delay ${delayMs.toFixed(1)} ms)`,
+      );
+      expect(result.status, result.body.slice(0, 300)).toBe(202);
+      expect(busyMs).toBeLessThanOrEqual(MAX_DELAY_MS);
+      // The context went through the planner thread and into Postgres in pieces: all of it, in order.
+      const { id } = JSON.parse(result.body) as { id: string };
+      const stored = await sys.database.db.execute<{ n: number; md5: string }>(
+        sql`select length(context)::int as n, md5(context) as md5 from tasks where id = ${id}`,
+      );
+      expect(stored.rows[0]).toEqual({
+        n: context.length,
+        md5: createHash('md5').update(context, 'utf8').digest('hex'),
+      });
+    },
+    180_000,
+  ); // seconds of planning on a thread, minutes when the whole suite shares the 2 cores
 
   it('a batch of 10,000 tasks in 64 MB, planned with the OpenAI tokenizer', async () => {
     const tasks = Array.from({ length: 10_000 }, (_, i) => ({
@@ -146,5 +150,5 @@ describe('the API never holds its event loop for more than 50 ms on a body up to
     );
     expect(result.status, result.body.slice(0, 300)).toBe(202);
     expect(busyMs).toBeLessThanOrEqual(MAX_DELAY_MS);
-  });
+  }, 300_000);
 });
