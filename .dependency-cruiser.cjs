@@ -56,6 +56,8 @@ module.exports = {
     // Follow workspace packages (symlinked into node_modules) to their real files, through their `exports`.
     preserveSymlinks: false,
     tsPreCompilationDeps: true,
+    // tsconfig.json's `paths` points @orchex/client at its source (its package exports the built dist/).
+    tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],

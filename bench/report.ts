@@ -8,7 +8,7 @@
  * (default 50), BENCH_KEEP=1 (keep the database for EXPLAIN; its URL is printed).
  */
 import { performance } from 'node:perf_hooks';
-import { keyId, startApi } from '@orchex/api/start';
+import { loadKeyId, startApi } from '@orchex/api/start';
 import { analyzeCosts, defaultBaselineModel, loadConfig, modelRates, silentLogger } from '@orchex/core';
 import { costByModel, costReport, createDatabase, recentTasks, runMigrations } from '@orchex/db';
 import { type SQL, sql } from 'drizzle-orm';
@@ -54,6 +54,7 @@ async function time(label: string, runs: number, fn: () => Promise<unknown>) {
 
 try {
   await runMigrations(database);
+  const keyId = await loadKeyId(database.db); // the API started below finds and uses the same secret
   const t0 = performance.now();
   // Set-based seeding: one INSERT … SELECT generate_series per table. Task ids are md5-derived UUIDs and times are
   // functions of the task number, so attempts need no join to find their task; prices are the configured ones.

@@ -5,11 +5,9 @@
 // #region basic-usage
 import { BudgetExceededError, CostAnalyzer, Orchestrator, type Task } from '@orchex/client';
 
-// Initialize orchestrator (provider keys live on the server; the client needs its URL and an API key)
-const orchestrator = new Orchestrator({
-  baseUrl: process.env.ORCHEX_URL ?? 'http://127.0.0.1:3000',
-  apiKey: process.env.ORCHEX_API_KEY ?? 'your-key',
-});
+// Initialize orchestrator (provider keys live on the server; the client reads ORCHEX_URL and ORCHEX_API_KEY,
+// or takes { baseUrl, apiKey } — as it must in a browser)
+const orchestrator = new Orchestrator();
 
 // Create a task (no taskType: the server classifies the prompt)
 const task: Task = {

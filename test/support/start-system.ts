@@ -46,6 +46,8 @@ export async function startSystem(
     pglite?: boolean;
     /** Another Redis than the shared test one (e.g. a private server a test restarts). */
     redisUrl?: string;
+    /** Another Postgres server than the shared test one (e.g. a private cluster a test stops). */
+    databaseUrl?: string;
     /** null = no admin key configured. Default TEST_ADMIN_KEY. */
     adminKey?: string | null;
   } = {},
@@ -54,7 +56,7 @@ export async function startSystem(
   const pgliteDir = opts.pglite ? mkdtempSync(join(tmpdir(), 'orchex-pglite-')) : undefined;
   const fresh = pgliteDir
     ? { url: '', drop: async () => rmSync(pgliteDir, { recursive: true, force: true }) }
-    : await freshDatabase(inject('databaseUrl'), label);
+    : await freshDatabase(opts.databaseUrl ?? inject('databaseUrl'), label);
   const database = await createDatabase(pgliteDir ? { dataDir: pgliteDir } : { url: fresh.url, poolSize: 5 });
   await runMigrations(database);
   const fake = await startFakeLlmServer();

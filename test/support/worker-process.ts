@@ -10,6 +10,8 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
   /** Everything it printed (JSON log lines). */
   output(): string;
+  /** Its JSON log lines, parsed, in the order printed (lines that are not JSON are left out). */
+  logLines(): Array<Record<string, unknown>>;
   /** Resolves once it logged "worker started". */
   ready: Promise<void>;
 }
@@ -32,5 +34,14 @@ export function spawnWorker(env: Record<string, string>, args: string[] = []): W
   proc.stdout?.on('data', onData);
   proc.stderr?.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, exited, output: () => out, ready };
+  const logLines = () =>
+    out.split('\n').flatMap((line) => {
+      if (!line.startsWith('{')) return [];
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return { proc, exited, output: () => out, logLines, ready };
 }

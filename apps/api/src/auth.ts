@@ -1,9 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
-/** Stable, non-reversible id of an API key: what tasks store and logs show, never the key. */
-export function keyId(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 24);
+/** Names an API key in stored rows and logs: a stable id, never the key. */
+export type KeyId = (key: string) => string;
+
+/**
+ * Key ids as HMAC-SHA256 under a server secret: without the secret, a stored id cannot be checked against guessed
+ * keys (a bare SHA-256 of a short or reused key could be, offline, by anyone who reads the database).
+ */
+export function keyIdWith(secret: string): KeyId {
+  return (key) => createHmac('sha256', secret).update(key).digest('hex').slice(0, 32);
 }
 
 /** Compares digests so the time taken says nothing about how much of the key matched. */
@@ -36,7 +42,7 @@ declare global {
  * Every /v1 route: `Authorization: Bearer <key>` with a key from ORCHEX_API_KEYS (the admin key also works and
  * sees everything).
  */
-export function requireApiKey(apiKeys: string[], adminKey: string | undefined) {
+export function requireApiKey(apiKeys: string[], adminKey: string | undefined, keyId: KeyId) {
   const keys = apiKeys.map(digest);
   const admin = adminKey ? [digest(adminKey)] : [];
   return (req: Request, res: Response, next: NextFunction) => {
@@ -45,12 +51,21 @@ export function requireApiKey(apiKeys: string[], adminKey: string | undefined) {
       res
         .status(401)
         .set('WWW-Authenticate', 'Bearer')
-        .json({ error: { code: 'unauthorized', message: 'missing Authorization: Bearer <api key>' } });
+        // `type` too, so OpenAI clients of /v1/chat/completions read it as their own AuthenticationError.
+        .json({
+          error: {
+            code: 'unauthorized',
+            type: 'invalid_request_error',
+            message: 'missing Authorization: Bearer <api key>',
+          },
+        });
       return;
     }
     const isAdmin = matches(key, admin);
     if (!isAdmin && !matches(key, keys)) {
-      res.status(401).json({ error: { code: 'unauthorized', message: 'invalid API key' } });
+      res
+        .status(401)
+        .json({ error: { code: 'unauthorized', type: 'invalid_request_error', message: 'invalid API key' } });
       return;
     }
     res.locals.apiKeyId = keyId(key);
@@ -63,7 +78,7 @@ export function requireApiKey(apiKeys: string[], adminKey: string | undefined) {
  * Admin surfaces (Bull Board, dashboard): the admin key as Bearer, or as the password of HTTP Basic auth so a
  * browser's login prompt works. Without a configured admin key these surfaces answer 404: disabled, not open.
  */
-export function requireAdmin(adminKey: string | undefined) {
+export function requireAdmin(adminKey: string | undefined, keyId: KeyId) {
   const admin = adminKey ? [digest(adminKey)] : [];
   return (req: Request, res: Response, next: NextFunction) => {
     if (!adminKey) {

@@ -2,9 +2,9 @@ import {
   analyzeCosts,
   defaultBaselineModel,
   type FieldIssue,
-  findModel,
   microsToUsd,
   type OrchexConfig,
+  resolveModelName,
   safeString,
   zodIssues,
 } from '@orchex/core';
@@ -37,7 +37,12 @@ const isoDay = z.string().transform((s, ctx) => {
   return utcDay(d);
 });
 
-const rangeShape = { from: isoDay.optional(), to: isoDay.optional() };
+/** `from=all`: since the first recorded day. */
+const FROM_ALL = '1970-01-01';
+const rangeShape = {
+  from: z.union([z.literal('all').transform(() => FROM_ALL), isoDay]).optional(),
+  to: isoDay.optional(),
+};
 const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
 const analysisQuery = z.object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() }).strict();
 
@@ -93,11 +98,11 @@ export function costRoutes(deps: CostRouteDeps): Router {
   router.get('/costs/analysis', async (req: Request, res: Response) => {
     const q = analysisQuery.safeParse(req.query);
     if (!q.success) throw validationError(queryIssues(q.error));
-    const baseline = q.data.baseline ?? defaultBaselineModel(config);
-    if (!findModel(config, baseline)) {
-      throw validationError([
-        { field: 'baseline', message: `unknown model "${baseline}" (known: ${Object.keys(config.models).join(', ')})` },
-      ]);
+    const asked = q.data.baseline ?? defaultBaselineModel(config);
+    const baseline = resolveModelName(config, asked);
+    if (baseline === undefined) {
+      const known = Object.keys(config.models).join(', ');
+      throw validationError([{ field: 'baseline', message: `unknown model "${asked}" (known: ${known})` }]);
     }
     const range = resolveRange(q.data, res);
     const rows = await costByModel(db, range);

@@ -1,9 +1,9 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { BudgetLedger, ModelQueues } from '@orchex/queue';
+import type { KeyBudgets, ModelQueues, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
-import { requireAdmin, requireApiKey } from './auth.ts';
+import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
@@ -12,8 +12,10 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { noFraming } from './no-framing.ts';
+import { chatRoutes } from './openai/chat-routes.ts';
 import { JSON_TYPES } from './read-json-body.ts';
 import type { RequestPlanner } from './request-planner.ts';
+import { taskEventsRoute } from './task-events-route.ts';
 import { TASK_BODY_LIMIT, taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 import { unexpectedErrorFields } from './unexpected-error-fields.ts';
@@ -25,13 +27,18 @@ export interface AppDeps {
   redis: Redis;
   queues: ModelQueues;
   waiter: TaskWaiter;
-  budget: BudgetLedger;
+  /** The global daily budget and each key's. */
+  budget: KeyBudgets;
+  /** The per-task answer streams (stream: true tasks). */
+  streams: TaskStreams;
   logger: Logger;
   /** Parses and plans submit bodies; startApi owns it (and closes it). */
   planner: RequestPlanner;
   apiKeys: string[];
   adminKey: string | undefined;
-  /** Largest POST /v1/tasks body. Default {@link TASK_BODY_LIMIT}. */
+  /** How stored rows name an API key (HMAC under the server's secret; see loadKeyId). */
+  keyId: KeyId;
+  /** Largest POST /v1/tasks (and /v1/chat/completions) body. Default {@link TASK_BODY_LIMIT}. */
   bodyLimit?: string;
   debugRouting?: boolean;
 }
@@ -49,12 +56,17 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/healthz', healthRoute(deps.redis, deps.db));
   app.use(['/admin/queues', '/dashboard'], noFraming);
-  app.use('/admin/queues', requireAdmin(deps.adminKey), bullBoardRouter(deps.queues));
+  app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues));
 
   const v1 = express.Router();
-  v1.use(requireApiKey(deps.apiKeys, deps.adminKey));
+  v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
   // The submit routes read their bodies as bytes and plan them through the planner; before the JSON parser.
   v1.use(batchRoutes(deps));
+  v1.get('/tasks/:id/events', taskEventsRoute(deps));
+  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape. Their body is
+  // still parsed (and planned) on the event loop, up to the task body limit.
+  v1.use('/chat', express.json({ limit: deps.bodyLimit ?? TASK_BODY_LIMIT, type: JSON_TYPES }));
+  v1.use(chatRoutes({ ...deps, debugRouting: deps.debugRouting ?? false }));
   v1.use(
     taskRoutes({
       config: deps.config,
@@ -69,10 +81,10 @@ export function createApp(deps: AppDeps): Express {
   );
   // The other JSON bodies are a few fields (PUT /v1/budget): a small limit keeps their one synchronous parse short.
   v1.use(express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }));
-  v1.use(budgetRoutes(deps.budget, deps.config));
+  v1.use(budgetRoutes(deps.budget, deps.config, deps.apiKeys, deps.keyId));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);
-  app.use('/dashboard', requireAdmin(deps.adminKey), dashboardRoutes({ ...deps, api: v1 }));
+  app.use('/dashboard', requireAdmin(deps.adminKey, deps.keyId), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
   app.use(errorHandler((err) => deps.logger.error(unexpectedErrorFields(err), 'unhandled')));

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { budgetFromConfig, createRedis, ModelQueues, taskFinishedChannel } from '@orchex/queue';
+import { createRedis, keyBudgetsFromConfig, ModelQueues, TaskStreams, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
+import { loadKeyId } from './key-id-secret.ts';
 import { RequestPlanner } from './request-planner.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
@@ -16,6 +17,8 @@ export interface ApiOptions {
   logger: Logger;
   apiKeys: string[];
   adminKey: string | undefined;
+  /** ORCHEX_KEY_SECRET; unset → a secret generated once and kept in Postgres. */
+  keySecret?: string | undefined;
   /** 0 = any free port. */
   port: number;
   host?: string;
@@ -61,10 +64,12 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   }
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
-  const budget = budgetFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const keyId = await loadKeyId(opts.db, opts.keySecret);
+  const streams = new TaskStreams(redis, opts.prefix);
   const planner = new RequestPlanner(opts.config);
   if (opts.warmPlanner) planner.warm();
-  const app = createApp({ ...opts, redis, queues, waiter, budget, planner });
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -84,4 +89,5 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
     },
   };
 }
-export { keyId } from './auth.ts'; // how stored rows name an API key (tests and benchmarks seed rows for one)
+// How stored rows name an API key, for tests and benchmarks that seed rows for one.
+export { loadKeyId } from './key-id-secret.ts';

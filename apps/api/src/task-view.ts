@@ -16,6 +16,10 @@ export function attemptView(a: AttemptRow) {
     input_tokens: a.inputTokens,
     output_tokens: a.outputTokens,
     cost: microsToUsd(a.costMicros),
+    /** True when the call's outcome is unknown and `cost` is its worst case, not reported usage. */
+    cost_estimated: a.costEstimated,
+    /** The output limit the call was sent with (the task's max_tokens, clamped to the model's max_output_tokens). */
+    max_tokens: a.maxTokens,
     started_at: a.startedAt,
     finished_at: a.finishedAt,
   };

@@ -20,7 +20,10 @@ describe('no admin key configured', () => {
     }
   });
 
-  it('budget changes are refused to client keys', async () => {
-    expect((await sys.call('/v1/budget', { method: 'PUT', json: { max_daily_cost: 5 } })).status).toBe(403);
+  it('a client key can set only its own budget, never the global one', async () => {
+    const res = await sys.call('/v1/budget', { method: 'PUT', json: { max_daily_cost: 5 } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ scope: 'key', limit: 5, own_limit: 5 });
+    expect((await sys.call('/v1/budget/keys')).status).toBe(403);
   });
 });

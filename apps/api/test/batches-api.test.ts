@@ -16,7 +16,7 @@ import {
   type TestSystem,
 } from '../../../test/support/start-system.ts';
 import { testConfig } from '../../../test/support/test-config.ts';
-import { requireApiKey } from '../src/auth.ts';
+import { keyIdWith, requireApiKey } from '../src/auth.ts';
 import { batchRoutes } from '../src/batch-routes.ts';
 import { errorHandler } from '../src/http-errors.ts';
 
@@ -412,7 +412,7 @@ describe('batch validation, idempotency, visibility', () => {
     const app = express();
     app.use(
       '/v1',
-      requireApiKey([TEST_API_KEY], undefined),
+      requireApiKey([TEST_API_KEY], undefined, keyIdWith('a-test-secret-of-32-characters-00')),
       batchRoutes({ config: sys.config, db: sys.database.db, queues, logger: silentLogger }),
     );
     app.use(errorHandler(() => {}));

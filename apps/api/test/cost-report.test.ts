@@ -8,7 +8,7 @@ import {
   TEST_API_KEY,
   type TestSystem,
 } from '../../../test/support/start-system.ts';
-import { keyId } from '../src/auth.ts';
+import { loadKeyId } from '../src/key-id-secret.ts';
 
 /** Sums per attempt dimension, straight from the attempts table (no rollup involved). */
 interface AttemptSums {
@@ -66,6 +66,7 @@ async function runTask(body: Record<string, unknown>, key: string): Promise<void
 }
 
 async function attemptSums(apiKey?: string): Promise<AttemptSums[]> {
+  const keyId = await loadKeyId(sys.database.db); // the secret the API generated and kept on start
   const owner = apiKey === undefined ? sql`` : sql`where t.api_key_id = ${keyId(apiKey)}`;
   const { rows } = await sys.database.db.execute<Record<string, unknown>>(sql`
     select a.model, a.provider, t.task_type, to_char(a.finished_at at time zone 'utc', 'YYYY-MM-DD') as day,
@@ -291,9 +292,22 @@ describe('GET /v1/costs/analysis', () => {
     expect(vsFree.optimization_score).toBeLessThanOrEqual(100);
   });
 
-  it('has no score for a range without requests', async () => {
+  it('scores a range without requests 100: nothing was spent that routing could have saved', async () => {
     const got = await getJson<Analysis>('/v1/costs/analysis?from=2020-01-01&to=2020-01-31', TEST_API_KEY);
-    expect(got).toMatchObject({ total_cost: 0, potential_cost: 0, total_requests: 0, optimization_score: null });
+    expect(got).toMatchObject({ total_cost: 0, potential_cost: 0, total_requests: 0, optimization_score: 100 });
+  });
+
+  it("carries the seed's per-tier shares, and from=all covers every recorded day", async () => {
+    const got = await getJson<Analysis & Record<string, number>>('/v1/costs/analysis?from=all', TEST_ADMIN_KEY);
+    expect(got.from).toBe('1970-01-01');
+    expect(got.total_requests).toBeGreaterThan(0);
+    for (const f of ['claude_percent', 'gpt4_percent', 'gpt35_percent']) {
+      expect(got[f], f).toBeGreaterThanOrEqual(0);
+      expect(got[f], f).toBeLessThanOrEqual(100);
+    }
+    expect(got.claude_percent).toBe(
+      (got as unknown as { distribution_by_family: { claude: number } }).distribution_by_family.claude,
+    );
   });
 
   it.each([

@@ -1,11 +1,14 @@
 import { tasks } from '@orchex/db';
 import { count } from 'drizzle-orm';
+import { countTokens as cl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueJobs } from '../../../test/support/queue-jobs.ts';
 import { startSystem, type TestSystem } from '../../../test/support/start-system.ts';
 import { testConfigSource } from '../../../test/support/test-config.ts';
 
-// The pre-flight estimate at submit; no worker: nothing here may reach a model.
+// The pre-flight estimate at submit. No worker runs here, so what a refused submit left behind would stay in the
+// model queues: they are where "nothing queued" is checked.
 let sys: TestSystem;
 beforeAll(async () => {
   sys = await startSystem('estimate', {
@@ -34,6 +37,10 @@ describe('POST /v1/tasks pre-flight estimate', () => {
   });
 
   it('over cost_limits.max_per_request → 422 naming the limit and the estimate, nothing stored or queued', async () => {
+    const jobs = queueJobs(sys.redisUrl, sys.prefix);
+    const models = Object.keys(sys.config.models);
+    const queued = () => Promise.all(models.map(async (m) => [m, await jobs.counts(m)] as const));
+    const queuedBefore = await queued();
     const before = (await sys.database.db.select({ n: count() }).from(tasks))[0]?.n;
     // claude-test: $3 in, $15 out per MTok. 4,000 output tokens alone are $0.06 > $0.05.
     const res = await sys.call('/v1/tasks', {
@@ -43,12 +50,19 @@ describe('POST /v1/tasks pre-flight estimate', () => {
     expect(res.status).toBe(422);
     const { error } = (await res.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe('over_max_per_request');
-    // chars/4 for Anthropic: 31 chars → 8 tokens + 8 overhead = 16 → 16 × 3 + 4,000 × 15 = 60,048 µ$.
+    // Anthropic has no offline tokenizer: cl100k_base's count × 1.3, + 8 for framing (a bound that errs high).
+    const input = Math.ceil(cl100k('Write a long essay about tides.', asText) * 1.3) + 8;
+    const micros = input * 3 + 4_000 * 15;
     expect(error.message).toBe(
-      'estimated worst-case cost $0.060048 on claude-test exceeds cost_limits.max_per_request $0.05',
+      `estimated worst-case cost $${micros / 1e6} on claude-test exceeds cost_limits.max_per_request $0.05`,
     );
     expect((await sys.database.db.select({ n: count() }).from(tasks))[0]?.n).toBe(before);
-    expect(sys.fake.log).toHaveLength(0);
+    // No job in any model's queue, in any state: the refused model's queue is still empty, the others unchanged.
+    const queuedAfter = await queued();
+    await jobs.close();
+    expect(queuedAfter).toEqual(queuedBefore);
+    const claude = queuedAfter.find(([m]) => m === 'claude-test')?.[1];
+    expect(claude && Object.values(claude).every((n) => n === 0)).toBe(true);
   });
 
   it('a large context counts too: within the limit on max_tokens alone, over it with the document', async () => {

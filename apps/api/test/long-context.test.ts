@@ -186,6 +186,32 @@ describe('long context: split into map parts and a reduce part (a BullMQ flow)',
     expect(page.results.map((r) => r.index)).toEqual([0, 1]);
   }, 120_000);
 
+  it('a map part that fails for good fails the task and cancels the parts not started: no more money on it', async () => {
+    sys.fake.clearScripts();
+    sys.fake.script('small-test', [faults.unauthorized()]);
+    sys.fake.setDefault('small-test', { type: 'ok', latencyMs: 300 });
+    sys.fake.resetLog();
+    const res = await sys.call('/v1/tasks', {
+      method: 'POST',
+      json: { prompt: 'Summarise', context: document(100_000), fallback_chain: ['small-test'], max_tokens: 300 },
+    });
+    const accepted = (await res.json()) as { id: string; parts: number };
+    const t = (await waitFor(sys, accepted.id, 90_000)) as Awaited<ReturnType<typeof waitFor>> & {
+      parts: Array<{ kind: string; status: string }>;
+    };
+    expect(t.status).toBe('failed');
+    expect(t.error?.message).toMatch(/^part \d+ failed: small-test: anthropic 401/);
+    const cancelled = t.parts.filter((p) => p.status === 'cancelled');
+    expect(cancelled.length).toBeGreaterThan(0);
+    expect(t.parts.find((p) => p.kind === 'reduce')?.status).toBe('cancelled');
+    // Let any job of a cancelled part reach a worker: none of them calls the model.
+    await new Promise((r) => setTimeout(r, 1500));
+    const calls = sys.fake.log.filter((e) => e.model === 'small-test').length;
+    expect(calls).toBe(accepted.parts - 1 - cancelled.filter((p) => p.kind === 'map').length);
+    sys.fake.clearScripts();
+    sys.fake.setDefault('small-test', { type: 'ok' });
+  }, 120_000);
+
   it('a prompt too large for every model and nothing to split → 422', async () => {
     const res = await sys.call('/v1/tasks', {
       method: 'POST',

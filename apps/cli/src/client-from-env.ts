@@ -1,8 +1,8 @@
-import { Orchestrator } from '@orchex/client';
+import { DEFAULT_BASE_URL, Orchestrator } from '@orchex/client';
 import { CliError, EXIT } from './cli-io.ts';
 
-/** The API the CLI talks to when ORCHEX_URL is unset. */
-export const DEFAULT_ORCHEX_URL = 'http://127.0.0.1:3000';
+/** The API the CLI talks to when ORCHEX_URL is unset (the client's own default). */
+export const DEFAULT_ORCHEX_URL = DEFAULT_BASE_URL;
 
 /**
  * An Orchestrator for ORCHEX_URL (default {@link DEFAULT_ORCHEX_URL}) with ORCHEX_API_KEY; `admin` prefers

@@ -32,7 +32,10 @@ export async function reportCommand(
   return EXIT.ok;
 }
 
-/** `orchex budget set 25` (USD per UTC day; `none` removes the limit) — needs the admin key. */
+/**
+ * `orchex budget set 25` (USD per UTC day; `none` removes the limit): with the admin key the global budget, with a
+ * client key that key's own.
+ */
 export async function budgetSetCommand(
   client: Orchestrator,
   amount: string,
@@ -59,7 +62,7 @@ export async function budgetShowCommand(client: Orchestrator, o: { json?: boolea
 function printBudget(b: Awaited<ReturnType<Orchestrator['getBudget']>>, o: { json?: boolean }, io: CliIo): number {
   if (o.json) io.stdout.write(`${JSON.stringify(b, null, 2)}\n`);
   else {
-    const limit = b.limit === null ? 'no limit' : `${formatUsd(b.limit)}/day`;
+    const limit = `${b.scope === 'key' ? "this key's " : ''}${b.limit === null ? 'no limit' : `${formatUsd(b.limit)}/day`}`;
     const remaining = b.remaining === null ? '' : `, ${formatUsd(b.remaining)} remaining`;
     io.stdout.write(
       `budget ${b.day}: ${limit}; spent ${formatUsd(b.spent)}, reserved ${formatUsd(b.reserved)}${remaining}\n`,

@@ -1,19 +1,20 @@
-import { loadConfig, type OrchexConfig, type OrchexEnv, type ProviderName, parseEnv, redactUrl } from '@orchex/core';
+import {
+  isProviderName,
+  loadConfig,
+  type OrchexConfig,
+  type OrchexEnv,
+  type ProviderName,
+  parseEnv,
+  redactUrl,
+} from '@orchex/core';
 import { checkMigrationsCurrent, createDatabase, type DatabaseHandle, DEFAULT_PGLITE_DIR } from '@orchex/db';
-import { createLanguageModels } from '@orchex/providers';
+import { createLanguageModels, loadPlugins } from '@orchex/providers';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { type CliIo, EXIT } from './cli-io.ts';
+import type { CliIo } from './cli-io.ts';
+import { type CheckStatus, type DoctorCheck, printDoctorReport } from './doctor-report.ts';
 
-/** How one preflight check ended; `skip` = could not be checked because an earlier one failed. */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-/** One line of `orchex doctor`. */
-export interface DoctorCheck {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-report.ts';
 
 /** Longest wait for one check (a host that drops packets would otherwise hang the doctor). Default 10 s. */
 const CHECK_TIMEOUT_MS = 10_000;
@@ -25,8 +26,6 @@ const KEY_VARIABLE: Record<ProviderName, string | null> = {
   google: 'GOOGLE_API_KEY',
   ollama: null,
 };
-
-const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -114,44 +113,58 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
 
   const { url, dataDir } = parsed.database;
   const pgLabel = url ? redactUrl(url) : `embedded PGlite in ${dataDir ?? DEFAULT_PGLITE_DIR}`;
-  let db: DatabaseHandle | undefined;
-  try {
-    db = await withTimeout(createDatabase(parsed.database), 'Postgres');
-    const res = await withTimeout(
-      db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
-      'Postgres',
-    );
-    add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
-    const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
-    if (m.current) add('migrations', 'ok', 'all applied');
-    else add('migrations', 'fail', `${m.pending} pending: run npm run db:migrate`);
-  } catch (err) {
-    if (!checks.some((c) => c.name === 'postgres')) {
-      add('postgres', 'fail', `${pgLabel}: ${message(err)}`);
-      add('migrations', 'skip', 'not checked: no database');
-    } else add('migrations', 'fail', message(err));
-  } finally {
-    await db?.close().catch(() => {});
+  // The embedded database belongs to the one process that opened it: beside a running `npm start`, ask that API.
+  const running = url ? undefined : await runningApiHealth(env);
+  if (running) {
+    const ok = running.postgres === 'ok';
+    add('postgres', ok ? 'ok' : 'fail', `${pgLabel}, as the running API sees it: ${running.postgres}`);
+    add('migrations', ok ? 'ok' : 'skip', ok ? 'applied by npm start when it started' : 'not checked: no database');
   }
+  let db: DatabaseHandle | undefined;
+  if (!running)
+    try {
+      db = await withTimeout(createDatabase(parsed.database), 'Postgres');
+      const res = await withTimeout(
+        db.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`),
+        'Postgres',
+      );
+      add('postgres', 'ok', `${pgLabel}: PostgreSQL ${res.rows[0]?.v ?? '?'}`);
+      const m = await withTimeout(checkMigrationsCurrent(db), 'migrations');
+      if (m.current) add('migrations', 'ok', 'all applied');
+      else add('migrations', 'fail', `${m.pending} pending: run npm run db:migrate`);
+    } catch (err) {
+      if (!checks.some((c) => c.name === 'postgres')) {
+        add('postgres', 'fail', `${pgLabel}: ${message(err)}`);
+        add('migrations', 'skip', 'not checked: no database');
+      } else add('migrations', 'fail', message(err));
+    } finally {
+      await db?.close().catch(() => {});
+    }
 
   if (!config) add('providers', 'skip', 'not checked: no valid config');
   else {
     // The same check a worker makes at start: every adapter builds (a malformed base URL fails, naming the variable).
     try {
-      createLanguageModels(Object.keys(config.models), config.models, env);
+      createLanguageModels(Object.keys(config.models), config.models, env, await loadPlugins(config.plugins));
     } catch (err) {
       add('providers', 'fail', message(err));
     }
-    const byProvider = new Map<ProviderName, string[]>();
-    for (const [name, m] of Object.entries(config.models))
-      byProvider.set(m.provider, [...(byProvider.get(m.provider) ?? []), name]);
+    // Models grouped by where their key comes from: a model's own api_key_env, else its provider's variable.
+    const byKey = new Map<string, { provider: string; variable: string | null; models: string[] }>();
+    for (const [name, m] of Object.entries(config.models)) {
+      const variable = m.api_key_env ?? (isProviderName(m.provider) ? KEY_VARIABLE[m.provider] : null);
+      const group = `${m.provider}:${variable}`;
+      const entry = byKey.get(group) ?? { provider: m.provider, variable, models: [] };
+      entry.models.push(name);
+      byKey.set(group, entry);
+    }
     let usable = 0;
-    for (const [provider, models] of byProvider) {
-      const variable = KEY_VARIABLE[provider];
+    for (const { provider, variable, models } of byKey.values()) {
       if (variable === null) {
         usable += models.length;
-        const base = env.OLLAMA_BASE_URL?.trim() || 'http://127.0.0.1:11434/v1 (default)';
-        add(`provider ${provider}`, 'ok', `no key needed; ${base}; models: ${models.join(', ')}`);
+        const base =
+          provider === 'ollama' ? `; ${env.OLLAMA_BASE_URL?.trim() || 'http://127.0.0.1:11434/v1 (default)'}` : '';
+        add(`provider ${provider}`, 'ok', `no key needed${base}; models: ${models.join(', ')}`);
       } else if (env[variable]?.trim()) {
         usable += models.length;
         add(`provider ${provider}`, 'ok', `${variable} set; models: ${models.join(', ')}`);
@@ -169,15 +182,19 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> 
   return checks;
 }
 
-/** `orchex doctor`: prints the checks; exit 1 when any failed. */
+/** `orchex doctor` in the orchex checkout: prints the checks; exit 1 when any failed. */
 export async function doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> {
-  const checks = await runDoctor(io.env);
-  const ok = !checks.some((c) => c.status === 'fail');
-  if (o.json) io.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
-  else {
-    const width = Math.max(...checks.map((c) => c.name.length));
-    for (const c of checks) io.stdout.write(`${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}\n`);
-    io.stdout.write(ok ? 'ready\n' : 'problems found\n');
+  return printDoctorReport(await runDoctor(io.env), o, io);
+}
+
+/** `GET /healthz` of the API at ORCHEX_URL (default the local one), or undefined when nothing answers as orchex. */
+async function runningApiHealth(env: NodeJS.ProcessEnv): Promise<{ postgres: string } | undefined> {
+  const base = env.ORCHEX_URL?.trim() || `http://127.0.0.1:${env.PORT?.trim() || 3000}`;
+  try {
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { postgres?: unknown };
+    return typeof body.postgres === 'string' ? { postgres: body.postgres } : undefined;
+  } catch {
+    return undefined;
   }
-  return ok ? EXIT.ok : EXIT.failed;
 }

@@ -1,12 +1,11 @@
 import { ApiError, ConnectionError, OrchexError, TaskFailedError, ValidationError } from '@orchex/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { apiDoctorCommand } from './api-doctor.ts';
 import { batchCancelCommand, batchRunCommand, batchStatusCommand } from './batch-commands.ts';
 import { CliError, type CliIo, EXIT } from './cli-io.ts';
 import { clientFromEnv, DEFAULT_ORCHEX_URL } from './client-from-env.ts';
 import { budgetSetCommand, budgetShowCommand, reportCommand } from './cost-commands.ts';
 import { getCommand, submitCommand } from './task-commands.ts';
-
-const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'];
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -19,14 +18,37 @@ const commaList = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** What differs between the installed CLI and the one run from the orchex checkout. */
+export interface CliOptions {
+  /**
+   * The checkout's `doctor`, which checks this machine's server setup (config, Redis, Postgres, migrations, provider
+   * keys) with the server packages. Absent (the installed CLI, which has no server code): `doctor` asks the running
+   * API instead (api-doctor.ts).
+   */
+  serverDoctor?: () => Promise<{ doctorCommand(o: { json?: boolean }, io: CliIo): Promise<number> }>;
+}
+
 /**
  * Runs one `orchex …` command line and resolves to its exit code (see EXIT). Expected failures print one clear
  * message on stderr, never a stack trace; only a bug in orchex itself prints one.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   let code: number = EXIT.ok;
   const client = (admin = false) => clientFromEnv(io.env, { admin });
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
+
+  // ATLAS_PREFLIGHT=1 (the seed's flag): run doctor before a long command, and stop if it finds a problem.
+  const preflight = async (cmd: Command): Promise<boolean> => {
+    if (!/^(1|true)$/i.test(io.env.ATLAS_PREFLIGHT?.trim() ?? '')) return true;
+    const quiet = { ...io, stdout: io.stderr };
+    const failed = options.serverDoctor
+      ? await (await options.serverDoctor()).doctorCommand({ json: json(cmd) }, quiet)
+      : await apiDoctorCommand({ json: json(cmd) }, quiet);
+    if (failed === EXIT.ok) return true;
+    io.stderr.write('orchex: ATLAS_PREFLIGHT: doctor found a problem (above); nothing was submitted\n');
+    code = EXIT.failed;
+    return false;
+  };
 
   const program = new Command('orchex')
     .description('Submit AI tasks to orchex, run batches, and check costs and setup.')
@@ -45,13 +67,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('submit')
     .description('queue a task; prints its id (with --wait: its answer)')
     .argument('<prompt>', 'what to ask')
-    .addOption(new Option('-t, --type <type>', 'task type (picks the routing rule)').choices(TASK_TYPES))
+    .addOption(
+      new Option(
+        '-t, --type <type>',
+        'task type: code, research, analysis, creative, simple, long_context, or any word',
+      ),
+    )
     .option('--max-tokens <n>', 'largest output in tokens', positiveInt('--max-tokens'))
     .option('--system <text>', 'system prompt')
     .option('--context-file <path>', 'send this file as the task context')
     .option('--fallback <models>', 'explicit plan: comma-separated model names', commaList)
     .option('-w, --wait', 'wait for the result and print it')
     .action(async (prompt: string, o, cmd: Command) => {
+      if (o.wait && !(await preflight(cmd))) return;
       code = await submitCommand(client(), prompt, { ...o, json: json(cmd) }, io);
     });
 
@@ -85,6 +113,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       5,
     )
     .action(async (file: string, o, cmd: Command) => {
+      if (!(await preflight(cmd))) return;
       code = await batchRunCommand(client(), file, { ...o, json: json(cmd) }, io);
     });
   batch
@@ -117,7 +146,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const budget = program.command('budget').description('the daily spending limit');
   budget
     .command('set')
-    .description('set the daily limit in USD for every worker ("none" removes it); needs the admin key')
+    .description(
+      'set the daily limit in USD ("none" removes it): with ORCHEX_ADMIN_KEY the global one, else your key\'s own',
+    )
     .argument('<usd>', 'e.g. 25')
     .action(async (usd: string, _o, cmd: Command) => {
       code = await budgetSetCommand(client(true), usd, { json: json(cmd) }, io);
@@ -131,11 +162,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('doctor')
-    .description('preflight: config, Redis, Postgres, migrations, provider keys (exit 1 on a problem)')
+    .description(
+      options.serverDoctor
+        ? 'preflight: config, Redis, Postgres, migrations, provider keys (exit 1 on a problem)'
+        : 'preflight: the API answers, reaches Redis and Postgres, and accepts ORCHEX_API_KEY (exit 1 on a problem)',
+    )
     .action(async (_o, cmd: Command) => {
-      // Loaded on demand: doctor pulls in the server packages (database drivers, Redis), which no other command needs.
-      const { doctorCommand } = await import('./doctor.ts');
-      code = await doctorCommand({ json: json(cmd) }, io);
+      if (!options.serverDoctor) code = await apiDoctorCommand({ json: json(cmd) }, io);
+      else code = await (await options.serverDoctor()).doctorCommand({ json: json(cmd) }, io);
     });
 
   try {

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
-import { createLanguageModels, type Env } from '@orchex/providers';
+import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
 import {
-  budgetFromConfig,
   createRedis,
   DEFAULT_PREFIX,
   executeStep,
+  keyBudgetsFromConfig,
   logConnectionError,
   ModelLimiter,
   ModelQueues,
@@ -15,6 +15,7 @@ import {
   reconcileFailedJob,
   type StepDeps,
   scheduleOrphanSweep,
+  TaskStreams,
 } from '@orchex/queue';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -82,7 +83,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     if (!Object.hasOwn(config.models, m))
       throw new Error(`--queues: unknown model "${m}" (known: ${Object.keys(config.models).join(', ')})`);
   }
-  const models = createLanguageModels(served, config.models, opts.providerEnv ?? process.env);
+  const models = createLanguageModels(
+    served,
+    config.models,
+    opts.providerEnv ?? process.env,
+    await loadPlugins(config.plugins),
+  );
   const redis = createRedis(opts.redisUrl, 'orchex-worker');
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
@@ -98,11 +104,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
     limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
-    budget: budgetFromConfig(redis, config, db, prefix),
+    budget: keyBudgetsFromConfig(redis, config, db, prefix),
     alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
     leaseMs: lockDuration,
     pending: new PendingAttempts(redis, prefix),
+    streams: new TaskStreams(redis, prefix),
   };
 
   const workers: Worker[] = [];

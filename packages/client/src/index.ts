@@ -2,6 +2,7 @@ export { CostAnalyzer } from './cost-analyzer.ts';
 export * from './errors.ts';
 export {
   type CostReportOptions,
+  DEFAULT_BASE_URL,
   type ExecuteBatchOptions,
   Orchestrator,
   type OrchestratorOptions,

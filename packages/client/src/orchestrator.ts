@@ -3,6 +3,7 @@ import {
   BudgetExceededError,
   ConnectionError,
   type FieldIssue,
+  OrchexError,
   taskError,
   ValidationError,
 } from './errors.ts';
@@ -14,6 +15,7 @@ import type {
   Budget,
   CostAnalysis,
   CostReport,
+  Health,
   SubmittedTask,
   Task,
   TaskInfo,
@@ -22,12 +24,15 @@ import type {
 } from './types.ts';
 import { camelKeys, taskFromWire, taskToWire } from './wire.ts';
 
+/** The API's URL when neither `baseUrl` nor ORCHEX_URL is given. */
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
+
 /** How to reach orchex. */
 export interface OrchestratorOptions {
-  /** The API's base URL, e.g. `http://127.0.0.1:3000` (without `/v1`). */
-  baseUrl: string;
-  /** One of the server's ORCHEX_API_KEYS (the admin key for setBudget). */
-  apiKey: string;
+  /** The API's base URL (without `/v1`). Default: ORCHEX_URL from the environment, else {@link DEFAULT_BASE_URL}. */
+  baseUrl?: string;
+  /** One of the server's ORCHEX_API_KEYS (or its admin key). Default: ORCHEX_API_KEY from the environment. */
+  apiKey?: string;
   /** How often batch progress is polled. Default 1000 ms. */
   pollIntervalMs?: number;
   /** Longest server-side wait of one `GET /v1/tasks/:id?wait=` request; execute() repeats it. Default 30 s (max 120). */
@@ -57,6 +62,15 @@ export interface CostReportOptions {
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * An orchex variable from `process.env` where there is one (Node, Bun, Deno); undefined in a browser. Read through
+ * globalThis so the client neither needs Node's types nor fails where `process` does not exist.
+ */
+function fromEnv(name: 'ORCHEX_URL' | 'ORCHEX_API_KEY'): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.[name]?.trim() || undefined;
+}
 /** GETs are retried through brief outages (an API restart); POSTs are not, so nothing is submitted twice. */
 const GET_RETRIES = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,10 +89,23 @@ export class Orchestrator {
   readonly waitSeconds: number;
   readonly concurrency: number;
 
-  constructor(options: OrchestratorOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#apiKey = options.apiKey;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+  /**
+   * `new Orchestrator()` (the seed's form) reads ORCHEX_URL and ORCHEX_API_KEY from the environment; in a browser,
+   * pass `baseUrl` and `apiKey`. Throws an OrchexError when no API key is given either way.
+   */
+  constructor(options: OrchestratorOptions = {}) {
+    const apiKey = options.apiKey ?? fromEnv('ORCHEX_API_KEY');
+    if (!apiKey) {
+      throw new OrchexError(
+        "no API key: pass new Orchestrator({ apiKey }) or set ORCHEX_API_KEY (one of the server's ORCHEX_API_KEYS)",
+      );
+    }
+    this.baseUrl = (options.baseUrl ?? fromEnv('ORCHEX_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.#apiKey = apiKey;
+    const custom = options.fetch;
+    // Called as a plain function, never as a method of this object: browsers refuse a fetch invoked on anything but
+    // the window ("Illegal invocation").
+    this.#fetch = (input, init) => (custom ?? globalThis.fetch)(input, init);
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.waitSeconds = Math.min(120, options.waitSeconds ?? 30);
     this.concurrency = Math.max(1, options.concurrency ?? 8);
@@ -252,9 +279,36 @@ export class Orchestrator {
     return camelKeys<CostAnalysis>(await this.#request('GET', `/v1/costs/analysis${q.size ? `?${q}` : ''}`));
   }
 
-  /** `PUT /v1/budget` (admin key): the daily limit in USD for every worker, at once; null removes it. */
+  /**
+   * `PUT /v1/budget`: the daily limit in USD, null to remove it — with a client key, that key's own limit (up to
+   * what the admin allows it); with the admin key, the global limit every worker applies at once.
+   */
   async setBudget(budget: { maxDailyCost: number | null }): Promise<Budget> {
     return camelKeys<Budget>(await this.#request('PUT', '/v1/budget', { max_daily_cost: budget.maxDailyCost }));
+  }
+
+  /**
+   * `GET /healthz` (no key needed): whether the API answers and how it sees Redis and Postgres. A 503 is returned as
+   * `ok: false` with the reason, not thrown; an API that cannot be reached throws ConnectionError.
+   */
+  async health(): Promise<Health> {
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.baseUrl}/healthz`, { headers: { accept: 'application/json' } });
+    } catch (err) {
+      throw new ConnectionError(this.baseUrl, err);
+    }
+    const text = await res.text();
+    let body: { redis?: unknown; postgres?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // Not the API's JSON (another server on that port, a proxy's page): reported below as not orchex.
+    }
+    if (typeof body.redis !== 'string' || typeof body.postgres !== 'string') {
+      throw new ApiError(res.status, 'not_orchex', `${this.baseUrl}/healthz did not answer as orchex does`);
+    }
+    return { ok: res.status === 200, redis: body.redis, postgres: body.postgres };
   }
 
   /** `GET /v1/budget`: today's limit, spend, reservations and what remains (USD). */

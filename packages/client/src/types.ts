@@ -1,5 +1,11 @@
 /** Task types the router knows (the seed's table); anything else is rejected by the API. */
-export type TaskType = 'code' | 'research' | 'analysis' | 'creative' | 'simple' | 'long_context';
+/** The six task types with rules of their own. */
+export type KnownTaskType = 'code' | 'research' | 'analysis' | 'creative' | 'simple' | 'long_context';
+/**
+ * A task type: a known one, one the server's config has a rule for, or any word (the seed's "explanation"), which
+ * the server classifies from the prompt.
+ */
+export type TaskType = KnownTaskType | (string & {});
 
 /** A task as the client takes it: the seed's `Task(...)` fields in camelCase. */
 export interface Task {
@@ -198,12 +204,29 @@ export interface CostAnalysis {
   optimizationScore: number | null;
 }
 
-/** `GET/PUT /v1/budget` in camelCase (USD; null = no limit). */
+/**
+ * `GET/PUT /v1/budget` in camelCase (USD; null = no limit): with a client key, that key's own budget (`scope: 'key'`);
+ * with the admin key, the global one (`scope: 'global'`).
+ */
 export interface Budget {
+  scope: 'key' | 'global';
   day: string;
   limit: number | null;
   spent: number;
   reserved: number;
   remaining: number | null;
-  alertThreshold: number | null;
+  /** Global budget only. */
+  alertThreshold?: number | null;
+  /** Key budget only: the admin's cap for this key and the key's own limit. */
+  adminLimit?: number | null;
+  ownLimit?: number | null;
+}
+
+/** `GET /healthz`: `ok` when the API reaches both; otherwise the one that is down says why (`down: …`). */
+export interface Health {
+  ok: boolean;
+  /** `ok` or `down: <reason>`. */
+  redis: string;
+  /** `ok` or `down: <reason>`. */
+  postgres: string;
 }

@@ -12,7 +12,9 @@ import {
   BudgetExceededError,
   ConnectionError,
   CostAnalyzer,
+  DEFAULT_BASE_URL,
   Orchestrator,
+  OrchexError,
   TaskFailedError,
   ValidationError,
 } from '../src/index.ts';
@@ -234,12 +236,12 @@ describe('costs and budget', () => {
     expect(report.optimizationScore).toBeLessThanOrEqual(100);
   });
 
-  it('setBudget needs the admin key; a task over the budget → BudgetExceededError without calling the model', async () => {
-    const forbidden = (await orchestrator.setBudget({ maxDailyCost: 0 }).catch((e: unknown) => e)) as ApiError;
-    expect([forbidden.status, forbidden.code]).toEqual([403, 'forbidden']);
-    const set = await admin.setBudget({ maxDailyCost: 0 });
+  it("setBudget with a client key sets that key's own budget; a task over it → BudgetExceededError without calling the model", async () => {
+    const set = await orchestrator.setBudget({ maxDailyCost: 0 });
     expect(set.limit).toBe(0);
     expect((await orchestrator.getBudget()).limit).toBe(0);
+    // The global budget is the admin's, and did not move.
+    expect((await admin.getBudget()).limit).not.toBe(0);
     const calls = sys.fake.log.length;
     try {
       const err = await orchestrator.execute({ prompt: 'expensive', taskType: 'code' }).catch((e: unknown) => e);
@@ -248,7 +250,62 @@ describe('costs and budget', () => {
       expect((err as BudgetExceededError).kind).toBe('budget_exceeded');
       expect(sys.fake.log.length).toBe(calls);
     } finally {
-      expect((await admin.setBudget({ maxDailyCost: null })).limit).toBeNull();
+      expect((await orchestrator.setBudget({ maxDailyCost: null })).limit).toBeNull();
     }
+  });
+});
+
+describe('new Orchestrator() and health', () => {
+  const saved = { url: process.env.ORCHEX_URL, key: process.env.ORCHEX_API_KEY };
+  const restore = () => {
+    for (const [name, value] of [
+      ['ORCHEX_URL', saved.url],
+      ['ORCHEX_API_KEY', saved.key],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  afterAll(restore);
+
+  it('with no arguments (the seed form) reads ORCHEX_URL and ORCHEX_API_KEY; options win over the environment', async () => {
+    process.env.ORCHEX_URL = `${sys.url}/`;
+    process.env.ORCHEX_API_KEY = TEST_API_KEY;
+    const fromEnv = new Orchestrator();
+    expect(fromEnv.baseUrl).toBe(sys.url);
+    const r = await fromEnv.execute({ prompt: 'from the environment', fallbackChain: ['gemini-test'] });
+    expect(r.content).toContain('fake answer from gemini-test');
+    // An explicit key beats ORCHEX_API_KEY (a wrong one proves it was used).
+    const explicit = new Orchestrator({ apiKey: 'not-a-valid-key-000000' });
+    expect(await explicit.getBudget().catch((e: unknown) => (e as ApiError).status)).toBe(401);
+    restore();
+  });
+
+  it('without a key anywhere it throws at once, naming ORCHEX_API_KEY; without ORCHEX_URL it uses 127.0.0.1:3000', () => {
+    delete process.env.ORCHEX_API_KEY;
+    delete process.env.ORCHEX_URL;
+    expect(() => new Orchestrator()).toThrow(OrchexError);
+    expect(() => new Orchestrator()).toThrow(/ORCHEX_API_KEY/);
+    expect(new Orchestrator({ apiKey: TEST_API_KEY }).baseUrl).toBe(DEFAULT_BASE_URL);
+    expect(DEFAULT_BASE_URL).toBe('http://127.0.0.1:3000');
+    restore();
+  });
+
+  it('health(): ok with Redis and Postgres as the API sees them; not orchex → ApiError; closed → ConnectionError', async () => {
+    expect(await orchestrator.health()).toEqual({ ok: true, redis: 'ok', postgres: 'ok' });
+    const other = createServer((_req, res) => res.writeHead(404).end('not here')).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    try {
+      const notOrchex = new Orchestrator({
+        baseUrl: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+        apiKey: 'k',
+      });
+      const e = (await notOrchex.health().catch((err: unknown) => err)) as ApiError;
+      expect([e instanceof ApiError, e.status, e.code]).toEqual([true, 404, 'not_orchex']);
+    } finally {
+      other.close();
+    }
+    const closed = new Orchestrator({ baseUrl: `http://127.0.0.1:${await closedPort()}`, apiKey: 'k' });
+    expect(await closed.health().catch((err: unknown) => err)).toBeInstanceOf(ConnectionError);
   });
 });

@@ -1,68 +1,8 @@
 import { z } from 'zod';
 import { longContextSchema } from './long-context-schema.ts';
-import { type ModelRates, resolveModelRates, UnknownPriceError } from './model-rates.ts';
-import { PROVIDERS, TASK_TYPES } from './vocabulary.ts';
+import { modelEntrySchema, usd } from './model-config-schema.ts';
+import { resolveConfig } from './resolve-config.ts';
 
-const usd = z.number().nonnegative();
-
-/** One model orchex can call, as written in the config: which provider serves it, its window, limits and prices. */
-const modelConfigInputSchema = z
-  .object({
-    /** Which adapter calls it. */
-    provider: z.enum(PROVIDERS),
-    /** The provider's own model id (e.g. "claude-sonnet-4-5"); also the key for the price catalogue. */
-    model_id: z.string().min(1),
-    /** USD per 1,000 input tokens; default: the catalogue's list price (required when the catalogue has none). */
-    input_cost_per_1k: usd.optional(),
-    /** USD per 1,000 output tokens (reasoning included); default: the catalogue's list price (required when none). */
-    output_cost_per_1k: usd.optional(),
-    /** USD per 1,000 input tokens read from the prompt cache; default: catalogue, else a documented factor of input. */
-    cache_read_cost_per_1k: usd.optional(),
-    /** USD per 1,000 input tokens written to the prompt cache (Anthropic: 5-minute); default: catalogue, else a factor. */
-    cache_write_cost_per_1k: usd.optional(),
-    /** USD per 1,000 input tokens written to Anthropic's 1-hour cache; default: catalogue, else 2× input (Anthropic). */
-    cache_write_1h_cost_per_1k: usd.optional(),
-    /** Context window in tokens (input + output). */
-    max_tokens: z.number().int().positive(),
-    /** Largest output the model may produce; default min(8192, max_tokens). */
-    max_output_tokens: z.number().int().positive().optional(),
-    /** Requests started per any 60-second span, across all workers. Default 60. */
-    rpm: z.number().int().positive().default(60),
-    /** Calls in flight at once, across all workers. Default 4. */
-    max_concurrency: z.number().int().positive().default(4),
-    /** Tokens per any 60-second span (estimated before, settled after); unset = unlimited. */
-    tpm: z.number().int().positive().optional(),
-  })
-  .strict();
-
-/**
- * A model with its prices resolved at load (config value per field, else the pinned genai-prices catalogue; see
- * resolveModelRates): `rates` holds the integer rates the cost math reads, and the `*_cost_per_1k` fields hold the
- * base-tier prices in effect (USD per 1K) for display. A model without a known input or output price fails here,
- * naming the model and the fields to set.
- */
-export const modelConfigSchema = modelConfigInputSchema.transform((model, ctx) => {
-  let rates: ModelRates;
-  try {
-    rates = resolveModelRates(model);
-  } catch (err) {
-    if (!(err instanceof UnknownPriceError)) throw err;
-    ctx.addIssue({ code: 'custom', message: err.message });
-    return z.NEVER;
-  }
-  return {
-    ...model,
-    input_cost_per_1k: rates.input / 1e9,
-    output_cost_per_1k: rates.output / 1e9,
-    cache_read_cost_per_1k: rates.cacheRead / 1e9,
-    cache_write_cost_per_1k: rates.cacheWrite / 1e9,
-    cache_write_1h_cost_per_1k: rates.cacheWrite1h / 1e9,
-    /** Integer rates in micro-dollars per million tokens, tiers included; what costMicros/worstCaseMicros use. */
-    rates,
-  };
-});
-
-/** A routing rule: the primary model of a task type and the models tried after it. */
 export const routingRuleSchema = z
   .object({
     primary: z.string().min(1),
@@ -70,8 +10,15 @@ export const routingRuleSchema = z
   })
   .strict();
 
-/** The whole config file (the seed's atlas_config.yaml shape); model names are checked to exist. */
-export const configSchema = z
+/** A routing rule's name: one of the six known task types, or any other type a config gives a rule to. */
+export const taskTypeName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'task types use lower-case letters, digits, "_" and "-" (at most 64)');
+
+const modelName = z.string().regex(/^[A-Za-z0-9._:-]+$/, 'model names use letters, digits, ".", ":", "_" and "-"');
+
+/** The config as written (the seed's atlas_config.yaml shape); configSchema resolves it. */
+export const configInputSchema = z
   .object({
     orchestrator: z
       .object({
@@ -94,14 +41,29 @@ export const configSchema = z
       .object({
         /** USD per UTC day across all tasks; unset = no limit. */
         max_daily_cost: usd.optional(),
-        /** Largest worst-case estimate a single task may have, USD; unset = no limit. */
+        /** Largest worst-case cost one model call may have, USD, checked before every call; unset = no limit. */
         max_per_request: usd.optional(),
         /** Spend (USD) at which a daily alert fires; unset = none. */
         alert_threshold: usd.optional(),
       })
       .strict()
       .default({}),
-    routing_rules: z.partialRecord(z.enum(TASK_TYPES), routingRuleSchema).default({}),
+    /** A plan per task type: the six known types, and any other type you name. */
+    routing_rules: z
+      .record(z.string(), routingRuleSchema)
+      .superRefine((rules, ctx) => {
+        // Checked here rather than as the record's key schema, whose message would not say what is allowed.
+        for (const type of Object.keys(rules)) {
+          const ok = taskTypeName.safeParse(type);
+          if (!ok.success) ctx.addIssue({ code: 'custom', path: [type], message: ok.error.issues[0]?.message ?? '' });
+        }
+      })
+      .default({}),
+    /**
+     * Other names for models: a name used in a rule, a fallback_chain or the default model that is not a configured
+     * model resolves through here (e.g. the seed's `gpt-4` → the current flagship GPT). Merged over BUILT_IN_ALIASES.
+     */
+    aliases: z.record(modelName, modelName).default({}),
     /** Splitting inputs that fit no model of the plan (map parts + one reduce part). */
     long_context: longContextSchema.default(longContextSchema.parse({})),
     /** Cost report settings. */
@@ -112,35 +74,32 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    models: z.record(
-      z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names use letters, digits, ".", "_" and "-"'),
-      modelConfigSchema,
-    ),
+    models: z.record(modelName, modelEntrySchema).default({}),
+    /**
+     * Providers loaded from modules at start (docs/providers.md): each entry names the provider its models use and
+     * the module — an npm package, or a path relative to this file — that exports it.
+     */
+    plugins: z
+      .array(
+        z
+          .object({
+            provider: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a provider name: lower-case letters, digits, "_", "-"'),
+            module: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
   })
-  .strict()
-  .superRefine((cfg, ctx) => {
-    const known = Object.keys(cfg.models);
-    const check = (name: string, path: (string | number)[]) => {
-      if (!Object.hasOwn(cfg.models, name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          message: `unknown model "${name}" (known: ${known.join(', ')})`,
-        });
-      }
-    };
-    check(cfg.orchestrator.default_model, ['orchestrator', 'default_model']);
-    if (cfg.cost_analysis.baseline_model) check(cfg.cost_analysis.baseline_model, ['cost_analysis', 'baseline_model']);
-    for (const [type, rule] of Object.entries(cfg.routing_rules)) {
-      if (!rule) continue;
-      check(rule.primary, ['routing_rules', type, 'primary']);
-      for (const [i, m] of rule.fallback.entries()) check(m, ['routing_rules', type, 'fallback', i]);
-    }
-  });
+  .strict();
 
-/** A parsed, validated config. */
+/**
+ * The config, resolved at load: every model complete (provider and model_id inferred where left out, prices from
+ * the catalogue), every name in rules, the default model and the baseline resolved through the aliases to a
+ * configured model (a built-in model an alias names is added from the built-in lineup), and `aliases` left holding
+ * only names that resolve, for fallback chains at request time. A name that is neither a model nor an alias fails
+ * here, naming it.
+ */
+export const configSchema = configInputSchema.transform((cfg, ctx) => resolveConfig(cfg, ctx));
+
+/** The resolved configuration every process uses. */
 export type OrchexConfig = z.output<typeof configSchema>;
-/** A model as parsed: prices resolved, `rates` set. */
-export type ModelConfig = z.output<typeof modelConfigSchema>;
-/** A model as written in a config file (prices optional). */
-export type ModelConfigInput = z.input<typeof modelConfigSchema>;

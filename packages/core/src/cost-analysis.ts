@@ -49,9 +49,19 @@ export interface CostAnalysis {
   savings_percent: number;
   total_requests: number;
   failed_requests: number;
+  /** The seed's split: percent of requests on Claude models, ... */
+  claude_percent: number;
+  /** ... on OpenAI's premium tier (the seed's GPT-4 role: models whose `tier` is premium), ... */
+  gpt4_percent: number;
+  /** ... and on OpenAI's small tier (the seed's GPT-3.5 role). */
+  gpt35_percent: number;
   distribution_by_family: Record<ProviderFamily, number>;
   distribution_by_model: Record<string, number>;
-  optimization_score: number | null;
+  /**
+   * 0–100: 80% how much of the baseline's cost routing saved, 20% the share of requests that succeeded. 100 with no
+   * requests: nothing was spent that a better routing could have saved.
+   */
+  optimization_score: number;
 }
 
 /**
@@ -69,6 +79,7 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
   let failed = 0;
   const byFamily: Record<ProviderFamily, number> = { claude: 0, gpt: 0, gemini: 0, local: 0 };
   const byModel = new Map<string, number>();
+  const byTier = { gpt4: 0, gpt35: 0 };
   for (const r of rows) {
     potentialNumerator += BigInt(r.inputTokens) * BigInt(rates.input) + BigInt(r.outputTokens) * BigInt(rates.output);
     actual += r.costMicros;
@@ -78,6 +89,10 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
     const family = FAMILY[r.provider as ProviderName] ?? 'local';
     byFamily[family] += r.requests;
     byModel.set(r.model, (byModel.get(r.model) ?? 0) + r.requests);
+    // Tiers from today's config: a model since removed from it counts in its family only.
+    const m = Object.hasOwn(config.models, r.model) ? config.models[r.model] : undefined;
+    if (m?.provider === 'openai' && m.tier === 'premium') byTier.gpt4 += r.requests;
+    if (m?.provider === 'openai' && m.tier === 'small') byTier.gpt35 += r.requests;
   }
   // Rounded up once over the whole range, like costMicros per call.
   const potential = Number((potentialNumerator + 999_999n) / 1_000_000n);
@@ -92,12 +107,15 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
     savings_percent: percent(savings, potential),
     total_requests: requests,
     failed_requests: failed,
+    claude_percent: percent(byFamily.claude, requests),
+    gpt4_percent: percent(byTier.gpt4, requests),
+    gpt35_percent: percent(byTier.gpt35, requests),
     distribution_by_family: Object.fromEntries(
       PROVIDER_FAMILIES.map((f) => [f, percent(byFamily[f], requests)]),
     ) as Record<ProviderFamily, number>,
     distribution_by_model: Object.fromEntries(
       [...byModel].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([m, n]) => [m, percent(n, requests)]),
     ),
-    optimization_score: requests > 0 ? Math.round(100 * (0.8 * efficiency + 0.2 * reliability)) : null,
+    optimization_score: Math.round(100 * (0.8 * efficiency + 0.2 * reliability)),
   };
 }

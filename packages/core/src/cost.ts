@@ -1,4 +1,4 @@
-import type { ModelConfig } from './config-schema.ts';
+import type { ModelConfig } from './model-config-schema.ts';
 import { type ModelRates, ratesAt } from './model-rates.ts';
 import type { Usage } from './usage.ts';
 
@@ -45,6 +45,11 @@ export function worstCaseMicros(
 ): Micros {
   const r = ratesAt(model.rates, inputTokens);
   return ceilMillionths(inputTokens * r.input + maxOutputTokens * r.output);
+}
+
+/** The output a call asks for: the task's max_tokens, clamped to the model's max_output_tokens when it has one. */
+export function outputLimit(model: Pick<ModelConfig, 'max_output_tokens'>, requested: number): number {
+  return Math.min(requested, model.max_output_tokens ?? requested);
 }
 
 /** Micro-dollars → USD number for API responses (exact to 6 decimals). */

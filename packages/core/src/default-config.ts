@@ -32,6 +32,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 64_000,
       rpm: 50,
       max_concurrency: 8,
+      tier: 'premium',
     },
     'claude-sonnet-5': {
       provider: 'anthropic',
@@ -40,6 +41,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 64_000,
       rpm: 50,
       max_concurrency: 8,
+      tier: 'standard',
     },
     'claude-haiku-4-5': {
       provider: 'anthropic',
@@ -48,6 +50,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 64_000,
       rpm: 50,
       max_concurrency: 8,
+      tier: 'small',
     },
     'gpt-5.5': {
       provider: 'openai',
@@ -56,6 +59,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 128_000,
       rpm: 500,
       max_concurrency: 16,
+      tier: 'premium',
     },
     'gpt-5.4-mini': {
       provider: 'openai',
@@ -64,6 +68,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 128_000,
       rpm: 500,
       max_concurrency: 16,
+      tier: 'small',
     },
     'gpt-4.1': {
       provider: 'openai',
@@ -75,6 +80,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 32_768,
       rpm: 500,
       max_concurrency: 16,
+      tier: 'standard',
     },
     'gemini-3.1-pro-preview': {
       provider: 'google',
@@ -83,6 +89,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 65_536,
       rpm: 150,
       max_concurrency: 8,
+      tier: 'premium',
     },
     'gemini-3.5-flash': {
       provider: 'google',
@@ -91,6 +98,7 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 65_536,
       rpm: 1000,
       max_concurrency: 16,
+      tier: 'small',
     },
     'llama3.1': {
       provider: 'ollama',
@@ -101,6 +109,27 @@ export const DEFAULT_CONFIG_SOURCE = {
       max_output_tokens: 8_192,
       rpm: 600,
       max_concurrency: 2,
+      tier: 'small',
     },
   },
 } as const;
+
+/**
+ * Names from the seed (and other common shorthands) for the current model of their tier, so the seed's config and
+ * examples run as written. A config's `aliases:` adds to or overrides these; a name the config defines as a model
+ * is that model, not an alias.
+ */
+export const BUILT_IN_ALIASES: Readonly<Record<string, string>> = {
+  'claude-opus': 'claude-opus-5-5',
+  'claude-sonnet': 'claude-sonnet-5',
+  'claude-sonnet-4': 'claude-sonnet-5',
+  'claude-haiku': 'claude-haiku-4-5',
+  'gpt-4': 'gpt-5.5',
+  'gpt-4o': 'gpt-5.5',
+  'gpt-4-turbo': 'gpt-5.5',
+  'gpt-3.5-turbo': 'gpt-5.4-mini',
+  'gpt-4o-mini': 'gpt-5.4-mini',
+  'gemini-pro': 'gemini-3.1-pro-preview',
+  'gemini-flash': 'gemini-3.5-flash',
+  llama: 'llama3.1',
+};

@@ -12,10 +12,23 @@ const commaList = z
       .filter(Boolean),
   );
 
+/** Where the local Redis listens when REDIS_URL is unset. */
+export const DEFAULT_REDIS_PORT = 6379;
+
 /** Environment variables orchex reads, as written (provider keys and base URLs are parsed by each adapter's schema). */
 export const envVariablesSchema = z.object({
-  /** Default redis://127.0.0.1:6379. */
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** Unset → redis://127.0.0.1:ORCHEX_REDIS_PORT, a Redis that `npm start` starts itself when none answers there. */
+  REDIS_URL: z
+    .string()
+    // z.url() alone takes "localhost:6379" (scheme "localhost:"), which ioredis would not read as meant.
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Port of the local Redis when REDIS_URL is unset. Default 6379. */
+  ORCHEX_REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_REDIS_PORT),
+  /** Where the Redis that `npm start` starts keeps its AOF and log. Default .orchex/redis. */
+  ORCHEX_REDIS_DIR: z.string().optional(),
+  /** The redis-server binary `npm start` runs. Default: redis-server on PATH, else one built by redis-memory-server. */
+  ORCHEX_REDIS_SERVER: z.string().optional(),
   /** Unset → embedded PGlite under ORCHEX_DATA_DIR. */
   DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
   /** Where PGlite keeps its files. Default .orchex/pglite. */
@@ -27,6 +40,11 @@ export const envVariablesSchema = z.object({
     (keys) => keys.every((k) => k.length >= 16),
     'each key must be at least 16 characters',
   ),
+  /**
+   * Secret that stored API key ids are derived with (HMAC); ≥ 32 characters. Unset → one is generated on first start
+   * and kept in Postgres. Changing it changes every key id: existing tasks would no longer be visible to their key.
+   */
+  ORCHEX_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Admin key for Bull Board, the dashboard and budget changes; unset → those are disabled. */
   ORCHEX_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API port. Default 3000. */
@@ -63,7 +81,18 @@ export const envVariablesSchema = z.object({
  * nothing else reads orchex variables from process.env.
  */
 export const envSchema = envVariablesSchema.transform((v) => ({
-  redisUrl: v.REDIS_URL,
+  redisUrl: v.REDIS_URL ?? `redis://127.0.0.1:${v.ORCHEX_REDIS_PORT}`,
+  /**
+   * Set when REDIS_URL is not: `npm start` then uses the Redis answering on 127.0.0.1:port or starts its own there
+   * (dir default .orchex/redis). start:api and start:worker only connect to redisUrl.
+   */
+  embeddedRedis: v.REDIS_URL
+    ? undefined
+    : {
+        port: v.ORCHEX_REDIS_PORT,
+        dir: v.ORCHEX_REDIS_DIR?.trim() || undefined,
+        serverPath: v.ORCHEX_REDIS_SERVER?.trim() || undefined,
+      },
   /** Redis key prefix of every queue, lock and counter. */
   prefix: v.ORCHEX_PREFIX,
   /** url unset → embedded PGlite in dataDir (default .orchex/pglite). */
@@ -75,6 +104,7 @@ export const envSchema = envVariablesSchema.transform((v) => ({
     port: v.PORT,
     apiKeys: v.ORCHEX_API_KEYS,
     adminKey: v.ORCHEX_ADMIN_KEY,
+    keySecret: v.ORCHEX_KEY_SECRET,
     bodyLimit: v.ORCHEX_BODY_LIMIT,
     debugRouting: v.ORCHESTRATOR_DEBUG_ROUTING,
   },

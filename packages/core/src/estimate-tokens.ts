@@ -15,6 +15,11 @@ export function estimateTaskInputTokens(task: {
   prompt: string;
   context?: string | undefined;
   system?: string | undefined;
+  /** A conversation: every turn counts (the prompt is one of them, its last user turn). */
+  messages?: ReadonlyArray<{ content: string }> | null | undefined;
 }): number {
-  return estimateTokens(task.prompt) + estimateTokens(task.context ?? '') + estimateTokens(task.system ?? '') + 8;
+  const turns = task.messages?.length
+    ? task.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 4, 0)
+    : estimateTokens(task.prompt);
+  return turns + estimateTokens(task.context ?? '') + estimateTokens(task.system ?? '') + 8;
 }

@@ -1,4 +1,5 @@
-import type { ModelConfig, OrchexConfig } from './config-schema.ts';
+import type { OrchexConfig } from './config-schema.ts';
+import type { ModelConfig } from './model-config-schema.ts';
 
 /**
  * The configured model called `name`, or undefined. An own-property lookup: names come from requests, and a plain

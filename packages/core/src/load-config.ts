@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type OrchexConfig } from './config-schema.ts';
 import { DEFAULT_CONFIG_SOURCE } from './default-config.ts';
@@ -37,6 +38,13 @@ export function loadConfigFile(path: string): OrchexConfig {
     doc = parseYaml(text);
   } catch (err) {
     throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  // A plugin given as a relative path is relative to the config file, wherever the process starts.
+  const plugins = (doc as { plugins?: unknown } | null)?.plugins;
+  if (Array.isArray(plugins)) {
+    for (const p of plugins as Array<{ module?: unknown }>) {
+      if (typeof p?.module === 'string' && /^\.{1,2}\//.test(p.module)) p.module = resolve(dirname(path), p.module);
+    }
   }
   return parseConfig(doc, path);
 }

@@ -1,5 +1,5 @@
 import { type CatalogPrice, type CatalogPrices, catalogPrices } from './catalog-prices.ts';
-import type { ProviderName } from './vocabulary.ts';
+import { isProviderName, type ProviderName } from './vocabulary.ts';
 
 /**
  * Integer prices of one model for calls of one input size, in micro-dollars per million tokens (USD per MTok × 1e6),
@@ -88,15 +88,18 @@ function priceAbove(price: CatalogPrice, above: number): number {
  * UnknownPriceError naming the fields to set, so no model is ever silently free. Run once at config load.
  */
 export function resolveModelRates(
-  model: PriceOverrides & { provider: ProviderName; model_id: string },
+  model: PriceOverrides & { provider: string; model_id: string },
   at: Date = new Date(),
 ): ModelRates {
   const explicit = (f: Field) => model[CONFIG_KEY[f]];
   const needsCatalog = (Object.keys(CONFIG_KEY) as Field[]).some((f) => explicit(f) === undefined);
-  const catalog: CatalogPrices = (needsCatalog ? catalogPrices(model.provider, model.model_id, at) : undefined) ?? {};
+  const builtIn = isProviderName(model.provider) ? model.provider : undefined;
+  const catalog: CatalogPrices =
+    (needsCatalog && builtIn ? catalogPrices(builtIn, model.model_id, at) : undefined) ?? {};
   const missing = (['input', 'output'] as const).filter((f) => explicit(f) === undefined && !catalog[f]);
   if (missing.length) {
-    const why = model.provider === 'ollama' ? ' (local models have no list price; 0 is allowed)' : '';
+    const kind = builtIn === 'ollama' ? 'local' : builtIn === undefined ? 'plugin' : undefined;
+    const why = kind ? ` (${kind} models have no list price; 0 is allowed)` : '';
     throw new UnknownPriceError(
       `no known price for ${model.provider}/${model.model_id}; set ${missing.map((f) => CONFIG_KEY[f]).join(' and ')}${why}`,
     );
@@ -111,7 +114,7 @@ export function resolveModelRates(
     };
     const input = rate('input') as number;
     const derived = (f: 'cacheRead' | 'cacheWrite' | 'cacheWrite1h') =>
-      rate(f) ?? Math.round(input * DERIVED[model.provider][f]);
+      rate(f) ?? Math.round(input * (builtIn ? DERIVED[builtIn][f] : 1));
     const cacheWrite = derived('cacheWrite');
     return {
       input,

@@ -1,7 +1,8 @@
 import type { OrchexConfig } from './config-schema.ts';
-import { microsToUsd, usdToMicros, worstCaseMicros } from './cost.ts';
+import { microsToUsd, outputLimit, usdToMicros, worstCaseMicros } from './cost.ts';
 import { estimateInputTokens } from './estimate-input-tokens.ts';
 import { findModel } from './find-model.ts';
+import type { ModelConfig } from './model-config-schema.ts';
 import { planSplit, type SplitPlan } from './plan-split.ts';
 import { type RoutePlan, RoutingError, route } from './route.ts';
 import type { TaskInput } from './task-schema.ts';
@@ -11,8 +12,13 @@ import type { TextPieces } from './text-pieces.ts';
 export interface PlannedTask {
   input: TaskInput;
   route: RoutePlan;
-  /** plan[0], the model of step 0 (of every part, when split). */
+  /** The model the task starts on: plan[firstStep]. */
   first: string;
+  /**
+   * The step it starts at: 0, unless the first models' worst cases exceed cost_limits.max_per_request — those are
+   * skipped (the routing reason says so). A split task always starts at 0.
+   */
+  firstStep: number;
   /**
    * Worst case of the whole task in micro-dollars: the input counted for `first` (a real tokenizer for OpenAI) plus
    * max_tokens of output; for a split task, every map part plus the reduce part.
@@ -38,7 +44,8 @@ export interface Refusal {
 
 /**
  * The one planner every way in (single task, batch, estimates) goes through, pure and synchronous: route, check the
- * input fits (else plan a split), estimate the worst case, apply `cost_limits.max_per_request`. Refusals are values,
+ * input fits (else plan a split), estimate the worst case, apply `cost_limits.max_per_request` (to each model's call:
+ * the task starts on the first one that fits, and is refused only when none does). Refusals are values,
  * not exceptions, so a batch can collect them per task.
  */
 export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | { refused: Refusal } {
@@ -57,18 +64,51 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
   if (routed.inputTokens + input.max_tokens > firstModel.max_tokens) {
     const planned = planSplit(input, routed.plan, config);
     if ('error' in planned) return { refused: { status: 422, code: 'input_too_large', message: planned.error } };
+    if (input.messages) {
+      // A long document goes in `context` to be split; a conversation is answered whole or not at all.
+      const message = `the conversation exceeds every model's window in the plan (${routed.plan.join(', ')}); put long documents in context`;
+      return { refused: { status: 422, code: 'input_too_large', message } };
+    }
     if (!input.context) {
       const message = `the prompt alone exceeds every model's window in the plan (${routed.plan.join(', ')})`;
       return { refused: { status: 422, code: 'input_too_large', message } };
     }
     split = planned;
   }
-  const estimateMicros =
-    split?.worstCaseMicros ?? worstCaseMicros(estimateInputTokens(input, firstModel), input.max_tokens, firstModel);
   const limit = config.cost_limits.max_per_request;
-  if (limit !== undefined && estimateMicros > usdToMicros(limit)) {
-    const message = `estimated worst-case cost $${microsToUsd(estimateMicros)} on ${first} exceeds cost_limits.max_per_request $${limit}`;
-    return { refused: { status: 422, code: 'over_max_per_request', message } };
+  const over = (micros: number) => limit !== undefined && micros > usdToMicros(limit);
+  const refuse = (micros: number, on: string, more = '') => ({
+    refused: {
+      status: 422 as const,
+      code: 'over_max_per_request' as const,
+      message: `estimated worst-case cost $${microsToUsd(micros)} on ${on} exceeds cost_limits.max_per_request $${limit}${more}`,
+    },
+  });
+  if (split) {
+    if (over(split.worstCaseMicros)) return refuse(split.worstCaseMicros, first);
+    return { input, route: routed, first, firstStep: 0, estimateMicros: split.worstCaseMicros, split };
   }
-  return { input, route: routed, first, estimateMicros, split };
+  // Each call is held to max_per_request, so the task starts on the first model of its plan whose call fits.
+  const worstCases = routed.plan.map((name) => callWorstCase(input, findModel(config, name)));
+  const firstStep = worstCases.findIndex((micros) => micros !== undefined && !over(micros));
+  if (firstStep < 0) {
+    const others =
+      routed.plan.length > 1 ? `, and so does every other model of the plan (${routed.plan.slice(1).join(', ')})` : '';
+    return refuse(worstCases[0] ?? 0, first, others);
+  }
+  const start = routed.plan[firstStep] as string;
+  const route_ =
+    firstStep === 0
+      ? routed
+      : {
+          ...routed,
+          reason: `${routed.reason}; ${routed.plan.slice(0, firstStep).join(', ')} over max_per_request $${limit}, starts on ${start}`,
+        };
+  return { input, route: route_, first: start, firstStep, estimateMicros: worstCases[firstStep] as number, split };
+}
+
+/** One call's worst case on `model`: the input counted for it, and max_tokens clamped to its max_output_tokens. */
+function callWorstCase(input: TaskInput, model: ModelConfig | undefined): number | undefined {
+  if (!model) return undefined;
+  return worstCaseMicros(estimateInputTokens(input, model), outputLimit(model, input.max_tokens), model);
 }

@@ -47,6 +47,11 @@ export interface ProviderErrorInit {
    * request never left).
    */
   outcomeUnknown?: boolean | undefined;
+  /**
+   * A streamed call failed after at least one text delta had been handed to the caller: the answer was cut, and
+   * whoever relayed those deltas must tell its client so rather than end as if complete. Default false.
+   */
+  afterOutput?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -61,6 +66,8 @@ export class ProviderError extends Error {
   readonly isRetryable: boolean;
   /** See ProviderErrorInit.outcomeUnknown: such an attempt is charged at its worst case, marked as estimated. */
   readonly outcomeUnknown: boolean;
+  /** See ProviderErrorInit.afterOutput: a stream that failed after some of its text was delivered. */
+  readonly afterOutput: boolean;
 
   constructor(init: ProviderErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -72,5 +79,42 @@ export class ProviderError extends Error {
     this.isRetryable = isRetryableKind(init.kind);
     // A deadline mid-call or an unreadable 2xx: the provider most likely did the work. Connections: see the adapters.
     this.outcomeUnknown = init.outcomeUnknown ?? (init.kind === 'timeout' || init.kind === 'malformed_response');
+    this.afterOutput = init.afterOutput ?? false;
   }
+}
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  'rate_limited',
+  'overloaded',
+  'server',
+  'timeout',
+  'connection',
+  'bad_request',
+  'auth',
+  'context_length',
+  'content_filter',
+  'malformed_response',
+]);
+
+/**
+ * Any failure of a model call as a ProviderError: itself; an error that carries a `kind` (how plugin adapters,
+ * which cannot import this class, steer retries and fallbacks) with its statusCode and retryAfterMs; anything else
+ * as a retryable `server` failure.
+ */
+export function toProviderError(err: unknown, provider: string, model: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const e = (err ?? {}) as { kind?: unknown; message?: unknown; statusCode?: unknown; retryAfterMs?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (typeof e.kind === 'string' && KINDS.has(e.kind)) {
+    return new ProviderError({
+      provider,
+      model,
+      kind: e.kind as ErrorKind,
+      message,
+      statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
+      retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
+      cause: err,
+    });
+  }
+  return new ProviderError({ provider, model, kind: 'server', message, cause: err });
 }

@@ -3,20 +3,19 @@ import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
 import { findModel } from './find-model.ts';
 import type { TaskInput } from './task-schema.ts';
-import type { TaskType } from './vocabulary.ts';
+import { TASK_TYPES } from './vocabulary.ts';
 
 /** How the plan was chosen. */
 export type RoutingStrategy = 'explicit_chain' | 'task_type_rule' | 'classified_rule' | 'default_model';
 
-/** Where a task goes: the models in order, and why. */
 export interface RoutePlan {
   /** Model names tried in order; plan[0] first; never empty. */
   plan: [string, ...string[]];
   strategy: RoutingStrategy;
   /** Human-readable why, for logs and the API. */
   reason: string;
-  /** The task type used for routing (given or classified). */
-  taskType: TaskType | undefined;
+  /** The task's type: as given (any text), else as classified from the prompt; stored with the task. */
+  taskType: string | undefined;
   /**
    * Provider-neutral estimate of input tokens (chars/4, estimateTaskInputTokens), used for context fit. The money
    * estimate uses estimateInputTokens(task, firstModel) instead, which tokenizes for OpenAI models.
@@ -36,7 +35,7 @@ export class RoutingError extends Error {
 }
 
 type RoutableTask = Pick<TaskInput, 'prompt' | 'task_type' | 'fallback_chain' | 'max_tokens'> &
-  Partial<Pick<TaskInput, 'context' | 'system'>>;
+  Partial<Pick<TaskInput, 'context' | 'system' | 'messages'>>;
 
 /**
  * Chooses the models a task will try, in order: an explicit fallback_chain wins; else the rule for task_type
@@ -55,30 +54,39 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   let taskType = task.task_type;
 
   if (task.fallback_chain) {
-    task.fallback_chain.forEach((name, i) => {
-      if (!findModel(config, name)) {
+    const aliased: string[] = [];
+    const names = task.fallback_chain.map((name, i) => {
+      const model = resolveModelName(config, name);
+      if (model === undefined) {
+        const known = [...Object.keys(config.models), ...Object.keys(config.aliases)].join(', ');
         throw new RoutingError(
           `fallback_chain.${i}`,
-          `unknown model "${name}"; configured models: ${Object.keys(config.models).join(', ')}`,
+          `unknown model "${name}"; configured models and aliases: ${known}`,
         );
       }
+      if (model !== name) aliased.push(`${name} → ${model}`);
+      return model;
     });
-    plan = unique(task.fallback_chain);
+    plan = unique(names);
     strategy = 'explicit_chain';
-    reason = 'explicit fallback_chain';
+    reason = `explicit fallback_chain${aliased.length ? ` (aliases: ${aliased.join(', ')})` : ''}`;
   } else {
     let why = `task_type=${taskType}`;
     strategy = 'task_type_rule';
-    if (!taskType) {
+    let ruleType = taskType;
+    if (!taskType || (!hasRule(config, taskType) && !KNOWN_TYPES.has(taskType))) {
+      // No type, or free text without a rule (the seed's "explanation"): classify the prompt. A known type without a
+      // rule in this config goes to the default model, as the caller chose that type.
       const c = classifyTask(task.prompt, inputTokens);
-      taskType = c.type;
+      ruleType = c.type;
       strategy = 'classified_rule';
-      why = `no task_type; classified as ${c.type ?? '(none)'}: ${c.why}`;
+      why = `${taskType ? `task_type=${taskType} has no rule` : 'no task_type'}; classified as ${c.type ?? '(none)'}: ${c.why}`;
+      taskType ??= c.type;
     }
-    const rule = taskType && Object.hasOwn(config.routing_rules, taskType) ? config.routing_rules[taskType] : undefined;
+    const rule = ruleType && hasRule(config, ruleType) ? config.routing_rules[ruleType] : undefined;
     if (rule) {
       plan = unique([rule.primary, ...rule.fallback]);
-      reason = `${why} → rule ${taskType}`;
+      reason = `${why} → rule ${ruleType}`;
     } else {
       plan = [config.orchestrator.default_model];
       strategy = 'default_model';
@@ -101,6 +109,15 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   }
   return { plan, strategy, reason, taskType, inputTokens };
 }
+
+/** The configured model a name stands for: itself, or the model an alias resolves to; undefined when neither. */
+export function resolveModelName(config: OrchexConfig, name: string): string | undefined {
+  if (Object.hasOwn(config.models, name)) return name;
+  return Object.hasOwn(config.aliases, name) ? config.aliases[name] : undefined;
+}
+
+const hasRule = (config: OrchexConfig, type: string) => Object.hasOwn(config.routing_rules, type);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(TASK_TYPES);
 
 /** The names in order, each once; the input is never empty (a fallback_chain has ≥ 1 model, a rule a primary). */
 function unique(names: readonly string[]): [string, ...string[]] {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { findUnsafeJsonText, safeString } from './safe-string.ts';
-import { TASK_TYPES } from './vocabulary.ts';
 
 /** Largest context accepted in one task, in characters (~2.5M tokens); larger documents belong in a batch. */
 export const MAX_CONTEXT_CHARS = 10_000_000;
@@ -48,15 +47,43 @@ const timeoutSchema = z
     return ms / 1000;
   });
 
-/** A task as submitted over the API (snake_case, like the seed's Python API). */
-export const taskInputSchema = z
+/** One turn of a conversation. */
+export const chatMessageSchema = z
   .object({
-    /** What to ask; required and non-empty. */
+    role: z.enum(['system', 'user', 'assistant'], 'must be system, user or assistant'),
+    content: safeString(z.string().max(1_000_000, 'at most 1,000,000 characters')),
+  })
+  .strict();
+
+/** A turn of a conversation: role and plain-text content. */
+export type ChatMessage = z.output<typeof chatMessageSchema>;
+
+/** A task as submitted over the API (snake_case, like the seed's Python API). */
+const taskObjectSchema = z
+  .object({
+    /** What to ask; required unless `messages` is given, non-empty. */
     prompt: safeString(
       z.string().trim().min(1, 'must be a non-empty string').max(1_000_000, 'at most 1,000,000 characters'),
-    ),
-    /** Picks the routing rule; omitted = classified from the prompt. */
-    task_type: z.enum(TASK_TYPES).optional(),
+    ).optional(),
+    /**
+     * A conversation instead of `prompt` (system, user and assistant turns, ending with what to answer); each provider
+     * receives it in its own format. Exactly one of prompt and messages.
+     */
+    messages: z
+      .array(chatMessageSchema)
+      .min(1, 'needs at least one message')
+      .max(1000, 'at most 1000 messages')
+      .optional(),
+    /**
+     * Picks the routing rule: the six known types, or any type the config has a rule for; any other text (the seed's
+     * "explanation") is classified from the prompt. Omitted = classified.
+     */
+    task_type: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a word of letters, digits, "_" or "-" (at most 64), e.g. code')
+      .optional(),
     /** Largest output in tokens; default 1024. */
     max_tokens: z
       .number()
@@ -76,6 +103,15 @@ export const taskInputSchema = z
     system: safeString(z.string().max(100_000, 'at most 100,000 characters')).optional(),
     /** Sampling temperature, 0–2; default: the model's own. */
     temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').optional(),
+    /** Nucleus sampling, 0–1; default: the model's own. */
+    top_p: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    /** Write the answer into the task's stream as it arrives (read it with GET /v1/tasks/:id/events). */
+    stream: z.boolean().optional(),
+    /** Up to 4 sequences that end the answer. */
+    stop: z
+      .array(safeString(z.string().min(1).max(200)))
+      .max(4, 'at most 4 stop sequences')
+      .optional(),
     /** Per-attempt deadline in seconds for this task (long research calls), whole milliseconds; default orchestrator.timeout. */
     timeout: timeoutSchema.optional(),
     /** Your own small JSON object, returned as is. */
@@ -85,5 +121,25 @@ export const taskInputSchema = z
   })
   .strict();
 
-/** A validated task: defaults filled in, prompt trimmed, timeout in whole milliseconds. */
+/**
+ * A task as the API takes it: `prompt` or `messages`, and after parsing `prompt` is always set — for a conversation,
+ * the text of its last user turn (what routing classifies and records show).
+ */
+export const taskInputSchema = taskObjectSchema
+  .superRefine((t, ctx) => {
+    if ((t.prompt === undefined) === (t.messages === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'give either prompt or messages (one of them)' });
+    } else if (t.messages && !t.messages.some((m) => m.role === 'user' && m.content.trim())) {
+      ctx.addIssue({ code: 'custom', path: ['messages'], message: 'needs at least one non-empty user message' });
+    }
+  })
+  .transform((t) => ({ ...t, prompt: t.prompt ?? lastUserText(t.messages ?? []) }));
+
+/** A validated task: defaults filled in, prompt trimmed (or the last user turn), timeout in whole milliseconds. */
 export type TaskInput = z.output<typeof taskInputSchema>;
+
+/** The text of a conversation's last user turn. */
+export function lastUserText(messages: readonly ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return messages[i]?.content ?? '';
+  return '';
+}

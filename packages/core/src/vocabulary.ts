@@ -19,6 +19,11 @@ export const PROVIDERS = ['anthropic', 'openai', 'google', 'ollama'] as const;
 /** One of PROVIDERS. */
 export type ProviderName = (typeof PROVIDERS)[number];
 
+/** Whether a model's provider is a built-in one (not a plugin's). */
+export function isProviderName(name: string): name is ProviderName {
+  return (PROVIDERS as readonly string[]).includes(name);
+}
+
 /** Task types with a routing rule of their own (the seed's table). */
 export const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple', 'long_context'] as const;
 /** One of TASK_TYPES. */
@@ -43,10 +48,11 @@ export function isTerminal(status: string): status is TerminalStatus {
 
 /**
  * Why a task ended without an answer, as stored in its `error.kind`: how its last model call failed (a ProviderError
- * kind), `budget_exceeded` when the daily budget could not hold the call's worst case (no call was made), or
+ * kind), `budget_exceeded` when the daily budget could not hold the worst case of any remaining model's call,
+ * `cost_limit` when no remaining model's call fits cost_limits.max_per_request (no call was made for either), or
  * `cancelled` when its batch was cancelled before it started.
  */
-export type TaskFailureKind = ErrorKind | 'budget_exceeded' | 'cancelled';
+export type TaskFailureKind = ErrorKind | 'budget_exceeded' | 'cost_limit' | 'cancelled';
 
 /** What a failed task reports. */
 export interface TaskError {

@@ -42,7 +42,16 @@ describe('config', () => {
     ],
     ['bad provider', (c) => (c.models['gpt-5.5'].provider = 'azure'), /models\.gpt-5\.5\.provider:/],
     ['negative price', (c) => (c.models['gpt-5.5'].input_cost_per_1k = -1), /models\.gpt-5\.5\.input_cost_per_1k:/],
-    ['unknown task type', (c) => (c.routing_rules.poetry = { primary: 'gpt-5.5' }), /routing_rules: .*"poetry"/],
+    [
+      'a task type that is not a word',
+      (c) => (c.routing_rules['Poetry Night!'] = { primary: 'gpt-5.5' }),
+      /routing_rules\.Poetry Night!: task types use lower-case letters/,
+    ],
+    [
+      'a model whose provider cannot be told from its name',
+      (c) => (c.models.mystery = { max_tokens: 1000, input_cost_per_1k: 0, output_cost_per_1k: 0 }),
+      /models\.mystery\.provider: cannot tell the provider of "mystery"/,
+    ],
     ['typo key', (c) => (c.orchestrator.max_retry = 2), /orchestrator: .*max_retry/],
     [
       'unknown default model',

@@ -15,13 +15,26 @@ export const BATCH_INSERT_CHUNK = 1000;
  */
 export const BATCH_INSERT_CHARS = TEXT_PIECE_CHARS;
 
-const textChars = (t: { prompt: string; context?: string | null; system?: string | null }) =>
-  t.prompt.length + (t.context?.length ?? 0) + (t.system?.length ?? 0);
+const textChars = (t: NewBatchTask) =>
+  t.prompt.length +
+  (t.context?.length ?? 0) +
+  (t.system?.length ?? 0) +
+  (t.messages?.reduce((n, m) => n + m.content.length, 0) ?? 0);
 
 /** One task of a new batch; a task whose input fits no model of its plan comes with its parts (it starts running). */
 export type NewBatchTask = Pick<
   NewTask,
-  'taskType' | 'prompt' | 'context' | 'system' | 'params' | 'plan' | 'routingReason' | 'estimatedCostMicros' | 'status'
+  | 'taskType'
+  | 'prompt'
+  | 'messages'
+  | 'context'
+  | 'system'
+  | 'params'
+  | 'plan'
+  | 'routingReason'
+  | 'estimatedCostMicros'
+  | 'status'
+  | 'currentStep'
 > & { parts?: NewParts; textPieces?: TextPieces | undefined };
 
 /** A new batch: its tasks in submission order (ids, batchId and batchIndex are set here). */
@@ -85,6 +98,7 @@ export async function insertBatch(
           batch_index: start + i,
           task_type: t.taskType ?? null,
           prompt: t.prompt,
+          messages: t.messages ?? null,
           context: t.context ?? null,
           system: t.system ?? null,
           params: t.params,
@@ -92,19 +106,21 @@ export async function insertBatch(
           routing_reason: t.routingReason,
           estimated_cost_micros: t.estimatedCostMicros ?? 0,
           status: t.status ?? 'queued',
+          current_step: t.currentStep ?? 0,
         };
       });
       // One JSON parameter per chunk instead of ~10 bound values per row: building and binding thousands of
       // parameters cost more than the insert itself (measured ~4x slower for 10,000 tasks).
       await tx.execute(sql`
-        insert into ${tasks} (id, api_key_id, batch_id, batch_index, task_type, prompt, context, system, params, plan,
-                              routing_reason, estimated_cost_micros, status, started_at)
-        select r.id, ${input.apiKeyId}, ${batch.id}, r.batch_index, r.task_type, r.prompt, r.context, r.system, r.params,
-               r.plan, r.routing_reason, r.estimated_cost_micros, r.status,
+        insert into ${tasks} (id, api_key_id, batch_id, batch_index, task_type, prompt, messages, context, system, params,
+                              plan, routing_reason, estimated_cost_micros, status, current_step, started_at)
+        select r.id, ${input.apiKeyId}, ${batch.id}, r.batch_index, r.task_type, r.prompt, r.messages, r.context, r.system,
+               r.params,
+               r.plan, r.routing_reason, r.estimated_cost_micros, r.status, r.current_step,
                case when r.status = 'running' then now() end
         from json_to_recordset(${JSON.stringify(chunk)}::json) as r(id uuid, batch_index integer, task_type text,
-             prompt text, context text, system text, params jsonb, plan jsonb, routing_reason text,
-             estimated_cost_micros bigint, status text)`);
+             prompt text, messages jsonb, context text, system text, params jsonb, plan jsonb, routing_reason text,
+             estimated_cost_micros bigint, status text, current_step integer)`);
       for (const [id, rest] of rests) await appendTextRests(tx, id, rest);
       for (const r of chunk) inserted.push({ id: r.id, index: r.batch_index, plan: r.plan });
     }

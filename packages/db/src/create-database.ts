@@ -44,9 +44,12 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
       // Fail fast when Postgres is down instead of hanging a job on connect; callers retry.
       connectionTimeoutMillis: 10_000,
     });
-    // An idle client losing its server (Postgres restart, network blip) emits 'error' on the pool; unhandled it
-    // would crash the process, yet the pool already discards that client and the next query reconnects.
+    // A client losing its server (Postgres restart, network blip) emits 'error': an idle one on the pool, a checked-out
+    // one (e.g. inside a transaction, between statements, when Postgres sends 57P01 at shutdown) on itself, where
+    // pg-pool has removed its own listener. Unhandled, either would crash the process; the pool discards the client
+    // and the query in progress fails with the outage error, which callers treat as such.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db: Db = drizzleNodePg(pool, { schema });
     return { kind: 'postgres', db, pool, close: once(() => pool.end()) };
   }

@@ -1,5 +1,5 @@
 // drizzle-kit loads this file on its own: at runtime it imports only the dependency-free vocabulary of @orchex/core.
-import type { Usage } from '@orchex/core';
+import type { ChatMessage, Usage } from '@orchex/core';
 import { TASK_STATUSES, type TaskError, type TaskStatus } from '@orchex/core/vocabulary';
 import { sql } from 'drizzle-orm';
 import {
@@ -35,6 +35,12 @@ export interface TaskParams {
   timeoutSec?: number;
   /** The caller's small JSON object, returned as given. */
   metadata?: Record<string, unknown>;
+  /** Nucleus sampling; provider default when absent. */
+  topP?: number;
+  /** Sequences that end the answer. */
+  stop?: string[];
+  /** Stream the answer as it is written (the worker appends deltas to the task's Redis stream). */
+  stream?: boolean;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's
@@ -65,7 +71,10 @@ export const tasks = pgTable(
     partIndex: integer('part_index'),
     status: text('status').$type<TaskStatus>().notNull().default('queued'),
     taskType: text('task_type'),
+    /** What is asked: the prompt, or for a conversation the text of its last user turn. */
     prompt: text('prompt').notNull(),
+    /** A conversation (system, user and assistant turns) instead of the prompt; null for a plain prompt. */
+    messages: jsonb('messages').$type<ChatMessage[]>(),
     context: text('context'),
     system: text('system'),
     params: jsonb('params').$type<TaskParams>().notNull(),
@@ -130,6 +139,8 @@ export const attempts = pgTable(
      * provider may have billed it, so costMicros is the attempt's worst case, not a reported usage.
      */
     costEstimated: boolean('cost_estimated').notNull().default(false),
+    /** The output limit sent with the call: the task's max_tokens, clamped to the model's max_output_tokens. */
+    maxTokens: integer('max_tokens'),
     latencyMs: integer('latency_ms').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),

@@ -59,6 +59,7 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
       output_tokens: row.outputTokens ?? 0,
       cost_micros: row.costMicros ?? 0,
       cost_estimated: row.costEstimated ?? false,
+      max_tokens: row.maxTokens ?? null,
       latency_ms: row.latencyMs,
       started_at: row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt,
     })),
@@ -67,12 +68,13 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
     with v as (
       select * from jsonb_to_recordset(${json}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
         outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
-        cost_micros bigint, cost_estimated boolean, latency_ms int, started_at timestamptz)
+        cost_micros bigint, cost_estimated boolean, max_tokens int, latency_ms int, started_at timestamptz)
     ), ins as (
       insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
-                               usage, input_tokens, output_tokens, cost_micros, cost_estimated, latency_ms, started_at)
+                               usage, input_tokens, output_tokens, cost_micros, cost_estimated, max_tokens, latency_ms,
+                               started_at)
       select task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code, usage,
-             input_tokens, output_tokens, cost_micros, cost_estimated, latency_ms, started_at from v
+             input_tokens, output_tokens, cost_micros, cost_estimated, max_tokens, latency_ms, started_at from v
       on conflict do nothing
       returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
     ), costs as (

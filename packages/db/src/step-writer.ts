@@ -34,8 +34,11 @@ export interface StepWriter {
    * Resolves whether the task itself was failed by this call.
    */
   fail(taskId: string, error: TaskError, parent?: { id: string; error: TaskError }): Promise<boolean>;
-  /** Moves a task from step `from` to `to` (a re-route); a no-op when another delivery already moved it. */
-  advance(taskId: string, from: number, to: number): Promise<void>;
+  /**
+   * Moves a task from step `from` to `to` (a re-route); a no-op when another delivery already moved it. `note` is
+   * added to its routing reason (a model skipped without a call).
+   */
+  advance(taskId: string, from: number, to: number, note?: string): Promise<void>;
   /** Writes what is pending and waits for it. */
   close(): Promise<void>;
 }
@@ -126,7 +129,7 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
         return failed;
       });
     },
-    advance: (taskId, from, to) => advanceStep(db, taskId, from, to),
+    advance: (taskId, from, to, note) => advanceStep(db, taskId, from, to, note),
     async close() {
       while (pending.length || inFlight || scheduled) {
         kick();

@@ -105,17 +105,22 @@ export async function failTask(db: Db, id: string, error: TaskError): Promise<bo
 }
 
 /** Moves a task from one plan step to the next; a no-op when another delivery already moved it. */
-export async function advanceStep(db: Db, id: string, from: number, to: number): Promise<void> {
+export async function advanceStep(db: Db, id: string, from: number, to: number, note?: string): Promise<void> {
   await db
     .update(tasks)
-    .set({ currentStep: to, updatedAt: sql`now()` })
+    .set({
+      currentStep: to,
+      updatedAt: sql`now()`,
+      ...(note ? { routingReason: sql`${tasks.routingReason} || ${`; ${note}`}` } : {}),
+    })
     .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
 }
 
-/** A UTC day's settled spend over all keys, from the rollup: what rebuilds Redis's budget counter. */
-export async function spentOnDay(db: Db, day: string): Promise<number> {
+/** A UTC day's settled spend over all keys (or one), from the rollup: what rebuilds Redis's budget counters. */
+export async function spentOnDay(db: Db, day: string, apiKeyId?: string): Promise<number> {
+  const ofKey = apiKeyId === undefined ? sql`` : sql` and ${costRollups.apiKeyId} = ${apiKeyId}`;
   const res = await db.execute<{ total: string | number | null }>(
-    sql`select coalesce(sum(${costRollups.costMicros}), 0) as total from ${costRollups} where ${costRollups.day} = ${day}`,
+    sql`select coalesce(sum(${costRollups.costMicros}), 0) as total from ${costRollups} where ${costRollups.day} = ${day}${ofKey}`,
   );
   return Number(res.rows[0]?.total ?? 0);
 }
@@ -125,7 +130,8 @@ export interface InProgressTask {
   id: string;
   plan: string[];
   currentStep: number;
-  createdAt: Date;
+  /** As Postgres prints it, microseconds included: a cursor must not lose precision (a JS Date keeps ms only). */
+  createdAt: string;
   /** Highest attempt number recorded for the current step (0 = none). */
   lastAttempt: number;
 }
@@ -137,19 +143,19 @@ export interface InProgressTask {
  */
 export async function findInProgressTasks(
   db: Db,
-  opts: { after?: { createdAt: Date; id: string } | undefined; limit: number; minAgeS: number },
+  opts: { after?: { createdAt: string; id: string } | undefined; limit: number; minAgeS: number },
 ): Promise<InProgressTask[]> {
   const after = opts.after
-    ? sql`and (t.created_at, t.id) > (${opts.after.createdAt.toISOString()}::timestamptz, ${opts.after.id}::uuid)`
+    ? sql`and (t.created_at, t.id) > (${opts.after.createdAt}::timestamptz, ${opts.after.id}::uuid)`
     : sql``;
   const res = await db.execute<{
     id: string;
     plan: string[];
     current_step: number;
-    created_at: string | Date;
+    created_at: string;
     last: number;
   }>(sql`
-    select t.id, t.plan, t.current_step, t.created_at,
+    select t.id, t.plan, t.current_step, t.created_at::text as created_at,
            (select coalesce(max(a.attempt), 0) from ${attempts} a where a.task_id = t.id and a.step = t.current_step)::int as last
     from ${tasks} t
     where t.status in ('queued', 'running')
@@ -162,7 +168,7 @@ export async function findInProgressTasks(
     id: r.id,
     plan: r.plan,
     currentStep: r.current_step,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: r.created_at,
     lastAttempt: Number(r.last),
   }));
 }

@@ -1,19 +1,14 @@
-import { createServer } from 'node:net';
 import { safeErrorText, unavailableDependency } from '@orchex/core';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
 import { freshDatabase } from '../../../test/support/fresh-database.ts';
 import { createDatabase, type DatabaseHandle } from '../src/create-database.ts';
 import { runMigrations } from '../src/migrate.ts';
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+/** A port nothing listens on (free a moment ago). */
+const closedPort = freePort;
 
 describe('infrastructure errors, as the real drivers raise them', () => {
   let fresh: Awaited<ReturnType<typeof freshDatabase>>;

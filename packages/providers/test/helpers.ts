@@ -1,4 +1,5 @@
 import { type ModelConfig, modelConfigSchema, ProviderError, type ProviderName } from '@orchex/core';
+import type { StreamPart } from '@orchex/providers';
 
 /** A minimal ModelConfig for one provider's model id. */
 export function modelConfig(provider: ProviderName, modelId: string): ModelConfig {
@@ -38,4 +39,29 @@ export async function eventually(check: () => boolean, timeoutMs = 2000): Promis
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Everything a stream yields, and the error it ended with (a ProviderError), if any. */
+export async function drain(
+  stream: AsyncIterable<StreamPart>,
+): Promise<{ parts: StreamPart[]; deltas: string[]; error: ProviderError | undefined }> {
+  const parts: StreamPart[] = [];
+  try {
+    for await (const part of stream) parts.push(part);
+  } catch (error) {
+    if (!(error instanceof ProviderError))
+      throw new Error(`expected a ProviderError, got ${String(error)}`, { cause: error });
+    return { parts, deltas: textDeltas(parts), error };
+  }
+  return { parts, deltas: textDeltas(parts), error: undefined };
+}
+
+const textDeltas = (parts: StreamPart[]) => parts.flatMap((p) => (p.type === 'text-delta' ? [p.text] : []));
+
+/** The finish part of a stream's parts, asserted to be the last and only one. */
+export function finishOf(parts: StreamPart[]): Extract<StreamPart, { type: 'finish' }> {
+  const last = parts.at(-1);
+  if (last?.type !== 'finish') throw new Error(`the stream did not end with a finish part: ${JSON.stringify(parts)}`);
+  if (parts.filter((p) => p.type === 'finish').length !== 1) throw new Error('more than one finish part');
+  return last;
 }

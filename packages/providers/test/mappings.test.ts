@@ -1,5 +1,7 @@
+import { ApiError } from '@google/genai';
 import {
   anthropicMessageSchema,
+  classifyGoogleError,
   convertAnthropicUsage,
   convertGoogleUsage,
   convertOpenAIUsage,
@@ -159,4 +161,27 @@ it('masks keys and bounds length in error messages', () => {
   );
   expect(safeMessage('bad key my-secret-key-123 here', ['my-secret-key-123'])).toBe('bad key [redacted] here');
   expect(safeMessage('x'.repeat(1000)).length).toBeLessThanOrEqual(301);
+});
+
+describe('google stream errors', () => {
+  const ctx = { model: 'g', aborted: false };
+
+  it('an error chunk inside a stream is read like an error body', () => {
+    const chunk = { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } };
+    const error = new ApiError({ message: `got status: UNAVAILABLE. ${JSON.stringify(chunk)}`, status: 503 });
+    expect(classifyGoogleError(error, ctx)).toMatchObject({
+      kind: 'overloaded',
+      statusCode: 503,
+      message: 'google 503 UNAVAILABLE: The model is overloaded.',
+    });
+  });
+
+  it.each([
+    'exception parsing stream chunk {"candidates": [{"content": {"parts": [{"text": "SECRET-ANSWER',
+    'Incomplete JSON segment at the end',
+  ])('the SDK giving up on a chunk (%s…) is malformed_response, without quoting it', (text) => {
+    const error = classifyGoogleError(new Error(text), ctx);
+    expect(error).toMatchObject({ kind: 'malformed_response', outcomeUnknown: true });
+    expect(error.message).not.toContain('SECRET');
+  });
 });

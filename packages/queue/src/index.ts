@@ -19,3 +19,4 @@ export * from './submit-task.ts';
 export * from './sweep-orphans.ts';
 export * from './task-events.ts';
 export * from './task-params.ts';
+export * from './task-stream.ts';

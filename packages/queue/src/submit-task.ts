@@ -92,7 +92,7 @@ export async function submitTask(
     if (!created) return { task: replay(who, task), created };
     await enqueueOrUndo(
       deps,
-      () => deps.queues.enqueueStep(task.id, 0, planned.first),
+      () => deps.queues.enqueueStep(task.id, planned.firstStep, planned.first),
       () => deleteTask(deps.db, task.id),
     );
     return { task, created };
@@ -145,14 +145,16 @@ export async function submitBatch(
     tasks,
   });
   if (!inserted.created) return { batch: replay(who, inserted.batch), created: false };
-  const firstOf = (index: number) => (planned[index] as PlannedTask).first;
+  const at = (index: number) => planned[index] as PlannedTask;
   await enqueueOrUndo(
     deps,
     async () => {
       const single = inserted.tasks.filter((t) => !t.parts);
-      await deps.queues.enqueueMany(single.map((t) => ({ taskId: t.id, step: 0, model: firstOf(t.index) })));
+      await deps.queues.enqueueMany(
+        single.map((t) => ({ taskId: t.id, step: at(t.index).firstStep, model: at(t.index).first })),
+      );
       for (const t of inserted.tasks) {
-        if (t.parts) await enqueueParts(deps.queues, t.parts, firstOf(t.index));
+        if (t.parts) await enqueueParts(deps.queues, t.parts, at(t.index).first);
       }
     },
     // Jobs that did get added find no task and end as failed jobs without calling a model.
@@ -210,16 +212,18 @@ function taskRows(
   const row = {
     ...common,
     prompt: input.prompt,
+    messages: input.messages ?? null,
     context: input.context ?? null,
     params: taskParams(input),
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
+    currentStep: planned.firstStep,
     textPieces: planned.textPieces,
   };
   if (!split) return { row };
-  // Parts carry the generation settings but not the caller's metadata, which stays on the task they see.
+  // Parts carry the generation settings, not the caller's metadata or stream: the task's answer is the reduce's.
   const partParams = (maxTokens: number) => {
-    const { metadata: _omit, ...rest } = taskParams(input, maxTokens);
+    const { metadata: _omit, stream: _parts, ...rest } = taskParams(input, maxTokens);
     return rest;
   };
   const part = { ...common, routingReason: route.reason };

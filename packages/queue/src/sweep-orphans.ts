@@ -19,14 +19,14 @@ export interface SweepOptions {
   /** Most tasks looked at in one run; the next run continues after the last. Default 20,000. */
   maxTasks?: number;
   /** Where the previous run stopped (oldest first); undefined = from the oldest. */
-  after?: { createdAt: Date; id: string } | undefined;
+  after?: { createdAt: string; id: string } | undefined;
 }
 
 /** What one sweep did, and where the next should continue (undefined: it reached the newest task). */
 export interface SweepResult {
   readded: number;
   checked: number;
-  next: { createdAt: Date; id: string } | undefined;
+  next: { createdAt: string; id: string } | undefined;
 }
 
 /**
@@ -137,7 +137,7 @@ export function scheduleOrphanSweep(
       const after = saved ? (JSON.parse(saved) as { createdAt: string; id: string }) : undefined;
       const { next } = await sweepOrphansOnce(db, queues, logger, {
         ...(opts.pending ? { pending: opts.pending } : {}),
-        after: after && { createdAt: new Date(after.createdAt), id: after.id },
+        after,
       });
       if (next) await redis.set(cursorKey, JSON.stringify(next));
       else await redis.del(cursorKey);

@@ -8,5 +8,8 @@ export function taskParams(input: TaskInput, maxTokens = input.max_tokens): Task
     ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
     ...(input.timeout !== undefined ? { timeoutSec: input.timeout } : {}),
     ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    ...(input.top_p !== undefined ? { topP: input.top_p } : {}),
+    ...(input.stop !== undefined ? { stop: input.stop } : {}),
+    ...(input.stream ? { stream: true } : {}),
   };
 }

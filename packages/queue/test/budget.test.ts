@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useRedisClients } from '../../../test/support/redis-clients.ts';
+import { bracketed, untilRedisTime } from '../../../test/support/redis-clock.ts';
 import { BudgetLedger, type BudgetLedgerOptions } from '../src/budget/index.ts';
 
 const FILE_PREFIX = `test:budget:${randomUUID()}`;
@@ -8,6 +9,12 @@ const FILE_PREFIX = `test:budget:${randomUUID()}`;
 const day = '2031-01-01';
 const clients = useRedisClients(4, FILE_PREFIX);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Any one client: they share one server, hence the clock the ledger's expiries are kept by. */
+const clock = () => {
+  const c = clients[0];
+  if (!c) throw new Error('no client');
+  return c;
+};
 
 /** One ledger per client, on a prefix of this test only. */
 function ledgers(options: BudgetLedgerOptions = {}): [BudgetLedger, ...BudgetLedger[]] {
@@ -46,14 +53,18 @@ describe('reserve', () => {
     expect(await l.state({ day })).toMatchObject({ spentMicros: 400, reservedMicros: 1600 });
   });
 
+  // Expiries are seconds long and waited for on Redis's clock, so a loaded machine cannot let one lapse early.
   it('reclaims reservations whose holder died (ttl expired)', async () => {
     const [l, other] = ledgers();
-    expect((await l.reserve({ reservationId: 'dead', amountMicros: 900, limitMicros: 1000, ttlMs: 150, day })).ok).toBe(
-      true,
+    const TTL = 2000;
+    const dead = await bracketed(clock(), () =>
+      l.reserve({ reservationId: 'dead', amountMicros: 900, limitMicros: 1000, ttlMs: TTL, day }),
     );
+    expect(dead.value.ok).toBe(true);
     const denied = await other?.reserve({ reservationId: 'x', amountMicros: 200, limitMicros: 1000, ttlMs, day });
     expect(denied?.ok).toBe(false);
-    await sleep(200);
+    // It was made by `dead.after` at the latest, so it has expired once Redis's clock passes that + TTL.
+    await untilRedisTime(clock(), dead.after + TTL);
     expect((await l.state({ day })).reservedMicros).toBe(0);
     expect((await other?.reserve({ reservationId: 'x', amountMicros: 200, limitMicros: 1000, ttlMs, day }))?.ok).toBe(
       true,
@@ -68,11 +79,19 @@ describe('reserve', () => {
 
   it('is idempotent per reservation id, and re-reserving refreshes the ttl', async () => {
     const [l] = ledgers();
-    const input = { reservationId: 'job1', amountMicros: 500, limitMicros: 10_000, ttlMs: 300, day };
-    expect(await l.reserve(input)).toMatchObject({ ok: true, reservedMicros: 500 });
-    await sleep(200);
-    expect(await l.reserve(input)).toMatchObject({ ok: true, reservedMicros: 500 });
-    await sleep(200); // past the first ttl, within the refreshed one
+    const TTL = 3000;
+    const input = { reservationId: 'job1', amountMicros: 500, limitMicros: 10_000, ttlMs: TTL, day };
+    const first = await bracketed(clock(), () => l.reserve(input));
+    expect(first.value).toMatchObject({ ok: true, reservedMicros: 500 });
+    await untilRedisTime(clock(), first.after + TTL / 2);
+    const refresh = await bracketed(clock(), () => l.reserve(input));
+    expect(refresh.value).toMatchObject({ ok: true, reservedMicros: 500 });
+    // The ledger's record of the expiry moved to one TTL after the refresh.
+    const expiresAt = Number(await clock().zscore(l.keys(day).expiry, 'job1'));
+    expect(expiresAt).toBeGreaterThanOrEqual(refresh.before + TTL);
+    expect(expiresAt).toBeLessThanOrEqual(refresh.after + TTL);
+    // Past the first TTL (by Redis's clock), within the refreshed one: still held.
+    await untilRedisTime(clock(), first.after + TTL);
     expect((await l.state({ day })).reservedMicros).toBe(500);
 
     expect(await l.settle('job1', 300, { day })).toMatchObject({ applied: true, spentMicros: 300, reservedMicros: 0 });

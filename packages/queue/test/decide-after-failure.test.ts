@@ -95,4 +95,14 @@ describe('retry backoff', () => {
     const short = decideAfterFailure({ kind: 'overloaded', retryAfterMs: 10 }, { ...base, tries: 1 });
     expect(short).toEqual({ action: 'retry', delayMs: 750, pauseQueue: false });
   });
+
+  it('caps the retry hint at max_retry_after, so one throttled tenant cannot pause a model for everyone', () => {
+    const hour = decideAfterFailure(
+      { kind: 'rate_limited', retryAfterMs: 3_600_000 },
+      { ...base, maxRetryAfterMs: 60_000 },
+    );
+    expect(hour).toEqual({ action: 'retry', delayMs: 60_000, pauseQueue: true });
+    const byDefault = decideAfterFailure({ kind: 'rate_limited', retryAfterMs: 3_600_000 }, base);
+    expect(byDefault).toEqual({ action: 'retry', delayMs: 60_000, pauseQueue: true });
+  });
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { microsToUsd } from '@orchex/core';
 import { type Db, recentTasks } from '@orchex/db';
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
-import { keyId } from '../auth.ts';
+import type { KeyId } from '../auth.ts';
 
 /** What the dashboard needs. */
 export interface DashboardDeps {
@@ -13,6 +13,7 @@ export interface DashboardDeps {
   apiKeys: string[];
   /** The admin key; the server uses it to call the /v1 API for the page, the page never sees it. */
   adminKey: string | undefined;
+  keyId: KeyId;
   /** The /v1 router the page's read-only data calls are forwarded to. */
   api: RequestHandler;
 }
@@ -45,7 +46,7 @@ const PAGE_HEADERS = {
  */
 export function dashboardRoutes(deps: DashboardDeps): Router {
   const router = Router();
-  const keyIds = [...deps.apiKeys, ...(deps.adminKey ? [deps.adminKey] : [])].map(keyId);
+  const keyIds = [...deps.apiKeys, ...(deps.adminKey ? [deps.adminKey] : [])].map(deps.keyId);
   const file = (dir: string, name: string, type: string) => (_req: Request, res: Response) => {
     res.set(PAGE_HEADERS).type(type).sendFile(join(dir, name));
   };

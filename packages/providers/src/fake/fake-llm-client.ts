@@ -1,9 +1,9 @@
 import type { FakeStep } from './fake-step.ts';
-import type { FakeLogEntry } from './request-log.ts';
+import type { FakeLoggedRequest } from './request-log.ts';
 
 /** The fake server's log as GET /__fake/log returns it. */
 export interface FakeLogSnapshot {
-  entries: FakeLogEntry[];
+  entries: FakeLoggedRequest[];
   /** Requests in flight now, per model. */
   inFlight: Record<string, number>;
   /** Most requests in flight at once since start or the last reset, per model. */

@@ -55,6 +55,28 @@ export const fakeStepSchema = z.discriminatedUnion('type', [
       usage: fakeUsageSchema.optional(),
       /** Rendered as each provider's own finish reason; default "stop". */
       finish: z.enum(['stop', 'length', 'content_filter']).optional(),
+      /** Streamed answers only: wait before each delta after the first (latencyMs is the time to the first). */
+      chunkDelayMs: ms.optional(),
+    })
+    .strict(),
+  /**
+   * A streamed answer that breaks after `afterDeltas` text deltas (0: after the stream opened, before any text), where
+   * delta N+1 would have come: "reset" (default) closes the connection mid-body; "error-event" sends the provider's
+   * in-stream error event (Anthropic `event: error`, OpenAI/Ollama and Gemini a data line holding an error) and ends
+   * the response. An answer with fewer deltas sends them all and breaks before its finish. A request that did not
+   * ask for a stream has its connection closed without an answer.
+   */
+  z
+    .object({
+      type: z.literal('cut'),
+      afterDeltas: z.number().int().nonnegative(),
+      variant: z.enum(['reset', 'error-event']).optional(),
+      /** The error event's kind (error-event only); default "overloaded". */
+      preset: z.enum(FAKE_ERROR_PRESETS).optional(),
+      /** The answer whose first deltas are sent; default as for "ok". */
+      text: z.string().optional(),
+      latencyMs: ms.optional(),
+      chunkDelayMs: ms.optional(),
     })
     .strict(),
   z

@@ -1,4 +1,4 @@
-import type { FakeStep } from './fake-step.ts';
+import type { FakeErrorPreset, FakeStep } from './fake-step.ts';
 
 /**
  * Ready-made fault steps. Bodies are rendered per protocol when the request arrives, so one step gives Anthropic,
@@ -43,4 +43,36 @@ export const faults = {
   malformed(variant: 'not-json' | 'wrong-shape' = 'not-json'): FakeStep {
     return { type: 'malformed', variant };
   },
+  /**
+   * A streamed answer that fails before its first token. By default an error status, which is how a stream fails
+   * before it opens (any error step does this); `inStream` opens the stream (200) and sends the provider's error
+   * event before any text instead.
+   */
+  failBeforeFirstToken(opts: { inStream?: boolean; preset?: FakeErrorPreset } = {}): FakeStep {
+    if (opts.inStream)
+      return { type: 'cut', afterDeltas: 0, variant: 'error-event', preset: opts.preset ?? 'overloaded' };
+    const preset = opts.preset ?? 'overloaded';
+    return { type: 'error', status: PRESET_STATUS[preset], preset };
+  },
+  /**
+   * A streamed answer cut after `deltas` text deltas: the connection closes mid-body ("reset", default), or the
+   * provider's in-stream error event is sent ("error-event", an overloaded error unless `preset` says otherwise).
+   */
+  cutAfter(
+    deltas: number,
+    opts: { variant?: 'reset' | 'error-event'; preset?: FakeErrorPreset; text?: string; chunkDelayMs?: number } = {},
+  ): FakeStep {
+    return { type: 'cut', afterDeltas: deltas, ...opts };
+  },
+};
+
+/** The status an error preset is usually sent with. */
+const PRESET_STATUS: Record<FakeErrorPreset, number> = {
+  rate_limited: 429,
+  overloaded: 529,
+  server: 500,
+  context_length: 400,
+  auth: 401,
+  content_filter: 400,
+  bad_request: 400,
 };

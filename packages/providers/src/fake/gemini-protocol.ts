@@ -1,4 +1,4 @@
-import { asRecord, type FakeProtocol, textOf } from './fake-protocol.ts';
+import { asRecord, type FakeProtocol, type FakeReply, paramsOf, sseEvent, textOf } from './fake-protocol.ts';
 import type { FakeErrorPreset } from './fake-step.ts';
 
 const FINISH = { stop: 'STOP', length: 'MAX_TOKENS', content_filter: 'SAFETY' } as const;
@@ -49,7 +49,37 @@ function details(preset: FakeErrorPreset, retryAfterMs: number | undefined): unk
   return [];
 }
 
-/** Gemini API, POST /v1beta/models/{model}:generateContent (the model comes from the URL). */
+/** The code an error chunk inside a stream carries for each preset. */
+const STREAM_ERROR_STATUS: Record<FakeErrorPreset, number> = {
+  rate_limited: 429,
+  overloaded: 503,
+  server: 500,
+  context_length: 400,
+  auth: 401,
+  content_filter: 400,
+  bad_request: 400,
+};
+
+/** Gemini's SSE separates events with CRLF pairs; the SDK accepts either, and the fake speaks like the API. */
+const CRLF2 = '\r\n\r\n';
+
+/** The usage block: prompt, candidates (reasoning excluded) and thoughts counted apart. */
+function usageMetadata(reply: FakeReply) {
+  const { input, output, cacheRead, reasoning } = reply.usage;
+  return {
+    promptTokenCount: input,
+    candidatesTokenCount: output - reasoning,
+    totalTokenCount: input + output,
+    ...(cacheRead > 0 ? { cachedContentTokenCount: cacheRead } : {}),
+    ...(reasoning > 0 ? { thoughtsTokenCount: reasoning } : {}),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: input }],
+  };
+}
+
+/**
+ * Gemini API, POST /v1beta/models/{model}:generateContent, and :streamGenerateContent?alt=sse for streams (the
+ * model, and whether to stream, come from the URL).
+ */
 export const geminiProtocol: FakeProtocol = {
   provider: 'google',
   parseRequest(body, pathModel) {
@@ -59,10 +89,19 @@ export const geminiProtocol: FakeProtocol = {
     const lastUser = contents.filter((c) => c?.role === undefined || c.role === 'user').at(-1);
     const system = textOf(asRecord(request.systemInstruction)?.parts);
     const all = system + contents.map((c) => textOf(c?.parts)).join('');
-    return { model: pathModel, prompt: textOf(lastUser?.parts), inputChars: all.length };
+    return {
+      model: pathModel,
+      prompt: textOf(lastUser?.parts),
+      inputChars: all.length,
+      // The URL decides (streamGenerateContent); the server sets it from the route.
+      stream: false,
+      includeUsage: true,
+      messages: request.contents,
+      system: request.systemInstruction ?? null,
+      params: paramsOf(request, ['contents', 'systemInstruction']),
+    };
   },
   okResponse(reply) {
-    const { input, output, cacheRead, reasoning } = reply.usage;
     const candidate =
       reply.finish === 'content_filter'
         ? {
@@ -75,14 +114,7 @@ export const geminiProtocol: FakeProtocol = {
       headers: {},
       body: {
         candidates: [candidate],
-        usageMetadata: {
-          promptTokenCount: input,
-          candidatesTokenCount: output - reasoning,
-          totalTokenCount: input + output,
-          ...(cacheRead > 0 ? { cachedContentTokenCount: cacheRead } : {}),
-          ...(reasoning > 0 ? { thoughtsTokenCount: reasoning } : {}),
-          promptTokensDetails: [{ modality: 'TEXT', tokenCount: input }],
-        },
+        usageMetadata: usageMetadata(reply),
         modelVersion: reply.model,
         responseId: reply.id,
       },
@@ -97,5 +129,47 @@ export const geminiProtocol: FakeProtocol = {
         details: details(preset, retryAfterMs),
       },
     };
+  },
+  // Streaming: one GenerateContentResponse per delta, each with the usage so far (the prompt's), then a last one
+  // with finishReason and the complete usageMetadata.
+  streamHead() {
+    return '';
+  },
+  streamDelta(reply, text) {
+    const { promptTokenCount } = usageMetadata(reply);
+    return sseEvent(
+      {
+        candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0 }],
+        usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount },
+        modelVersion: reply.model,
+        responseId: reply.id,
+      },
+      undefined,
+      CRLF2,
+    );
+  },
+  streamTail(reply) {
+    const candidate =
+      reply.finish === 'content_filter'
+        ? { finishReason: FINISH.content_filter, index: 0 }
+        : { content: { parts: [{ text: '' }], role: 'model' }, finishReason: FINISH[reply.finish], index: 0 };
+    const last = {
+      candidates: [candidate],
+      usageMetadata: usageMetadata(reply),
+      modelVersion: reply.model,
+      responseId: reply.id,
+    };
+    return sseEvent(last, undefined, CRLF2);
+  },
+  streamError(preset) {
+    // A failure after the stream began arrives as a chunk holding a google.rpc.Status, like an error body.
+    const status = STREAM_ERROR_STATUS[preset];
+    const error = { code: status, message: MESSAGES[preset], status: STATUS_NAMES[status] };
+    return sseEvent({ error }, undefined, CRLF2);
+  },
+  malformedStream(variant) {
+    return variant === 'not-json'
+      ? sseEvent('{"candidates": [', undefined, CRLF2)
+      : sseEvent({ candidates: [{ content: { parts: 'not a list' } }] }, undefined, CRLF2);
   },
 };

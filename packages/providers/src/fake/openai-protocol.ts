@@ -1,4 +1,12 @@
-import { asRecord, type FakeProtocol, type FakeProvider, textOf } from './fake-protocol.ts';
+import {
+  asRecord,
+  type FakeProtocol,
+  type FakeProvider,
+  type FakeReply,
+  paramsOf,
+  sseEvent,
+  textOf,
+} from './fake-protocol.ts';
 
 const ERRORS = {
   rate_limited: [
@@ -31,6 +39,40 @@ const ERRORS = {
  * the token detail objects, which `details: false` leaves out.
  */
 export function openaiProtocol(provider: FakeProvider, details: boolean): FakeProtocol {
+  const usage = (reply: FakeReply) => {
+    const { input, output, cacheRead, reasoning } = reply.usage;
+    return {
+      prompt_tokens: input,
+      completion_tokens: output,
+      total_tokens: input + output,
+      ...(details
+        ? {
+            prompt_tokens_details: { cached_tokens: cacheRead, audio_tokens: 0 },
+            completion_tokens_details: {
+              reasoning_tokens: reasoning,
+              audio_tokens: 0,
+              accepted_prediction_tokens: 0,
+              rejected_prediction_tokens: 0,
+            },
+          }
+        : {}),
+    };
+  };
+  const fingerprint = details ? 'fp_fake' : 'fp_ollama';
+  /**
+   * One chat.completion.chunk. With include_usage OpenAI also puts `usage: null` on every other chunk; clients read a
+   * missing usage the same way, so the fake leaves it out there.
+   */
+  const chunk = (reply: FakeReply, choices: unknown[], usageField: Record<string, unknown>) =>
+    sseEvent({
+      id: `chatcmpl-${reply.id}`,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: reply.model,
+      system_fingerprint: fingerprint,
+      choices,
+      ...usageField,
+    });
   return {
     provider,
     parseRequest(body) {
@@ -39,10 +81,18 @@ export function openaiProtocol(provider: FakeProvider, details: boolean): FakePr
       const messages = request.messages.map(asRecord);
       const lastUser = messages.filter((m) => m?.role === 'user').at(-1);
       const all = messages.map((m) => textOf(m?.content)).join('');
-      return { model: request.model, prompt: textOf(lastUser?.content), inputChars: all.length };
+      return {
+        model: request.model,
+        prompt: textOf(lastUser?.content),
+        inputChars: all.length,
+        stream: request.stream === true,
+        includeUsage: asRecord(request.stream_options)?.include_usage === true,
+        messages: request.messages,
+        system: null,
+        params: paramsOf(request, ['messages']),
+      };
     },
     okResponse(reply) {
-      const { input, output, cacheRead, reasoning } = reply.usage;
       return {
         headers: { 'x-request-id': `req_${reply.id}` },
         body: {
@@ -62,29 +112,44 @@ export function openaiProtocol(provider: FakeProvider, details: boolean): FakePr
               finish_reason: reply.finish,
             },
           ],
-          usage: {
-            prompt_tokens: input,
-            completion_tokens: output,
-            total_tokens: input + output,
-            ...(details
-              ? {
-                  prompt_tokens_details: { cached_tokens: cacheRead, audio_tokens: 0 },
-                  completion_tokens_details: {
-                    reasoning_tokens: reasoning,
-                    audio_tokens: 0,
-                    accepted_prediction_tokens: 0,
-                    rejected_prediction_tokens: 0,
-                  },
-                }
-              : {}),
-          },
-          system_fingerprint: details ? 'fp_fake' : 'fp_ollama',
+          usage: usage(reply),
+          system_fingerprint: fingerprint,
         },
       };
     },
     errorBody(preset) {
       const [type, code, message] = ERRORS[preset];
       return { error: { message, type, param: preset === 'context_length' ? 'messages' : null, code } };
+    },
+    // Streaming: `data: {chat.completion.chunk}` lines — OpenAI opens with an empty assistant delta, Ollama puts the
+    // role in every delta — then a chunk with finish_reason, the usage chunk (empty choices) when the request set
+    // stream_options.include_usage, and `data: [DONE]`.
+    streamHead(reply) {
+      if (!details) return '';
+      return chunk(
+        reply,
+        [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }],
+        {},
+      );
+    },
+    streamDelta(reply, text) {
+      const delta = details ? { content: text } : { role: 'assistant', content: text };
+      return chunk(reply, [{ index: 0, delta, logprobs: null, finish_reason: null }], {});
+    },
+    streamTail(reply, includeUsage) {
+      const finish = chunk(reply, [{ index: 0, delta: {}, logprobs: null, finish_reason: reply.finish }], {});
+      const usageChunk = includeUsage ? chunk(reply, [], { usage: usage(reply) }) : '';
+      return `${finish}${usageChunk}${sseEvent('[DONE]')}`;
+    },
+    streamError(preset) {
+      // OpenAI reports a failure after the stream began as a data line holding an error object (no [DONE]).
+      const [type, code, message] = ERRORS[preset];
+      return sseEvent({ error: { message, type, param: null, code } });
+    },
+    malformedStream(variant) {
+      return variant === 'not-json'
+        ? sseEvent('{"id": "chatcmpl-truncated", "choices": [')
+        : sseEvent({ unexpected: true });
     },
   };
 }

@@ -7,7 +7,8 @@ import type { FakeProtocol, FakeReply, FakeRequest } from './fake-protocol.ts';
 import { type FakeErrorPreset, type FakeStep, fakeStepSchema } from './fake-step.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openaiProtocol } from './openai-protocol.ts';
-import { type FakeLogEntry, type FakeOutcome, RequestLog } from './request-log.ts';
+import { type FakeLoggedRequest, type FakeOutcome, RequestLog } from './request-log.ts';
+import { type StreamPlan, streamAnswer } from './stream-answer.ts';
 
 /** Where and how to listen. */
 export interface FakeLlmServerOptions {
@@ -23,7 +24,7 @@ export interface FakeLlmServer {
   readonly url: string;
   readonly port: number;
   /** Live request log, in arrival order. */
-  readonly log: readonly FakeLogEntry[];
+  readonly log: readonly FakeLoggedRequest[];
   /** Requests of `model` in flight now. */
   inFlight(model: string): number;
   /** Most requests of `model` in flight at once since start or the last resetLog(). */
@@ -39,11 +40,13 @@ export interface FakeLlmServer {
   close(): Promise<void>;
 }
 
-const ROUTES: { pattern: RegExp; protocol: FakeProtocol }[] = [
+/** `streams`: the URL asks for a stream (Gemini); elsewhere the body's `stream: true` does. */
+const ROUTES: { pattern: RegExp; protocol: FakeProtocol; streams?: true }[] = [
   { pattern: /^\/v1\/messages$/, protocol: anthropicProtocol },
   { pattern: /^\/v1\/chat\/completions$/, protocol: openaiProtocol('openai', true) },
   { pattern: /^\/ollama\/v1\/chat\/completions$/, protocol: openaiProtocol('ollama', false) },
   { pattern: /^\/(?:v1beta|v1)\/models\/([^/]+):generateContent$/, protocol: geminiProtocol },
+  { pattern: /^\/(?:v1beta|v1)\/models\/([^/]+):streamGenerateContent$/, protocol: geminiProtocol, streams: true },
 ];
 
 const scriptBody = z.object({ model: z.string().min(1), steps: z.array(fakeStepSchema) });
@@ -87,7 +90,10 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   const nextStep = (model: string): FakeStep =>
     scripts.get(model)?.shift() ?? defaults.get(model) ?? defaults.get('*') ?? { type: 'ok' };
 
-  const reply = (request: FakeRequest, step: Extract<FakeStep, { type: 'ok' }>): FakeReply => {
+  const reply = (
+    request: FakeRequest,
+    step: Pick<Extract<FakeStep, { type: 'ok' }>, 'text' | 'usage' | 'finish'>,
+  ): FakeReply => {
     const text = step.text ?? `fake answer from ${request.model}: ${request.prompt.slice(0, 40)}`;
     const cacheRead = step.usage?.cacheRead ?? 0;
     const cacheWrite1h = step.usage?.cacheWrite1h ?? 0;
@@ -115,14 +121,19 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     protocol: FakeProtocol,
     path: string,
     pathModel: string | undefined,
+    streamRoute: boolean,
     startedAt: number,
   ) => {
-    const request = protocol.parseRequest(await readBody(req), pathModel);
-    if (!request) {
+    const parsed = protocol.parseRequest(await readBody(req), pathModel);
+    if (!parsed) {
       send(res, 400, protocol.errorBody('bad_request', 400, undefined));
       return;
     }
-    const entry = log.begin(protocol.provider, request.model, path, startedAt);
+    const request = streamRoute ? { ...parsed, stream: true } : parsed;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]),
+    );
+    const entry = log.begin(protocol.provider, request, path, startedAt, headers);
     const step = nextStep(request.model);
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -135,17 +146,51 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       log.end(entry, outcome, status);
     };
     res.on('close', () => finish(step.type === 'hang' ? 'hang' : 'aborted', null));
+    const stream = (answer: FakeReply, chunkDelayMs: number | undefined, cut?: StreamPlan['cut']) =>
+      streamAnswer(
+        req,
+        res,
+        protocol,
+        { reply: answer, includeUsage: request.includeUsage, chunkDelayMs: chunkDelayMs ?? 0, cut },
+        {
+          sent: (text) => entry.deltas.push(text),
+          closed: () => done,
+          finish: (outcome, status) => {
+            // Only an answer that was streamed to its end reports usage; a broken or abandoned one reports none.
+            if (outcome === 'ok') {
+              entry.inputTokens = answer.usage.input;
+              entry.outputTokens = answer.usage.output;
+            }
+            finish(outcome, status);
+          },
+        },
+      );
 
-    const act = () => {
+    const act = async () => {
       switch (step.type) {
         case 'ok': {
           const answer = reply(request, step);
-          const { headers, body } = protocol.okResponse(answer);
+          if (request.stream) return stream(answer, step.chunkDelayMs);
           entry.inputTokens = answer.usage.input;
           entry.outputTokens = answer.usage.output;
+          const { headers, body } = protocol.okResponse(answer);
           finish('ok', 200);
           send(res, 200, body, headers);
           return;
+        }
+        case 'cut': {
+          if (!request.stream) {
+            // Nothing to cut into: the connection closes without an answer.
+            finish('cut', null);
+            req.socket.destroy();
+            return;
+          }
+          const cut = {
+            afterDeltas: step.afterDeltas,
+            variant: step.variant ?? 'reset',
+            preset: step.preset ?? 'overloaded',
+          };
+          return stream(reply(request, { text: step.text }), step.chunkDelayMs, cut);
         }
         case 'error': {
           const body =
@@ -157,6 +202,11 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         }
         case 'malformed':
           finish('malformed', 200);
+          if (request.stream) {
+            const events = protocol.malformedStream(step.variant ?? 'not-json');
+            send(res, 200, events, { 'content-type': 'text/event-stream' });
+            return;
+          }
           send(
             res,
             200,
@@ -175,9 +225,16 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
           return;
       }
     };
+    const run = () => {
+      act().catch((error: unknown) => {
+        // A bug in the fake, not a scripted fault: say so instead of hanging the client.
+        if (!res.headersSent) send(res, 500, { error: { message: `fake server bug: ${String(error)}` } });
+        else res.destroy();
+      });
+    };
     const latency = step.type === 'hang' ? 0 : (step.latencyMs ?? 0);
-    if (latency > 0) timer = setTimeout(act, latency);
-    else act();
+    if (latency > 0) timer = setTimeout(run, latency);
+    else run();
   };
 
   const handleControl = async (req: IncomingMessage, res: ServerResponse, path: string) => {
@@ -218,7 +275,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
           }
           const pathModel = route.pattern.exec(path)?.[1];
           const model = pathModel === undefined ? undefined : decodeURIComponent(pathModel);
-          return handleModelRequest(req, res, route.protocol, path, model, startedAt);
+          return handleModelRequest(req, res, route.protocol, path, model, route.streams === true, startedAt);
         })();
     work.catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: { message: `fake server bug: ${String(error)}` } });

@@ -11,6 +11,8 @@ type ErrorDetails = { '@type'?: string | undefined; [key: string]: unknown }[];
 
 const CONTEXT_LENGTH = /exceeds the maximum number of tokens|input token count|context window/i;
 const CONTENT_FILTER = /safety|prohibited content/i;
+/** What @google/genai's SSE reader throws for a chunk or a stream end it cannot parse. */
+const UNREADABLE_STREAM = /^exception parsing stream chunk|^Incomplete JSON segment/;
 
 /** Gemini puts its retry hint in the body (google.rpc.RetryInfo, e.g. "7s"), not in a header. */
 export function readRetryDelayMs(details: ErrorDetails | undefined): number | undefined {
@@ -35,10 +37,11 @@ export function classifyGoogleError(error: unknown, ctx: ClassifyContext): Provi
   if (error instanceof ProviderError) return error;
   const base = { provider: 'google', model: ctx.model, cause: error };
   if (error instanceof ApiError) {
-    // The SDK throws the error body, JSON-encoded, as the message.
+    // The SDK throws the error body, JSON-encoded, as the message; an error chunk inside a stream comes prefixed
+    // with "got status: <STATUS>. ".
     let body: unknown;
     try {
-      body = JSON.parse(error.message);
+      body = JSON.parse(error.message.replace(/^got status: [^{]*/, ''));
     } catch {
       body = undefined;
     }
@@ -52,6 +55,10 @@ export function classifyGoogleError(error: unknown, ctx: ClassifyContext): Provi
       retryAfterMs: readRetryDelayMs(info?.details),
       message: `google ${error.status} ${info?.status ?? 'error'}: ${safeMessage(text, [ctx.apiKey])}`,
     });
+  }
+  if (!ctx.aborted && error instanceof Error && UNREADABLE_STREAM.test(error.message)) {
+    // The SDK's own stream parser gave up; its message quotes the chunk, i.e. answer text, so it is not kept.
+    return new ProviderError({ ...base, kind: 'malformed_response', message: 'google stream could not be parsed' });
   }
   const kind = transportKind(error, ctx.aborted);
   return new ProviderError({

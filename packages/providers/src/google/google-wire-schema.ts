@@ -34,6 +34,15 @@ export const geminiResponseSchema = z.object({
 /** A validated generateContent response. */
 export type GeminiResponse = z.output<typeof geminiResponseSchema>;
 
+/**
+ * One chunk of streamGenerateContent: a GenerateContentResponse holding the next piece of text. Gemini sends
+ * usageMetadata with the chunks, complete on the last one (the one with finishReason); a server that leaves it out
+ * of some chunks is not malformed.
+ */
+export const geminiStreamChunkSchema = geminiResponseSchema.extend({
+  usageMetadata: geminiResponseSchema.shape.usageMetadata.optional(),
+});
+
 /** The error body Google APIs send (google.rpc.Status), as far as classification reads it. */
 export const geminiErrorBodySchema = z.object({
   error: z.object({

@@ -2,8 +2,9 @@ import { type OrchexConfig, usdToMicros } from '@orchex/core';
 import { type Db, deleteSetting, getSetting, putSetting, spentOnDay } from '@orchex/db';
 import type { RedisClient } from '../limits/index.ts';
 import { BudgetLedger } from './budget-ledger.ts';
+import { KeyBudgets } from './key-budgets.ts';
 
-/** The settings row holding the runtime daily limit in micro-dollars (`null` = no limit). */
+/** The settings row holding the runtime daily limit: `{ micros }`, micro-dollars or `null` for no limit. */
 export const DAILY_LIMIT_SETTING = 'budget.daily_limit_micros';
 
 /**
@@ -19,9 +20,16 @@ export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: D
     ...(alertAt === undefined ? {} : { alertMicros: usdToMicros(alertAt) }),
     loadSpent: (day) => spentOnDay(db, day),
     limitStore: {
-      load: () => getSetting<number | null>(db, DAILY_LIMIT_SETTING),
+      load: async () => (await getSetting<{ micros: number | null }>(db, DAILY_LIMIT_SETTING))?.micros,
       save: (limit) =>
-        limit === undefined ? deleteSetting(db, DAILY_LIMIT_SETTING) : putSetting(db, DAILY_LIMIT_SETTING, limit),
+        limit === undefined
+          ? deleteSetting(db, DAILY_LIMIT_SETTING)
+          : putSetting(db, DAILY_LIMIT_SETTING, { micros: limit }),
     },
   });
+}
+
+/** The global budget (budgetFromConfig) with every API key's own budget beside it. */
+export function keyBudgetsFromConfig(redis: RedisClient, config: OrchexConfig, db: Db, prefix: string): KeyBudgets {
+  return new KeyBudgets(budgetFromConfig(redis, config, db, prefix), redis, db, prefix);
 }

@@ -1,5 +1,5 @@
 export { type BudgetAlert, sendBudgetAlert } from './budget-alert.ts';
-export { budgetFromConfig } from './budget-from-config.ts';
+export { budgetFromConfig, DAILY_LIMIT_SETTING, keyBudgetsFromConfig } from './budget-from-config.ts';
 export { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
 export {
   BudgetLedger,
@@ -10,3 +10,4 @@ export {
   type ReserveResult,
   type SettleResult,
 } from './budget-ledger.ts';
+export { effectiveLimit, KeyBudgets, type KeyedReserveResult, type KeyLimits } from './key-budgets.ts';

@@ -1,16 +1,20 @@
 import {
   costMicros,
   estimateTaskInputTokens,
+  lastUserText,
   microsToUsd,
-  ProviderError,
+  type ProviderError,
   safeErrorText,
+  toProviderError,
   unavailableDependency,
+  usdToMicros,
 } from '@orchex/core';
 import type { NewAttempt, TaskWithAttempts } from '@orchex/db';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '@orchex/providers';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChildrenError } from 'bullmq';
-import { type ReserveResult, sendBudgetAlert } from '../budget/index.ts';
+import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
+import type { TaskStreams } from '../task-stream.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
@@ -70,15 +74,29 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   const { task, step, modelName } = run;
   const reservationId = `${task.id}.${step}.${run.attempt}`;
 
-  // 1. Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
+  // 1. Limits on money. A call whose worst case is over cost_limits.max_per_request is not made: the task moves on to
+  // the next model of its plan whose call fits (retries and re-routes are checked like the first call).
+  const perCall = deps.config.cost_limits.max_per_request;
+  if (perCall !== undefined && run.worstCaseMicros > usdToMicros(perCall)) {
+    const why = `worst case $${microsToUsd(run.worstCaseMicros)} over cost_limits.max_per_request $${perCall}`;
+    return back(modelName, await skipStep(deps, run, job, usdToMicros(perCall), { kind: 'cost_limit', why }));
+  }
+  // Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
   // The hold outlives the call (which the timeout aborts) and its settlement; a dead worker's hold expires soon after.
-  const hold = await deps.budget.reserve({
+  const hold = await deps.budget.reserve(task.apiKeyId, {
     reservationId,
     amountMicros: run.worstCaseMicros,
     ttlMs: run.timeoutMs + 15_000,
   });
-  if (!hold.ok) return back(modelName, await refuseOverBudget(deps, run, hold));
-  const release = () => deps.budget.release(reservationId, { day: hold.day });
+  if (!hold.ok) {
+    const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
+    const whose = hold.scope === 'key' ? "this API key's daily budget" : 'daily budget';
+    const why =
+      `${whose} exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
+      `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
+    return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
+  }
+  const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
 
   // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here. The hold is given back at
   // once if this fails, not when it expires.
@@ -92,7 +110,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   // to the request reaching the provider. When full, the whole queue waits (no job is failed).
   const lease = await deps.limiter
     .acquire(modelName, toModelLimits(run.modelConfig), {
-      estimatedTokens: run.inputTokens + task.params.maxTokens,
+      estimatedTokens: run.inputTokens + run.maxTokens,
       leaseMs: deps.leaseMs,
       holder: deps.holder,
     })
@@ -109,10 +127,13 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
-  const call = await callModel(run.model, {
-    prompt: run.prompt,
+  const call = await (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
+    prompt: lastUserText(run.messages),
+    messages: run.messages,
+    topP: task.params.topP,
+    stop: task.params.stop,
     system: task.system ?? undefined,
-    maxOutputTokens: task.params.maxTokens,
+    maxOutputTokens: run.maxTokens,
     temperature: task.params.temperature,
     abortSignal: AbortSignal.timeout(run.timeoutMs),
   }).finally(() => clearInterval(heartbeat));
@@ -124,6 +145,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     provider: run.modelConfig.provider,
     startedAt,
     latencyMs: elapsed(t0),
+    maxTokens: run.maxTokens,
   };
   const held: Held = { reservationId, day: hold.day, alertCrossed: hold.alertCrossed, leaseId: lease.leaseId };
 
@@ -156,7 +178,10 @@ interface Held {
 }
 
 /** The fields every attempt row has. */
-type AttemptBase = Pick<NewAttempt, 'taskId' | 'step' | 'attempt' | 'model' | 'provider' | 'startedAt' | 'latencyMs'>;
+type AttemptBase = Pick<
+  NewAttempt,
+  'taskId' | 'step' | 'attempt' | 'model' | 'provider' | 'startedAt' | 'latencyMs' | 'maxTokens'
+>;
 
 /** Gives back the slot with the real tokens, settles the hold to the real cost, and succeeds the task. */
 async function recordSuccess(
@@ -172,7 +197,7 @@ async function recordSuccess(
     deps.limiter.release(run.modelName, held.leaseId, {
       actualTokens: usage.inputTokens.total + usage.outputTokens.total,
     }),
-    deps.budget.settle(held.reservationId, cost, { day: held.day }),
+    deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day),
   ]);
   if (settled.alertCrossed || held.alertCrossed) void alert(deps, held.day, settled.spentMicros);
   const row: NewAttempt = {
@@ -202,12 +227,12 @@ async function recordFailure(
 ): Promise<void> {
   const estimated = error.outcomeUnknown;
   const cost = estimated ? run.worstCaseMicros : 0;
-  const tokens = run.inputTokens + (estimated ? run.task.params.maxTokens : 0);
+  const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
   await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
     estimated
-      ? deps.budget.settle(held.reservationId, cost, { day: held.day })
-      : deps.budget.release(held.reservationId, { day: held.day }),
+      ? deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day)
+      : deps.budget.release(run.task.apiKeyId, held.reservationId, held.day),
   ]);
   const row: NewAttempt = {
     ...attempt,
@@ -271,40 +296,60 @@ async function act(
   switch (decision.action) {
     case 'retry':
       return { kind: decision.pauseQueue ? 'pause-queue' : 'delay', ms: decision.delayMs };
-    case 'reroute': {
-      const nextModel = task.plan[decision.nextStep] as string;
-      // Job first, then the row: a crash in between re-runs this path, and the deterministic job id dedupes.
-      // A part of a split task keeps its flow parent, so the reduce step waits for the re-routed step too.
-      const parent = job.parent?.id ? { id: job.parent.id, queue: job.parent.queueKey } : undefined;
-      await deps.queues.enqueueStep(task.id, decision.nextStep, nextModel, parent);
-      await deps.steps.advance(task.id, step, decision.nextStep);
-      deps.logger.info({ taskId: task.id, from: modelName, to: nextModel, errorKind: error.kind }, 're-route');
-      return { kind: 'end', reason: `re-routed to ${nextModel} after ${error.kind}` };
-    }
+    case 'reroute':
+      return moveToStep(deps, run, job, decision.nextStep, error.kind);
     case 'fail':
       await failTask(deps, task, { kind: error.kind, message: `${modelName}: ${error.message}`.slice(0, 2000) });
       return { kind: 'end', reason: `task failed: ${error.kind}` };
   }
 }
 
-/** The daily budget cannot hold this call's worst case: the task fails with budget_exceeded, and no call is made. */
-async function refuseOverBudget(
+/**
+ * Re-routes to step `next`: its job first, then the row (a crash in between re-runs this path, and the deterministic
+ * job id dedupes). A part of a split task keeps its flow parent, so the reduce step waits for the re-routed step too.
+ * `note`, when given, is added to the task's routing reason (why a model was skipped without a call).
+ */
+async function moveToStep(
   deps: StepDeps,
   run: StepRun,
-  hold: Extract<ReserveResult, { ok: false }>,
+  job: Job,
+  next: number,
+  because: string,
+  note?: string,
 ): Promise<Handback> {
-  const message =
-    `daily budget exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
-    `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
-  await failTask(deps, run.task, { kind: 'budget_exceeded', message });
-  deps.logger.warn(
-    { taskId: run.task.id, step: run.step, model: run.modelName, outcome: 'budget_exceeded' },
-    'attempt',
-  );
-  return { kind: 'end', reason: message };
+  const nextModel = run.task.plan[next] as string;
+  const parent = job.parent?.id ? { id: job.parent.id, queue: job.parent.queueKey } : undefined;
+  await deps.queues.enqueueStep(run.task.id, next, nextModel, parent);
+  await deps.steps.advance(run.task.id, run.step, next, note);
+  deps.logger.info({ taskId: run.task.id, from: run.modelName, to: nextModel, because }, 're-route');
+  return { kind: 'end', reason: `re-routed to ${nextModel} after ${because}` };
 }
 
-/** The call's result, or its failure as a ProviderError (anything else, i.e. an adapter bug, counts as `server`). */
+/**
+ * This step's call would break a money limit (max_per_request, or what is left of the daily budget): it is not made.
+ * The task moves to the next model of its plan whose worst case fits under `maxMicros` — the step skipped is recorded
+ * in its routing reason — and fails with `limit.kind` only when no remaining model fits.
+ */
+async function skipStep(
+  deps: StepDeps,
+  run: StepRun,
+  job: Job,
+  maxMicros: number,
+  limit: { kind: 'cost_limit' | 'budget_exceeded'; why: string },
+): Promise<Handback> {
+  const { task, step, modelName } = run;
+  deps.logger.warn({ taskId: task.id, step, model: modelName, outcome: limit.kind }, 'attempt');
+  const next = deps.config.orchestrator.enable_fallback
+    ? task.plan.findIndex((name, i) => i > step && (run.worstCaseOn(name) ?? Number.POSITIVE_INFINITY) <= maxMicros)
+    : -1;
+  if (next > step)
+    return moveToStep(deps, run, job, next, limit.kind, `step ${step} ${modelName} skipped: ${limit.why}`);
+  const none = task.plan.length > step + 1 ? '; no later model of the plan fits either' : '';
+  await failTask(deps, task, { kind: limit.kind, message: `${modelName}: ${limit.why}${none}` });
+  return { kind: 'end', reason: `task failed: ${limit.kind}` };
+}
+
+/** The call's result, or its failure as a ProviderError (see toProviderError: plugins' errors carry a kind). */
 async function callModel(
   model: LanguageModel,
   options: GenerateOptions,
@@ -312,11 +357,54 @@ async function callModel(
   try {
     return { ok: true, result: await model.doGenerate(options) };
   } catch (err) {
-    if (err instanceof ProviderError) return { ok: false, error: err };
-    const init = { provider: model.provider, model: model.modelName, kind: 'server' as const };
-    return { ok: false, error: new ProviderError({ ...init, message: String(err), cause: err }) };
+    return { ok: false, error: toProviderError(err, model.provider, model.modelName) };
   }
 }
+
+/**
+ * The call of a `stream: true` task: the SDK's stream, each text delta appended to the task's Redis stream as it
+ * arrives (in order, without waiting on each write), the finish part as the result. A failure is reported in the
+ * stream too — whether some text of this attempt was already in it — then handled like any failed call.
+ */
+const streamModel =
+  (deps: StepDeps, run: StepRun) =>
+  async (
+    model: LanguageModel,
+    options: GenerateOptions,
+  ): Promise<{ ok: true; result: GenerateResult } | { ok: false; error: ProviderError }> => {
+    const taskId = run.task.id;
+    const writes: Array<Promise<void>> = [];
+    const tell = (event: Parameters<TaskStreams['append']>[1]) =>
+      writes.push(deps.streams.append(taskId, event).catch(() => {}));
+    let sent = false;
+    let result: GenerateResult | undefined;
+    try {
+      // doStream resolves once the first text arrived: a failure before it rejects here, with nothing streamed.
+      for await (const part of await model.doStream(options)) {
+        if (part.type === 'text-delta') {
+          sent = true;
+          tell({ type: 'delta', attempt: run.attempt, model: run.modelName, text: part.text });
+        } else {
+          const { type: _finish, ...finished } = part;
+          result = finished;
+        }
+      }
+      if (!result) throw new Error('the stream ended without a finish part');
+      await Promise.all(writes);
+      return { ok: true, result };
+    } catch (err) {
+      const error = toProviderError(err, model.provider, model.modelName);
+      tell({
+        type: 'attempt-failed',
+        attempt: run.attempt,
+        model: run.modelName,
+        afterOutput: sent,
+        errorKind: error.kind,
+      });
+      await Promise.all(writes);
+      return { ok: false, error };
+    }
+  };
 
 const elapsed = (t0: number) => Math.round(performance.now() - t0);
 
@@ -363,7 +451,7 @@ function neededTokens(task: TaskWithAttempts): number {
 async function alert(deps: StepDeps, day: string, spentMicros: number): Promise<void> {
   const threshold = deps.config.cost_limits.alert_threshold;
   if (threshold === undefined) return;
-  const limit = await deps.budget.getLimit().catch(() => null);
+  const limit = await deps.budget.global.getLimit().catch(() => null);
   await sendBudgetAlert(
     {
       event: 'budget.alert_threshold_crossed',

@@ -17,7 +17,7 @@ export async function succeedTask(
   if (task.partKind === 'reduce' && task.parentTaskId)
     await deps.steps.completeReduce(attempt, result, task.parentTaskId);
   else await deps.steps.recordAttempt(attempt, result);
-  await announce(deps, task);
+  await announce(deps, task, 'succeeded');
 }
 
 /**
@@ -35,10 +35,12 @@ export async function failTask(
     ? { id: task.parentTaskId, error: parentError ?? { kind: error.kind, message: `${part} failed: ${error.message}` } }
     : undefined;
   await deps.steps.fail(task.id, error, parent);
-  await announce(deps, task);
+  await announce(deps, task, 'failed');
 }
 
-async function announce(deps: StepDeps, task: TaskWithAttempts): Promise<void> {
+async function announce(deps: StepDeps, task: TaskWithAttempts, status: 'succeeded' | 'failed'): Promise<void> {
+  // Best effort, like the announcement: a stream reader also watches the task's record.
+  if (task.params.stream) await deps.streams.append(task.id, { type: 'end', status }).catch(() => {});
   await publishTaskFinished(deps.redis, deps.prefix, task.id);
   if (task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
 }

@@ -1,9 +1,11 @@
 import {
-  buildPrompt,
+  buildMessages,
+  type ChatMessage,
   estimateInputTokens,
   isTerminal,
   type ModelConfig,
   type OrchexConfig,
+  outputLimit,
   worstCaseMicros,
 } from '@orchex/core';
 import type { TaskWithAttempts } from '@orchex/db';
@@ -26,12 +28,16 @@ export interface StepRun {
   modelName: string;
   modelConfig: ModelConfig;
   model: LanguageModel;
-  /** The user text sent (a reduce part's includes every map answer). */
-  prompt: string;
+  /** The conversation sent (one user turn for a prompt; a reduce part's holds every map answer). */
+  messages: ChatMessage[];
   /** The same estimate as the API's pre-flight check (a real tokenizer for OpenAI models), for budget and tpm. */
   inputTokens: number;
-  /** Input estimate priced with max_tokens of output: what the budget holds. */
+  /** The output this call asks for: the task's max_tokens clamped to the model's max_output_tokens. */
+  maxTokens: number;
+  /** Input estimate priced with maxTokens of output: what the budget holds. */
   worstCaseMicros: number;
+  /** The same worst case on another model of the plan (for skipping to one that fits a limit). */
+  worstCaseOn(modelName: string): number | undefined;
   timeoutMs: number;
 }
 
@@ -62,7 +68,7 @@ export async function loadStep(
   if (modelName !== queueModel || !modelConfig || !model) {
     return { handBack: { kind: 'end', reason: `step ${step} of ${taskId} is for ${modelName}, not ${queueModel}` } };
   }
-  let prompt = buildPrompt(task.prompt, task.context);
+  let messages = buildMessages(task);
   if (task.partKind === 'reduce') {
     const input = await reduceInput(deps, task);
     if (!input.ready && 'waitMs' in input) return { handBack: { kind: 'delay', ms: input.waitMs } };
@@ -70,9 +76,11 @@ export async function loadStep(
       await failTask(deps, task, input.failed.error, input.failed.parentError);
       return { handBack: { kind: 'end', reason: 'a map part failed' } };
     }
-    prompt = input.prompt;
+    messages = [{ role: 'user', content: input.prompt }];
   }
-  const inputTokens = estimateInputTokens({ prompt, system: task.system }, modelConfig);
+  // The same estimate as the API's pre-flight check, over exactly what is sent.
+  const sent = { prompt: task.prompt, messages, system: task.system };
+  const inputTokens = estimateInputTokens(sent, modelConfig);
   return {
     run: {
       task,
@@ -82,9 +90,16 @@ export async function loadStep(
       modelName,
       modelConfig,
       model,
-      prompt,
+      messages,
       inputTokens,
-      worstCaseMicros: worstCaseMicros(inputTokens, task.params.maxTokens, modelConfig),
+      maxTokens: outputLimit(modelConfig, task.params.maxTokens),
+      worstCaseMicros: worstCaseMicros(inputTokens, outputLimit(modelConfig, task.params.maxTokens), modelConfig),
+      worstCaseOn: (name) => {
+        const m = deps.config.models[name];
+        if (!m) return undefined;
+        const tokens = estimateInputTokens(sent, m);
+        return worstCaseMicros(tokens, outputLimit(m, task.params.maxTokens), m);
+      },
       timeoutMs: timeoutMs(task, deps.config),
     },
   };

@@ -2,9 +2,10 @@ import type { Logger, OrchexConfig } from '@orchex/core';
 import type { StepWriter, TaskReader } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
 import type { Redis } from 'ioredis';
-import type { BudgetLedger } from '../budget/index.ts';
+import type { KeyBudgets } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
+import type { TaskStreams } from '../task-stream.ts';
 import type { PendingAttempts } from './pending-attempts.ts';
 
 /** Everything a step needs; built once per worker process (apps/worker's startWorkers). */
@@ -24,8 +25,8 @@ export interface StepDeps {
   backoffBaseMs: number;
   /** rpm / in-flight / tpm per model, shared by every worker through Redis. */
   limiter: ModelLimiter;
-  /** The daily budget, shared by every worker through Redis. */
-  budget: BudgetLedger;
+  /** The daily budgets — global and each API key's — shared by every worker through Redis. */
+  budget: KeyBudgets;
   /** ORCHEX_ALERT_WEBHOOK. */
   alertWebhook?: string | undefined;
   /** Names this process in limiter leases (host:pid). */
@@ -37,6 +38,8 @@ export interface StepDeps {
   leaseMs: number;
   /** Attempts made but not yet written, kept in Redis while Postgres is unreachable. */
   pending: PendingAttempts;
+  /** The per-task streams that `stream: true` tasks write their answers into as they arrive. */
+  streams: TaskStreams;
 }
 
 /** How a step that did not throw ended. */

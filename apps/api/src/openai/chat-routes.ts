@@ -1,0 +1,171 @@
+import {
+  isTerminal,
+  type Logger,
+  microsToUsd,
+  type OrchexConfig,
+  planTask,
+  type Refusal,
+  safeErrorText,
+  taskInputSchema,
+  unavailableDependency,
+} from '@orchex/core';
+import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
+import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
+import { type NextFunction, type Request, type Response, Router } from 'express';
+import type { Redis } from 'ioredis';
+import { followTask } from '../stream-reader.ts';
+import type { TaskWaiter } from '../task-waiter.ts';
+import { parseChatRequest } from './chat-request.ts';
+import { relayChatStream } from './chat-stream.ts';
+import { completion } from './completion.ts';
+import { listModels } from './list-models.ts';
+import { OpenAIError } from './openai-error.ts';
+
+/** What the OpenAI-compatible routes need. */
+export interface ChatRouteDeps {
+  config: OrchexConfig;
+  db: Db;
+  redis: Redis;
+  streams: TaskStreams;
+  queues: ModelQueues;
+  waiter: TaskWaiter;
+  logger: Logger;
+  debugRouting: boolean;
+}
+
+/**
+ * OpenAI's `POST /v1/chat/completions` and `GET /v1/models`, so any OpenAI client can use orchex as its base URL.
+ * Every request is a durable, budgeted task through the same planner and submitter as `POST /v1/tasks`; a client
+ * that goes away does not cancel it (its result stays readable under `/v1/tasks/:id`). Errors are in OpenAI's shape.
+ */
+export function chatRoutes(deps: ChatRouteDeps): Router {
+  const { config, db } = deps;
+  const submit: SubmitDeps = { db, queues: deps.queues, logger: deps.logger, debugRouting: deps.debugRouting };
+  const router = Router();
+
+  router.get('/models', (_req: Request, res: Response) => {
+    res.json({ object: 'list', data: listModels(config) });
+  });
+
+  router.post('/chat/completions', async (req: Request, res: Response) => {
+    const chat = parseChatRequest(req.body, config);
+    const input = taskInputSchema.safeParse({ ...chat.task, ...(chat.stream ? { stream: true } : {}) });
+    if (!input.success) {
+      const issue = input.error.issues[0];
+      const param = issue?.path.join('.') || null;
+      throw new OpenAIError(400, 'invalid_request_error', `${param}: ${issue?.message}`, param);
+    }
+    const planned = planTask(input.data, config);
+    if ('refused' in planned) throw refusal(planned.refused);
+    let taskId: string;
+    try {
+      taskId = (await submitTask(submit, planned, { apiKeyId: res.locals.apiKeyId })).task.id;
+    } catch (err) {
+      if (err instanceof NotAcceptedError) throw unavailable('redis');
+      throw err;
+    }
+    res.set('x-orchex-task-id', taskId);
+    const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;
+    if (chat.stream) {
+      let gone = false;
+      req.once('close', () => {
+        gone = true;
+      });
+      const items = followTask(deps.redis, deps.streams, db, taskId, { afterId: '0', owner, gone: () => gone });
+      await relayChatStream(res, items, { taskId, includeUsage: chat.includeUsage, failed });
+      return;
+    }
+    const task = await waitForEnd(deps, taskId, owner, req);
+    if (!task) return; // the client went away; the task goes on
+    if (task.status !== 'succeeded') throw failed(task);
+    res.set('x-orchex-cost', String(microsToUsd(task.costMicros))).json(completion(task));
+  });
+
+  // Errors of these routes only (an error from an earlier /v1 middleware passes through every router after it).
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent || !OPENAI_PATHS.has(req.path)) return next(err);
+    let e = err instanceof OpenAIError ? err : undefined;
+    const dependency = e ? undefined : unavailableDependency(err);
+    if (!e && dependency) e = unavailable(dependency);
+    if (!e) {
+      const parse = err as { type?: string; status?: number };
+      if (parse?.type === 'entity.parse.failed')
+        e = new OpenAIError(400, 'invalid_request_error', 'the body is not valid JSON');
+      else if (parse?.type === 'entity.too.large')
+        e = new OpenAIError(413, 'invalid_request_error', 'the body is too large');
+    }
+    if (!e) {
+      deps.logger.error({ err: safeErrorText(err) }, 'chat completion failed unexpectedly');
+      e = new OpenAIError(500, 'api_error', 'internal error');
+    }
+    if (e.retryAfterS !== undefined) res.set('Retry-After', String(e.retryAfterS));
+    res.status(e.status).json(e.body);
+  });
+  return router;
+}
+
+const OPENAI_PATHS = new Set(['/chat/completions', '/models']);
+
+/** Waits until the task ends, or resolves null when the client disconnects first. */
+async function waitForEnd(
+  deps: ChatRouteDeps,
+  taskId: string,
+  owner: string | undefined,
+  req: Request,
+): Promise<TaskSummaryWithAttempts | null> {
+  let gone = false;
+  req.once('close', () => {
+    gone = true;
+  });
+  for (;;) {
+    const w = deps.waiter.wait(taskId, 2000); // registered before the read, so an announcement is not missed
+    const task = await findTask(deps.db, taskId, owner);
+    if (task && isTerminal(task.status)) {
+      w.cancel();
+      return task;
+    }
+    await w.done;
+    if (gone) return null;
+  }
+}
+
+function refusal(r: Refusal): OpenAIError {
+  if (r.code === 'over_max_per_request')
+    return new OpenAIError(429, 'insufficient_quota', r.message, null, 'cost_limit');
+  if (r.code === 'input_too_large')
+    return new OpenAIError(400, 'invalid_request_error', r.message, 'messages', 'context_length_exceeded');
+  if (r.field?.startsWith('fallback_chain'))
+    return new OpenAIError(404, 'invalid_request_error', r.message, 'model', 'model_not_found');
+  return new OpenAIError(400, 'invalid_request_error', r.message, r.field ?? null);
+}
+
+/** A task that ended without an answer: over a budget → 429 (retry tomorrow), else the models failed → 502. */
+function failed(task: TaskSummaryWithAttempts): OpenAIError {
+  const kind = task.error?.kind ?? 'server';
+  const message = task.error?.message ?? `task ${task.status}`;
+  if (kind === 'budget_exceeded') {
+    const now = new Date();
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    return new OpenAIError(
+      429,
+      'insufficient_quota',
+      message,
+      null,
+      kind,
+      Math.ceil((midnight - now.getTime()) / 1000),
+    );
+  }
+  if (kind === 'cost_limit') return new OpenAIError(429, 'insufficient_quota', message, null, kind);
+  return new OpenAIError(502, 'api_error', message, null, kind);
+}
+
+function unavailable(dependency: string): OpenAIError {
+  return new OpenAIError(
+    503,
+    'service_unavailable',
+    `${dependency} is unavailable; nothing was lost, retry later`,
+    null,
+    null,
+    5,
+  );
+}
