@@ -78,8 +78,9 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions = {}
     .option('--context-file <path>', 'send this file as the task context')
     .option('--fallback <models>', 'explicit plan: comma-separated model names', commaList)
     .option('-w, --wait', 'wait for the result and print it')
+    .option('-s, --stream', 'print the answer as the model writes it')
     .action(async (prompt: string, o, cmd: Command) => {
-      if (o.wait && !(await preflight(cmd))) return;
+      if ((o.wait || o.stream) && !(await preflight(cmd))) return;
       code = await submitCommand(client(), prompt, { ...o, json: json(cmd) }, io);
     });
 

@@ -11,6 +11,8 @@ export interface SubmitOptions {
   contextFile?: string;
   fallback?: string[];
   wait?: boolean;
+  /** Print the answer as the model writes it (implies waiting). */
+  stream?: boolean;
   json?: boolean;
 }
 
@@ -40,6 +42,7 @@ export async function submitCommand(
     ...(context !== undefined ? { context } : {}),
     ...(o.fallback ? { fallbackChain: o.fallback } : {}),
   };
+  if (o.stream) return streamTask(client, task, io, o.json);
   const submitted = await client.submit(task);
   if (!o.wait) {
     if (o.json) io.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
@@ -51,6 +54,30 @@ export async function submitCommand(
     return EXIT.ok;
   }
   return printTask(await client.waitForTask(submitted.id), io, o.json);
+}
+
+/**
+ * `orchex submit --stream`: the answer on stdout as it is written; a model that fails mid-answer is said on stderr
+ * and the fallback's answer follows. Ends like --wait (exit 1 when the task fails).
+ */
+async function streamTask(client: Orchestrator, task: Task, io: CliIo, json?: boolean): Promise<number> {
+  for await (const event of client.stream(task)) {
+    if (event.type === 'delta' && !json) io.stdout.write(event.text);
+    else if (event.type === 'attempt-failed' && event.afterOutput && !json) {
+      io.stderr.write(`\n[${event.model} failed mid-answer (${event.errorKind}); the fallback's answer follows]\n`);
+    } else if (event.type === 'end') {
+      if (!json) io.stdout.write('\n');
+      return json ? printTask(event.task, io, true) : endOf(event.task, io);
+    }
+  }
+  throw new CliError('the event stream ended before the task did', EXIT.failed);
+}
+
+/** After a streamed answer: the cost line on stderr, or the failure. */
+function endOf(t: TaskInfo, io: CliIo): number {
+  if (t.status !== 'succeeded') throw new CliError(`task ${t.id} ${t.status}: ${t.error?.message ?? ''}`, EXIT.failed);
+  io.stderr.write(`${t.model} · ${formatUsd(t.cost)}\n`);
+  return EXIT.ok;
 }
 
 /** `orchex get ID` (or `orchex wait ID` with `wait`). */

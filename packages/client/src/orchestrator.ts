@@ -7,6 +7,7 @@ import {
   taskError,
   ValidationError,
 } from './errors.ts';
+import { readSse } from './read-sse.ts';
 import type {
   Attempt,
   BatchInfo,
@@ -16,6 +17,7 @@ import type {
   CostAnalysis,
   CostReport,
   Health,
+  StreamEvent,
   SubmittedTask,
   Task,
   TaskInfo,
@@ -169,6 +171,55 @@ export class Orchestrator {
     };
     await Promise.all(Array.from({ length: Math.min(failed.length, this.concurrency) }, lane));
     return out;
+  }
+
+  /**
+   * Submits a task with `stream: true` and yields its answer as the model writes it (`GET /v1/tasks/:id/events`),
+   * then its final record. Unlike an OpenAI stream, the task itself never breaks: when a model fails after some text,
+   * an `attempt-failed` event says so and the fallback's answer follows; the `end` event carries the answer that
+   * counts. A dropped connection is resumed from the last event.
+   */
+  async *stream(task: Task): AsyncGenerator<StreamEvent> {
+    const { id } = await this.#request<{ id: string }>('POST', '/v1/tasks', { ...taskToWire(task), stream: true });
+    let lastId: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#fetch(`${this.baseUrl}/v1/tasks/${encodeURIComponent(id)}/events`, {
+          headers: {
+            authorization: `Bearer ${this.#apiKey}`,
+            accept: 'text/event-stream',
+            ...(lastId ? { 'last-event-id': lastId } : {}),
+          },
+        });
+      } catch (err) {
+        if (attempt < GET_RETRIES) {
+          await sleep(250 * 2 ** attempt);
+          continue;
+        }
+        throw new ConnectionError(this.baseUrl, err);
+      }
+      if (!res.ok || !res.body) throw apiError(res.status, await res.text());
+      for await (const event of readSse(res.body)) {
+        if (event.id) lastId = event.id;
+        const data = JSON.parse(event.data) as Record<string, unknown>;
+        if (event.event === 'delta')
+          yield { type: 'delta', text: String(data.text), attempt: Number(data.attempt), model: String(data.model) };
+        else if (event.event === 'attempt-failed') {
+          yield {
+            type: 'attempt-failed',
+            attempt: Number(data.attempt),
+            model: String(data.model),
+            afterOutput: data.after_output === true,
+            errorKind: String(data.error_kind),
+          };
+        } else if (event.event === 'end') {
+          yield { type: 'end', task: taskFromWire(data) };
+          return;
+        }
+      }
+      // The connection closed before the end: resume after the last event seen.
+    }
   }
 
   /** `POST /v1/tasks`: queues a task and returns at once. */

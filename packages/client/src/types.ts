@@ -9,8 +9,10 @@ export type TaskType = KnownTaskType | (string & {});
 
 /** A task as the client takes it: the seed's `Task(...)` fields in camelCase. */
 export interface Task {
-  /** What to ask; required and non-empty. */
-  prompt: string;
+  /** What to ask; required unless `messages` is given. */
+  prompt?: string;
+  /** A conversation instead of `prompt`: system, user and assistant turns, ending with what to answer. */
+  messages?: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   /** Picks the routing rule; omitted = the server classifies the prompt. */
   taskType?: TaskType;
   /** Largest output in tokens; server default 1024. */
@@ -23,6 +25,10 @@ export interface Task {
   system?: string;
   /** Sampling temperature 0–2; default the model's own. */
   temperature?: number;
+  /** Nucleus sampling 0–1; default the model's own. */
+  topP?: number;
+  /** Up to 4 sequences that end the answer. */
+  stop?: string[];
   /** Per-attempt deadline in seconds; default the server's orchestrator.timeout. */
   timeout?: number;
   /** Your own small JSON object, returned as given. */
@@ -230,3 +236,15 @@ export interface Health {
   /** `ok` or `down: <reason>`. */
   postgres: string;
 }
+
+/** What `Orchestrator.stream` yields: text as the model writes it, a failed attempt, and finally the task. */
+export type StreamEvent =
+  /** Text of the answer, in order (from attempt `attempt` of `model`). */
+  | { type: 'delta'; text: string; attempt: number; model: string }
+  /**
+   * An attempt failed. `afterOutput`: some of its text was already yielded — the task goes on through its fallback,
+   * so text yielded so far may not be the final answer (the `end` event's task has it).
+   */
+  | { type: 'attempt-failed'; attempt: number; model: string; afterOutput: boolean; errorKind: string }
+  /** The task ended: its record (status, content, cost, attempts). */
+  | { type: 'end'; task: TaskInfo };
