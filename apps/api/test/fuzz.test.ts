@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, TEST_ADMIN_KEY, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
 
 // Issue 9, item 6: thousands of generated requests to every endpoint — bodies, queries, paths and headers — and not
-// one answer ≥ 500; the server healthy after. No workers: tasks that are accepted stay queued.
+// one answer ≥ 500; the server healthy after. Workers run on the fake server, so chat completions and event streams
+// of accepted tasks come to an end.
 let sys: TestSystem;
 let taskId: string;
 let batchId: string;
 beforeAll(async () => {
-  sys = await startSystem('fuzz', { workers: false });
+  sys = await startSystem('fuzz');
   const t = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'seed' } });
   taskId = ((await t.json()) as { id: string }).id;
   const b = await sys.call('/v1/batches', { method: 'POST', json: { tasks: [{ prompt: 'seed' }] } });
@@ -106,6 +107,8 @@ const segment = fc.oneof(
 );
 const path = fc.oneof(
   fc.constantFrom('/v1/tasks', '/v1/batches', '/v1/budget', '/v1/costs/report', '/v1/costs/analysis', '/healthz'),
+  fc.constantFrom('/v1/chat/completions', '/v1/models', '/v1/budget/keys', '/v1/tasks/__TASK__/events'),
+  segment.map((x) => `/v1/budget/keys/${x}`),
   segment.map((s) => `/v1/tasks/${s}`),
   segment.map((s) => `/v1/batches/${s}`),
   segment.map((s) => `/v1/batches/${s}/results`),
@@ -163,6 +166,41 @@ const anyRequest = fc.record({
   contentType,
   encoding,
 });
+
+/** OpenAI-shaped chat requests: roles, contents (a string or text parts), models, options — valid and not. */
+const chatMessage = fc.record(
+  {
+    role: fc.oneof(fc.constantFrom('system', 'user', 'assistant', 'developer'), text),
+    content: fc.oneof(
+      text,
+      fc.array(fc.record({ type: fc.constantFrom('text', 'image_url'), text }), { maxLength: 2 }),
+      json,
+    ),
+    name: maybe(text),
+  },
+  { requiredKeys: ['role', 'content'] },
+);
+const chat = fc
+  .record(
+    {
+      model: fc.oneof(fc.constantFrom('orchex/auto', 'orchex/code', 'gpt-test', 'claude-test', 'gpt-4', 'nope'), text),
+      messages: fc.oneof(
+        { weight: 3, arbitrary: fc.array(chatMessage, { minLength: 1, maxLength: 3 }) },
+        { weight: 1, arbitrary: json },
+      ),
+      max_tokens: maybe(fc.integer({ min: -1, max: 5000 })),
+      temperature: maybe(number),
+      top_p: maybe(number),
+      stop: maybe(fc.oneof(text, fc.array(text, { maxLength: 5 }))),
+      stream: maybe(fc.boolean()),
+      stream_options: maybe(fc.record({ include_usage: fc.boolean() })),
+      n: maybe(fc.integer({ min: 0, max: 3 })),
+      tools: fc.option(json, { nil: undefined, freq: 10 }),
+      metadata: maybe(fc.dictionary(text, text, { maxKeys: 2 })),
+    },
+    { requiredKeys: ['model', 'messages'] },
+  )
+  .map((v) => JSON.stringify(v));
 
 /** Aimed at a route as a client would call it (its method, a valid key, JSON), with generated contents. */
 const mostlyClean = fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength: 60 }) }, { weight: 1, arbitrary: text });
@@ -226,6 +264,13 @@ const aimed = fc
         path: fc.constantFrom('/v1/costs/report', '/v1/costs/analysis', '/v1/budget', '/healthz'),
         body: fc.constant(''),
       }),
+      fc.record({ method: fc.constant('POST'), path: fc.constant('/v1/chat/completions'), body: chat }),
+      fc.record({ method: fc.constant('POST'), path: fc.constant('/v1/chat/completions'), body }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: fc.constantFrom('/v1/models', '/v1/tasks/__TASK__/events'),
+        body: fc.constant(''),
+      }),
       fc.record({
         method: fc.constant('PUT'),
         path: fc.constant('/v1/budget'),
@@ -261,13 +306,17 @@ describe('fuzz: every endpoint, generated requests', () => {
         }
         let res: Response;
         try {
-          res = await fetch(url, { method: r.method, headers, body: payload });
+          // A bound on each request: an event stream runs until its task ends.
+          res = await fetch(url, { method: r.method, headers, body: payload, signal: AbortSignal.timeout(20_000) });
         } catch (err) {
           // The client itself refused the request (an URL or header fetch will not send): nothing reached the API.
           if (err instanceof TypeError && !String(err.cause ?? '').includes('ECONNRESET')) return;
           throw err;
         }
-        const text = await res.text();
+        // Streams (SSE) answer their status at once; their bodies are not what is checked here.
+        const streaming = res.headers.get('content-type')?.startsWith('text/event-stream');
+        const text = streaming ? '' : await res.text();
+        if (streaming) await res.body?.cancel();
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
         expect(res.status, `${r.method} ${url} → ${res.status} ${text.slice(0, 300)}`).toBeLessThan(500);
       }),
