@@ -44,6 +44,8 @@ describe('strings Postgres cannot store or a model cannot read → 400 naming th
     ['a fallback_chain name with \\u0000', '/v1/tasks', { prompt: 'p', fallback_chain: [nul] }, 'fallback_chain.0'],
     ['a nested metadata value', '/v1/tasks', { prompt: 'p', metadata: { a: [{ b: nul }] } }, 'metadata.a.0.b'],
     ['a metadata key', '/v1/tasks', { prompt: 'p', metadata: { a: { [lone]: 1 } } }, 'metadata.a'],
+    ['a conversation turn', '/v1/tasks', { messages: [{ role: 'user', content: nul }] }, 'messages.0.content'],
+    ['a stop sequence', '/v1/tasks', { prompt: 'p', stop: ['ok', lone] }, 'stop.1'],
     ['a batch task prompt', '/v1/batches', { tasks: [{ prompt: 'ok' }, { prompt: nul }] }, 'tasks.1.prompt'],
     ['a batch name', '/v1/batches', { tasks: [{ prompt: 'ok' }], name: lone }, 'name'],
     ['a batch idempotency key', '/v1/batches', { tasks: [{ prompt: 'ok' }], idempotency_key: nul }, 'idempotency_key'],
@@ -53,6 +55,17 @@ describe('strings Postgres cannot store or a model cannot read → 400 naming th
     expect(res.status).toBe(400);
     expect(res.fields).toContain(field);
     expect(JSON.stringify(res.json)).not.toMatch(/a\\u0000b|a\\ud800b/);
+    expect(await taskCount(sys)).toBe(before);
+  });
+
+  it("a chat completion with \\u0000 in a message → 400 in OpenAI's shape, naming the message", async () => {
+    const before = await taskCount(sys);
+    const res = await post('/v1/chat/completions', {
+      model: 'orchex/auto',
+      messages: [{ role: 'user', content: nul }],
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.json)).toContain('messages');
     expect(await taskCount(sys)).toBe(before);
   });
 
