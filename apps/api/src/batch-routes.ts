@@ -1,19 +1,15 @@
-import {
-  type FieldIssue,
-  type Logger,
-  type OrchexConfig,
-  type PlannedTask,
-  planTask,
-  taskInputSchema,
-  zodIssues,
-} from '@orchex/core';
+import { type Logger, type OrchexConfig, safeErrorText, zodIssues } from '@orchex/core';
 import { batchTasksPage, batchVisible, type CancelledTask, cancelBatch, type Db, findBatchSummary } from '@orchex/db';
 import { type ModelQueues, type SubmitDeps, stepJobId, submitBatch } from '@orchex/queue';
-import express, { type Request, type Response, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { batchView } from './batch-view.ts';
 import { HttpError, submitOrUnavailable, validationError } from './http-errors.ts';
+import { bodyLimitBytes, readJsonBody } from './read-json-body.ts';
+import { RequestPlanner } from './request-planner.ts';
 import { taskView } from './task-view.ts';
+
+export { MAX_BATCH_SIZE } from './plan-batch.ts';
 
 /** What the batch routes need (a subset of AppDeps). */
 export interface BatchRouteDeps {
@@ -21,32 +17,20 @@ export interface BatchRouteDeps {
   db: Db;
   queues: ModelQueues;
   logger: Logger;
+  /** Parses, validates and plans submit bodies (off the event loop when large). Default: one of its own. */
+  planner?: RequestPlanner;
   /** ORCHESTRATOR_DEBUG_ROUTING: log each task's plan. Default false. */
   debugRouting?: boolean;
   /** Largest POST /v1/batches body. Default {@link BATCH_BODY_LIMIT}. */
   batchBodyLimit?: string;
 }
 
-/** Most tasks in one batch. */
-export const MAX_BATCH_SIZE = 10_000;
 /** Default body limit of POST /v1/batches: 10,000 tasks of ~6 KB each; larger inputs belong in `context` of fewer tasks. */
 export const BATCH_BODY_LIMIT = '64mb';
-/** Most field issues listed in one 400, so a wholly wrong file does not produce a megabyte of errors. */
-const MAX_LISTED_ISSUES = 50;
 /** Default and largest page of GET /v1/batches/:id/results. */
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
-const batchBody = z
-  .object({
-    tasks: z
-      .array(z.unknown())
-      .min(1, 'needs at least one task')
-      .max(MAX_BATCH_SIZE, `at most ${MAX_BATCH_SIZE} tasks`),
-    name: z.string().min(1).max(200, 'at most 200 characters').optional(),
-    idempotency_key: z.string().min(1).max(200, 'at most 200 characters').optional(),
-  })
-  .strict();
 const idParam = z.uuid();
 const resultsQuery = z
   .object({
@@ -65,14 +49,11 @@ const resultsQuery = z
 
 /** POST/GET /v1/batches…: many tasks submitted at once, tracked by one count query. */
 export function batchRoutes(deps: BatchRouteDeps): Router {
-  const { config, db, queues, logger } = deps;
+  const { db, queues, logger } = deps;
+  const planner = deps.planner ?? new RequestPlanner(deps.config);
   const submit: SubmitDeps = { db, queues, logger, debugRouting: deps.debugRouting ?? false };
   const router = Router();
-  // Mounted before the /v1 JSON parser, so this larger limit applies to this one route only.
-  const json = express.json({
-    limit: deps.batchBodyLimit ?? BATCH_BODY_LIMIT,
-    type: ['application/json', 'application/*+json'],
-  });
+  const bodyLimit = bodyLimitBytes(deps.batchBodyLimit ?? BATCH_BODY_LIMIT);
 
   const ownerOf = (res: Response) => (res.locals.isAdmin ? undefined : res.locals.apiKeyId);
   const batchId = (req: Request) => {
@@ -82,16 +63,12 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
   };
   const notFound = (id: string) => new HttpError(404, 'not_found', `batch ${id} not found`);
 
-  router.post('/batches', json, async (req: Request, res: Response) => {
-    const body = batchBody.safeParse(req.body ?? {});
-    if (!body.success) throw validationError(zodIssues(body.error));
-    const planned = planTasks(body.data.tasks, config);
+  router.post('/batches', async (req: Request, res: Response) => {
+    const body = planner.open('batch');
+    await readJsonBody(req, bodyLimit, body);
+    const { planned, name, idempotencyKey, requestHash } = await body.end();
     const { batch, created } = await submitOrUnavailable(() =>
-      submitBatch(submit, planned, {
-        apiKeyId: res.locals.apiKeyId,
-        name: body.data.name ?? null,
-        idempotencyKey: body.data.idempotency_key,
-      }),
+      submitBatch(submit, planned, { apiKeyId: res.locals.apiKeyId, name, idempotencyKey, requestHash }),
     );
     if (!created) {
       res.status(200).set('Idempotent-Replayed', 'true').json({ id: batch.id, size: batch.size });
@@ -130,8 +107,8 @@ export function batchRoutes(deps: BatchRouteDeps): Router {
     res.json({ cancelled: cancelled.length });
     // Best effort, after answering: each removal is an O(waiting) LREM in Redis (seconds for 10,000 jobs), and a
     // job left behind costs little: the worker skips it because its task is terminal.
-    void removeJobs(queues, cancelled).catch((err: Error) =>
-      logger.warn({ batchId: id, err: err.message }, 'removing cancelled jobs failed'),
+    void removeJobs(queues, cancelled).catch((err: unknown) =>
+      logger.warn({ batchId: id, err: safeErrorText(err) }, 'removing cancelled jobs failed'),
     );
   });
 
@@ -147,67 +124,4 @@ async function removeJobs(queues: ModelQueues, cancelled: CancelledTask[]): Prom
       }),
     );
   }
-}
-
-/**
- * Validates and plans every task through the same planner as POST /v1/tasks (a task whose input fits no model of its
- * plan is split); all-or-nothing. Field names carry the index (`tasks.12.max_tokens`); a 400 lists the first
- * {@link MAX_LISTED_ISSUES} problems, a 422 the tasks the planner refuses (too large, over max_per_request).
- */
-function planTasks(input: unknown[], config: OrchexConfig): PlannedTask[] {
-  const issues: FieldIssue[] = [];
-  let badTasks = 0;
-  const refused: FieldIssue[] = [];
-  const refusedCodes = new Set<string>();
-  const planned: PlannedTask[] = [];
-  input.forEach((raw, i) => {
-    const at = (field: string) => (field === '(root)' ? `tasks.${i}` : `tasks.${i}.${field}`);
-    const parsed = taskInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      badTasks++;
-      for (const f of zodIssues(parsed.error)) issues.push({ field: at(f.field), message: f.message });
-      return;
-    }
-    if (parsed.data.idempotency_key !== undefined) {
-      badTasks++;
-      issues.push({
-        field: at('idempotency_key'),
-        message: 'not allowed inside a batch; give the batch an idempotency_key',
-      });
-      return;
-    }
-    const plan = planTask(parsed.data, config);
-    if (!('refused' in plan)) {
-      planned.push(plan);
-    } else if (plan.refused.field) {
-      badTasks++;
-      issues.push({ field: at(plan.refused.field), message: plan.refused.message });
-    } else {
-      refused.push({ field: `tasks.${i}`, message: plan.refused.message });
-      refusedCodes.add(plan.refused.code);
-    }
-  });
-  if (issues.length > 0) {
-    const err = validationError(issues.slice(0, MAX_LISTED_ISSUES));
-    const more =
-      issues.length > MAX_LISTED_ISSUES ? ` (${issues.length - MAX_LISTED_ISSUES} more issues not listed)` : '';
-    throw new HttpError(
-      400,
-      err.code,
-      `${badTasks} of ${input.length} tasks are invalid; nothing was accepted: ${err.message}${more}`,
-      err.fields,
-    );
-  }
-  if (refused.length > 0) {
-    const listed = refused.slice(0, MAX_LISTED_ISSUES);
-    // One code when every refusal shares it (e.g. all over max_per_request), else the generic one.
-    const code = refusedCodes.size === 1 ? [...refusedCodes][0] : 'task_refused';
-    throw new HttpError(
-      422,
-      code as string,
-      `${refused.length} of ${input.length} tasks cannot run; nothing was accepted: ${listed.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
-      listed,
-    );
-  }
-  return planned;
 }

@@ -13,5 +13,10 @@ export function bullBoardRouter(queues: ModelQueues, basePath = '/admin/queues')
     serverAdapter,
     options: { uiConfig: { boardTitle: 'orchex queues' } },
   });
+  // Bull Board answers any error with a 500 carrying the raw message (a Redis outage included); passed on instead,
+  // the API's error handler answers: 503 + Retry-After for an outage, 400 for a bad body, else a logged 500.
+  serverAdapter.setErrorHandler((err) => {
+    throw err;
+  });
   return serverAdapter.getRouter() as Router;
 }

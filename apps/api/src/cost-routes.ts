@@ -5,6 +5,7 @@ import {
   microsToUsd,
   type OrchexConfig,
   resolveModelName,
+  safeString,
   zodIssues,
 } from '@orchex/core';
 import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
@@ -43,7 +44,7 @@ const rangeShape = {
   to: isoDay.optional(),
 };
 const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
-const analysisQuery = z.object({ ...rangeShape, baseline: z.string().min(1).optional() }).strict();
+const analysisQuery = z.object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() }).strict();
 
 /** zodIssues, with each unknown query parameter named as its own field (zod reports them all at the root). */
 function queryIssues(error: z.ZodError): FieldIssue[] {

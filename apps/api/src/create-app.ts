@@ -11,10 +11,14 @@ import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
+import { noFraming } from './no-framing.ts';
 import { chatRoutes } from './openai/chat-routes.ts';
+import { JSON_TYPES } from './read-json-body.ts';
+import type { RequestPlanner } from './request-planner.ts';
 import { taskEventsRoute } from './task-events-route.ts';
-import { taskRoutes } from './task-routes.ts';
+import { TASK_BODY_LIMIT, taskRoutes } from './task-routes.ts';
 import type { TaskWaiter } from './task-waiter.ts';
+import { unexpectedErrorFields } from './unexpected-error-fields.ts';
 
 /** What the API needs; main.ts builds it from the environment, tests build it on their own services. */
 export interface AppDeps {
@@ -28,15 +32,21 @@ export interface AppDeps {
   /** The per-task answer streams (stream: true tasks). */
   streams: TaskStreams;
   logger: Logger;
+  /** Parses and plans submit bodies; startApi owns it (and closes it). */
+  planner: RequestPlanner;
   apiKeys: string[];
   adminKey: string | undefined;
   /** How stored rows name an API key (HMAC under the server's secret; see loadKeyId). */
   keyId: KeyId;
-  /** Largest JSON body. Default "12mb". */
+  /** Largest POST /v1/tasks (and /v1/chat/completions) body. Default {@link TASK_BODY_LIMIT}. */
   bodyLimit?: string;
   debugRouting?: boolean;
 }
 
+/** Largest JSON body of the routes other than the two submit routes. */
+const SMALL_BODY_LIMIT = '64kb';
+
+/** The Express app: health, Bull Board, the /v1 API and the dashboard, with the error handler last. */
 export function createApp(deps: AppDeps): Express {
   // The first OpenAI estimate would otherwise pay for loading the encoding tables (~0.3 s).
   preloadTokenizers(Object.values(deps.config.models));
@@ -45,14 +55,17 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   app.get('/healthz', healthRoute(deps.redis, deps.db));
+  app.use(['/admin/queues', '/dashboard'], noFraming);
   app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues));
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
-  v1.use(batchRoutes(deps)); // before the JSON parser: POST /v1/batches parses its own, larger body
-  v1.use(express.json({ limit: deps.bodyLimit ?? '12mb', type: ['application/json', 'application/*+json'] }));
+  // The submit routes read their bodies as bytes and plan them through the planner; before the JSON parser.
+  v1.use(batchRoutes(deps));
   v1.get('/tasks/:id/events', taskEventsRoute(deps));
-  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape.
+  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape. Their body is
+  // still parsed (and planned) on the event loop, up to the task body limit.
+  v1.use('/chat', express.json({ limit: deps.bodyLimit ?? TASK_BODY_LIMIT, type: JSON_TYPES }));
   v1.use(chatRoutes({ ...deps, debugRouting: deps.debugRouting ?? false }));
   v1.use(
     taskRoutes({
@@ -62,16 +75,18 @@ export function createApp(deps: AppDeps): Express {
       waiter: deps.waiter,
       logger: deps.logger,
       debugRouting: deps.debugRouting ?? false,
+      planner: deps.planner,
+      bodyLimit: deps.bodyLimit ?? TASK_BODY_LIMIT,
     }),
   );
+  // The other JSON bodies are a few fields (PUT /v1/budget): a small limit keeps their one synchronous parse short.
+  v1.use(express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }));
   v1.use(budgetRoutes(deps.budget, deps.config, deps.apiKeys, deps.keyId));
   v1.use(costRoutes(deps));
   app.use('/v1', v1);
   app.use('/dashboard', requireAdmin(deps.adminKey, deps.keyId), dashboardRoutes({ ...deps, api: v1 }));
 
   app.use(notFound);
-  app.use(
-    errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled')),
-  );
+  app.use(errorHandler((err) => deps.logger.error(unexpectedErrorFields(err), 'unhandled')));
   return app;
 }

@@ -5,8 +5,10 @@ import type { Db } from '@orchex/db';
 import { createRedis, keyBudgetsFromConfig, ModelQueues, TaskStreams, taskFinishedChannel } from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
+import { RequestPlanner } from './request-planner.ts';
 import { TaskWaiter } from './task-waiter.ts';
 
+/** What startApi needs: the config, the database, where Redis is, who may call, and where to listen. */
 export interface ApiOptions {
   config: OrchexConfig;
   db: Db;
@@ -22,32 +24,52 @@ export interface ApiOptions {
   host?: string;
   bodyLimit?: string;
   debugRouting?: boolean;
+  /**
+   * Start a planner thread with the API rather than at the first large body, which would otherwise wait 1–4 s for
+   * the thread to load. Default false (tests and benchmarks start many APIs); the processes `npm start` and
+   * `npm run start:api` run set it.
+   */
+  warmPlanner?: boolean;
 }
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
 export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
-  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api };
+  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api, warmPlanner: true };
 }
 
+/** A started API: its address and how to stop it. */
 export interface RunningApi {
   url: string;
   port: number;
   close(): Promise<void>;
 }
 
+/** How long startApi waits for its Redis connection before listening anyway. */
+const REDIS_READY_WAIT_MS = 5000;
+
 /** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
 export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true });
-  // Commands fail fast while Redis is away (a 503 rather than a hung request), so give the first connection a moment
-  // to open: requests arriving right after start would otherwise meet "not connected" for no reason. If Redis is
-  // down, the API still starts and answers 503 until it returns.
-  await Promise.race([once(redis, 'ready'), new Promise((r) => setTimeout(r, 5000).unref())]);
+  // Commands fail at once while this connection is not up (failFast): wait for it briefly, so the API does not answer
+  // 503 for its first milliseconds; if Redis is down it starts anyway and answers 503 until Redis is back.
+  if (redis.status !== 'ready') {
+    // Not events.once: it rejects on the 'error' a down Redis emits, and a down Redis must not stop the API.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, REDIS_READY_WAIT_MS).unref();
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
   const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
   const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
   const keyId = await loadKeyId(opts.db, opts.keySecret);
   const streams = new TaskStreams(redis, opts.prefix);
-  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams });
+  const planner = new RequestPlanner(opts.config);
+  if (opts.warmPlanner) planner.warm();
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -60,6 +82,7 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await planner.close();
       await waiter.close();
       await queues.close();
       redis.disconnect();

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { isTerminal } from '@orchex/core';
-import { type Db, findTask, type TaskWithAttempts } from '@orchex/db';
+import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
 import type { TaskStreamEntry, TaskStreams } from '@orchex/queue';
 import type { Redis } from 'ioredis';
 
 /** What a relay sees: the stream's entries as they come, then the task's final record. */
-export type RelayItem = { kind: 'entry'; entry: TaskStreamEntry } | { kind: 'ended'; task: TaskWithAttempts };
+export type RelayItem = { kind: 'entry'; entry: TaskStreamEntry } | { kind: 'ended'; task: TaskSummaryWithAttempts };
 
 /**
  * Follows a task: its stream's entries after `afterId` as they are written, then its record once it has ended. The

@@ -1,20 +1,15 @@
-import {
-  isTerminal,
-  type Logger,
-  microsToUsd,
-  type OrchexConfig,
-  planTask,
-  taskInputSchema,
-  zodIssues,
-} from '@orchex/core';
+import { isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
 import { type Db, findParts, findTask } from '@orchex/db';
 import { type ModelQueues, type SubmitDeps, submitTask } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { HttpError, refusalError, submitOrUnavailable, validationError } from './http-errors.ts';
+import { HttpError, submitOrUnavailable, validationError } from './http-errors.ts';
+import { bodyLimitBytes, readJsonBody } from './read-json-body.ts';
+import { RequestPlanner } from './request-planner.ts';
 import { taskView } from './task-view.ts';
 import type { TaskWaiter } from './task-waiter.ts';
 
+/** What the task routes need (a subset of AppDeps). */
 export interface TaskRouteDeps {
   config: OrchexConfig;
   db: Db;
@@ -22,7 +17,14 @@ export interface TaskRouteDeps {
   waiter: TaskWaiter;
   logger: Logger;
   debugRouting: boolean;
+  /** Parses, validates and plans submit bodies (off the event loop when large). Default: one of its own. */
+  planner?: RequestPlanner;
+  /** Largest POST /v1/tasks body (ORCHEX_BODY_LIMIT). Default {@link TASK_BODY_LIMIT}. */
+  bodyLimit?: string;
 }
+
+/** Default largest POST /v1/tasks body (ORCHEX_BODY_LIMIT's default). */
+export const TASK_BODY_LIMIT = '12mb';
 
 /** Longest `?wait=` accepted, seconds: long enough for most calls, short enough for proxies' idle timeouts. */
 export const MAX_WAIT_SECONDS = 120;
@@ -38,18 +40,22 @@ const getQuery = z
   .strict();
 const idParam = z.uuid('must be a task id (UUID)');
 
+/** POST /v1/tasks and GET /v1/tasks/:id[?wait=N]. */
 export function taskRoutes(deps: TaskRouteDeps): Router {
-  const { config, db } = deps;
+  const { db } = deps;
+  const planner = deps.planner ?? new RequestPlanner(deps.config);
+  const bodyLimit = bodyLimitBytes(deps.bodyLimit ?? TASK_BODY_LIMIT);
   const submit: SubmitDeps = { db, queues: deps.queues, logger: deps.logger, debugRouting: deps.debugRouting };
   const router = Router();
 
   router.post('/tasks', async (req: Request, res: Response) => {
-    const parsed = taskInputSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationError(zodIssues(parsed.error));
-    const planned = planTask(parsed.data, config);
-    if ('refused' in planned) throw refusalError(planned.refused);
+    const body = planner.open('task');
+    await readJsonBody(req, bodyLimit, body);
+    const { planned: tasks, idempotencyKey, requestHash } = await body.end();
+    const planned = tasks[0];
+    if (!planned) throw new Error('a task request planned no task');
     const { task, created } = await submitOrUnavailable(() =>
-      submitTask(submit, planned, { apiKeyId: res.locals.apiKeyId, idempotencyKey: parsed.data.idempotency_key }),
+      submitTask(submit, planned, { apiKeyId: res.locals.apiKeyId, idempotencyKey, requestHash }),
     );
     if (!created) {
       res.status(200).set('Idempotent-Replayed', 'true').json(taskView(task));
@@ -79,6 +85,8 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     let task = await findTask(db, id.data, owner);
     if (!task) throw new HttpError(404, 'not_found', `task ${id.data} not found`);
     const deadline = Date.now() + (q.data.wait ?? 0) * 1000;
+    // One listener for the whole wait (not one per 2 s round): resolves when the client goes away.
+    let closed: Promise<void> | undefined;
     while (!isTerminal(task.status) && Date.now() < deadline) {
       // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost.
       const w = deps.waiter.wait(task.id, Math.min(2000, deadline - Date.now()));
@@ -88,7 +96,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
         task = fresh;
         break;
       }
-      const closed = new Promise<void>((r) => req.once('close', () => r()));
+      closed ??= new Promise<void>((r) => req.once('close', () => r()));
       await Promise.race([w.done, closed]);
       w.cancel();
       if (req.destroyed) return;

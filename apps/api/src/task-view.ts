@@ -1,5 +1,5 @@
 import { microsToUsd } from '@orchex/core';
-import type { AttemptRow, PartRow, TaskRow, TaskWithAttempts } from '@orchex/db';
+import type { AttemptRow, PartRow, TaskSummaryRow, TaskSummaryWithAttempts } from '@orchex/db';
 
 /** The API's JSON for one attempt. */
 export function attemptView(a: AttemptRow) {
@@ -29,7 +29,7 @@ export function attemptView(a: AttemptRow) {
  * The API's JSON for a task: the seed's result fields (content, model, cost) at the top, details below. A split
  * long-context task also lists its parts, and its cost is theirs added up (also while they still run).
  */
-export function taskView(t: TaskRow | TaskWithAttempts, parts: PartRow[] = []) {
+export function taskView(t: TaskSummaryRow | TaskSummaryWithAttempts, parts: PartRow[] = []) {
   const cost = parts.length ? parts.reduce((s, p) => s + p.costMicros, 0) : t.costMicros;
   return {
     id: t.id,

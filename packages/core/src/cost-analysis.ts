@@ -1,5 +1,6 @@
 import type { OrchexConfig } from './config-schema.ts';
 import { microsToUsd, modelRates } from './cost.ts';
+import { findModel } from './find-model.ts';
 import type { ProviderName } from './vocabulary.ts';
 
 /** One model's spend over a range, as the cost rollup sums it (the db's CostSums rows fit it as they are). */
@@ -68,7 +69,7 @@ export interface CostAnalysis {
  * baseline) and scores the routing; see docs/cost-optimization.md "Cost report and analysis" for the formula.
  */
 export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig, baseline: string): CostAnalysis {
-  const baselineModel = config.models[baseline];
+  const baselineModel = findModel(config, baseline);
   if (!baselineModel) throw new Error(`baseline model "${baseline}" is not configured`);
   const rates = modelRates(baselineModel);
   // BigInt: a year of tokens times a rate in micro-dollars per million tokens can pass 2^53.

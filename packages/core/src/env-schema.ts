@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, zodIssues } from './format-zod-error.ts';
+import { parseByteSize } from './parse-byte-size.ts';
 
 const commaList = z
   .string()
@@ -54,7 +55,10 @@ export const envVariablesSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only')
     .default('orchex'),
   /** Largest request body. Default "12mb" (a 10M-character context fits). */
-  ORCHEX_BODY_LIMIT: z.string().default('12mb'),
+  ORCHEX_BODY_LIMIT: z
+    .string()
+    .refine((v) => parseByteSize(v) > 0, 'must be a size such as 12mb or 512kb')
+    .default('12mb'),
   /** "1" logs the routing decision of every task. */
   ORCHESTRATOR_DEBUG_ROUTING: z
     .enum(['0', '1', 'true', 'false', ''], 'must be 1, 0, true or false')

@@ -32,9 +32,10 @@ export const longContextSchema = z
   })
   .strict();
 
+/** The parsed long_context section. */
 export type LongContextConfig = z.output<typeof longContextSchema>;
 
 /** Fills `{name}` placeholders; unknown placeholders stay as they are. */
 export function fillTemplate(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in values ? String(values[k]) : m));
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(values, k) ? String(values[k]) : m));
 }

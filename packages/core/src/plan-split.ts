@@ -1,6 +1,7 @@
 import type { OrchexConfig } from './config-schema.ts';
 import { worstCaseMicros } from './cost.ts';
 import { estimateTokens } from './estimate-tokens.ts';
+import { findModel } from './find-model.ts';
 import { fillTemplate } from './long-context-schema.ts';
 import { splitContext } from './split-context.ts';
 import type { TaskInput } from './task-schema.ts';
@@ -28,7 +29,7 @@ export function planSplit(
 ): SplitPlan | { error: string } {
   const lc = config.long_context;
   const [first] = plan;
-  const model = config.models[first];
+  const model = findModel(config, first);
   if (!model) throw new Error(`routed to unconfigured model "${first}"`);
   const count = '{count}';
   const promptTokens =
@@ -53,7 +54,7 @@ export function planSplit(
     chunks.length * lc.map_max_tokens + estimateTokens(lc.reduce_prompt) + estimateTokens(input.prompt);
   // The reduce reads every part's answer at once; there is no second level of reduction, so refuse up front (before
   // any money is spent) when even the largest window of the plan could not hold the answers at their longest.
-  const largest = Math.max(...plan.map((m) => config.models[m]?.max_tokens ?? 0));
+  const largest = Math.max(...plan.map((m) => findModel(config, m)?.max_tokens ?? 0));
   if (reduceInput + input.max_tokens > largest) {
     return {
       error:

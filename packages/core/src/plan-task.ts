@@ -1,10 +1,12 @@
 import type { OrchexConfig } from './config-schema.ts';
 import { microsToUsd, outputLimit, usdToMicros, worstCaseMicros } from './cost.ts';
 import { estimateInputTokens } from './estimate-input-tokens.ts';
+import { findModel } from './find-model.ts';
 import type { ModelConfig } from './model-config-schema.ts';
 import { planSplit, type SplitPlan } from './plan-split.ts';
 import { type RoutePlan, RoutingError, route } from './route.ts';
 import type { TaskInput } from './task-schema.ts';
+import type { TextPieces } from './text-pieces.ts';
 
 /** A task ready to store and enqueue: its input, where it goes, what it may cost, and how it is split if it must be. */
 export interface PlannedTask {
@@ -24,6 +26,11 @@ export interface PlannedTask {
   estimateMicros: number;
   /** Set when the input fits no model of the plan: the chunks and their map prompts. */
   split: SplitPlan | undefined;
+  /**
+   * The long texts of `input` in pieces, when they arrived that way (from the API's planner thread): writers store
+   * these instead of slicing `input`'s strings, which would make the process allocate each one whole.
+   */
+  textPieces?: TextPieces;
 }
 
 /** Why a task cannot be accepted as submitted; the API answers with `status` and `code`. */
@@ -50,7 +57,7 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
     return { refused: { status: 400, code: 'validation_error', field: err.field, message: err.message } };
   }
   const [first] = routed.plan;
-  const firstModel = config.models[first];
+  const firstModel = findModel(config, first);
   if (!firstModel) throw new Error(`routed to unconfigured model "${first}"`); // route() only plans configured models
   let split: SplitPlan | undefined;
   // route() puts models that fit first: if plan[0] cannot hold the input, none can, and the context is split.
@@ -82,7 +89,7 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
     return { input, route: routed, first, firstStep: 0, estimateMicros: split.worstCaseMicros, split };
   }
   // Each call is held to max_per_request, so the task starts on the first model of its plan whose call fits.
-  const worstCases = routed.plan.map((name) => callWorstCase(input, config.models[name]));
+  const worstCases = routed.plan.map((name) => callWorstCase(input, findModel(config, name)));
   const firstStep = worstCases.findIndex((micros) => micros !== undefined && !over(micros));
   if (firstStep < 0) {
     const others =

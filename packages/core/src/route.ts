@@ -1,6 +1,7 @@
 import { classifyTask } from './classify-task.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { estimateTaskInputTokens } from './estimate-tokens.ts';
+import { findModel } from './find-model.ts';
 import type { TaskInput } from './task-schema.ts';
 import { TASK_TYPES } from './vocabulary.ts';
 
@@ -94,7 +95,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   }
 
   const fits = (name: string) => {
-    const m = config.models[name];
+    const m = findModel(config, name);
     return m !== undefined && inputTokens + task.max_tokens <= m.max_tokens;
   };
   if (!plan.every(fits) && plan.some(fits)) {

@@ -1,11 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { TEXT_PIECE_CHARS, type TextPieces } from '@orchex/core';
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
+import { appendTextRests, cutLongTexts, type TextRest } from './long-text.ts';
 import { type BatchRow, batches, type NewTask, type TaskRow, tasks } from './schema.ts';
+import { sizedSlices } from './sized-slices.ts';
 import { type InsertedParts, insertParts, type NewParts } from './split-task-store.ts';
 
-/** Rows per INSERT statement, so one statement's JSON stays a few megabytes even for long prompts. */
+/** Most rows per INSERT statement. */
 export const BATCH_INSERT_CHUNK = 1000;
+/**
+ * Most characters of task text (prompt, context, system) per INSERT statement: its JSON parameter is built on the
+ * caller's event loop, and 1,000 tasks of 6 KB (6 MB) took 50–100 ms to stringify on a loaded 2-core machine.
+ */
+export const BATCH_INSERT_CHARS = TEXT_PIECE_CHARS;
+
+const textChars = (t: NewBatchTask) =>
+  t.prompt.length +
+  (t.context?.length ?? 0) +
+  (t.system?.length ?? 0) +
+  (t.messages?.reduce((n, m) => n + m.content.length, 0) ?? 0);
 
 /** One task of a new batch; a task whose input fits no model of its plan comes with its parts (it starts running). */
 export type NewBatchTask = Pick<
@@ -21,13 +35,15 @@ export type NewBatchTask = Pick<
   | 'estimatedCostMicros'
   | 'status'
   | 'currentStep'
-> & { parts?: NewParts };
+> & { parts?: NewParts; textPieces?: TextPieces | undefined };
 
 /** A new batch: its tasks in submission order (ids, batchId and batchIndex are set here). */
 export interface NewBatch {
   apiKeyId: string;
   name: string | null;
   idempotencyKey: string | null;
+  /** Hash of the canonical request, compared when the idempotency key comes back (see tasks.request_hash). */
+  requestHash?: string | null;
   tasks: NewBatchTask[];
 }
 
@@ -55,6 +71,7 @@ export async function insertBatch(
         apiKeyId: input.apiKeyId,
         name: input.name,
         idempotencyKey: input.idempotencyKey,
+        requestHash: input.requestHash ?? null,
         size: input.tasks.length,
       })
       .onConflictDoNothing()
@@ -70,22 +87,28 @@ export async function insertBatch(
       return { batch: existing, created: false as const };
     }
     const inserted: InsertedBatchTask[] = [];
-    for (let start = 0; start < input.tasks.length; start += BATCH_INSERT_CHUNK) {
-      const chunk = input.tasks.slice(start, start + BATCH_INSERT_CHUNK).map((t, i) => ({
-        id: randomUUID(),
-        batch_index: start + i,
-        task_type: t.taskType ?? null,
-        prompt: t.prompt,
-        messages: t.messages ?? null,
-        context: t.context ?? null,
-        system: t.system ?? null,
-        params: t.params,
-        plan: t.plan,
-        routing_reason: t.routingReason,
-        estimated_cost_micros: t.estimatedCostMicros ?? 0,
-        status: t.status ?? 'queued',
-        current_step: t.currentStep ?? 0,
-      }));
+    for (const [start, end] of sizedSlices(input.tasks, BATCH_INSERT_CHUNK, BATCH_INSERT_CHARS, textChars)) {
+      const rests: Array<[string, TextRest]> = [];
+      const chunk = input.tasks.slice(start, end).map((task, i) => {
+        const id = randomUUID();
+        const { row: t, rest } = cutLongTexts(task);
+        if (rest.length) rests.push([id, rest]);
+        return {
+          id,
+          batch_index: start + i,
+          task_type: t.taskType ?? null,
+          prompt: t.prompt,
+          messages: t.messages ?? null,
+          context: t.context ?? null,
+          system: t.system ?? null,
+          params: t.params,
+          plan: t.plan,
+          routing_reason: t.routingReason,
+          estimated_cost_micros: t.estimatedCostMicros ?? 0,
+          status: t.status ?? 'queued',
+          current_step: t.currentStep ?? 0,
+        };
+      });
       // One JSON parameter per chunk instead of ~10 bound values per row: building and binding thousands of
       // parameters cost more than the insert itself (measured ~4x slower for 10,000 tasks).
       await tx.execute(sql`
@@ -98,6 +121,7 @@ export async function insertBatch(
         from json_to_recordset(${JSON.stringify(chunk)}::json) as r(id uuid, batch_index integer, task_type text,
              prompt text, messages jsonb, context text, system text, params jsonb, plan jsonb, routing_reason text,
              estimated_cost_micros bigint, status text, current_step integer)`);
+      for (const [id, rest] of rests) await appendTextRests(tx, id, rest);
       for (const r of chunk) inserted.push({ id: r.id, index: r.batch_index, plan: r.plan });
     }
     // Split tasks' parts carry no batch id: the batch counts and lists the tasks its client submitted.

@@ -55,6 +55,11 @@ export const tasks = pgTable(
     /** A hash id of the caller's API key, never the key itself. */
     apiKeyId: text('api_key_id').notNull(),
     idempotencyKey: text('idempotency_key'),
+    /**
+     * SHA-256 of the canonical request (validated input, sorted keys) when an idempotency key was given: a reuse of the
+     * key with a different request is refused (409) instead of answered with this task. Null on older rows.
+     */
+    requestHash: text('request_hash'),
     batchId: uuid('batch_id'),
     /** Position within its batch (submission order), for paging results in order. */
     batchIndex: integer('batch_index'),
@@ -156,6 +161,8 @@ export const batches = pgTable(
     apiKeyId: text('api_key_id').notNull(),
     name: text('name'),
     idempotencyKey: text('idempotency_key'),
+    /** SHA-256 of the canonical batch request (name and validated tasks), as on tasks.request_hash. */
+    requestHash: text('request_hash'),
     size: integer('size').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true }),

@@ -8,12 +8,14 @@ export async function getSetting<T>(db: Db, key: string): Promise<T | undefined>
   return row ? (row.value as T) : undefined;
 }
 
-/** Sets a setting (insert or replace). */
+/** Sets a setting (insert or replace); `null` is stored as JSON null (e.g. "no daily limit"). */
 export async function putSetting(db: Db, key: string, value: unknown): Promise<void> {
+  // Drizzle binds a JS null as SQL NULL, which the NOT NULL column refuses (PUT /v1/budget with null was a 500).
+  const json = value === null ? sql`'null'::jsonb` : value;
   await db
     .insert(settings)
-    .values({ key, value })
-    .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: sql`now()` } });
+    .values({ key, value: json })
+    .onConflictDoUpdate({ target: settings.key, set: { value: json, updatedAt: sql`now()` } });
 }
 
 /** Removes a setting; reading it then gives undefined. */

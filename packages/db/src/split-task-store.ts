@@ -1,7 +1,10 @@
-import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
+import { type TaskError, TERMINAL_STATUSES, TEXT_PIECE_CHARS } from '@orchex/core';
 import { and, asc, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
+import { appendTextRests, cutLongTexts, type WithTextPieces } from './long-text.ts';
 import { type NewTask, type TaskRow, tasks } from './schema.ts';
+import { sizedSlices } from './sized-slices.ts';
+import { type TaskSummaryRow, taskSummaryColumns } from './task-summary.ts';
 
 /** A part of a split task, as the parent's record shows it. */
 export type PartRow = Pick<
@@ -15,12 +18,14 @@ export type PartRow = Pick<
  */
 export async function insertSplitTask(
   db: Db,
-  parent: NewTask,
+  parent: WithTextPieces<NewTask>,
   parts: NewParts,
-): Promise<{ parent: TaskRow } & InsertedParts> {
+): Promise<{ parent: TaskSummaryRow } & InsertedParts> {
   return db.transaction(async (tx) => {
-    const [p] = await tx.insert(tasks).values(parent).returning();
+    const { row, rest } = cutLongTexts(parent);
+    const [p] = await tx.insert(tasks).values(row).returning(taskSummaryColumns);
     if (!p) throw new Error('parent insert returned nothing');
+    await appendTextRests(tx, p.id, rest);
     return { parent: p, ...(await insertParts(tx, p.id, parts)) };
   });
 }
@@ -43,18 +48,28 @@ export interface InsertedParts {
 /** Inserts the parts of split task `parentId`; call inside the transaction that inserts the parent. */
 export async function insertParts(tx: Db, parentId: string, parts: NewParts): Promise<InsertedParts> {
   const mapIds: string[] = [];
-  // Chunks can be large (whole documents): insert in slices so one statement stays well under protocol limits.
-  for (let i = 0; i < parts.maps.length; i += 50) {
-    const slice = parts.maps
-      .slice(i, i + 50)
-      .map((m, j) => ({ ...m, parentTaskId: parentId, partKind: 'map' as const, partIndex: i + j }));
-    mapIds.push(...(await tx.insert(tasks).values(slice).returning({ id: tasks.id })).map((r) => r.id));
+  // Chunks are large (a whole document between them): insert in slices of at most 50 parts and TEXT_PIECE_CHARS of
+  // text, so encoding one statement's parameters stays short on the caller's event loop.
+  const chars = (m: NewPart) => m.prompt.length + (m.context?.length ?? 0) + (m.system?.length ?? 0);
+  for (const [i, end] of sizedSlices(parts.maps, 50, TEXT_PIECE_CHARS, chars)) {
+    const cut = parts.maps.slice(i, end).map((m) => cutLongTexts(m));
+    const slice = cut.map(({ row }, j) => ({
+      ...row,
+      parentTaskId: parentId,
+      partKind: 'map' as const,
+      partIndex: i + j,
+    }));
+    const ids = (await tx.insert(tasks).values(slice).returning({ id: tasks.id })).map((r) => r.id);
+    for (const [j, id] of ids.entries()) await appendTextRests(tx, id, cut[j]?.rest ?? []);
+    mapIds.push(...ids);
   }
+  const reduce = cutLongTexts(parts.reduce);
   const [r] = await tx
     .insert(tasks)
-    .values({ ...parts.reduce, parentTaskId: parentId, partKind: 'reduce', partIndex: parts.maps.length })
+    .values({ ...reduce.row, parentTaskId: parentId, partKind: 'reduce', partIndex: parts.maps.length })
     .returning({ id: tasks.id });
   if (!r) throw new Error('reduce insert returned nothing');
+  await appendTextRests(tx, r.id, reduce.rest);
   return { mapIds, reduceId: r.id };
 }
 

@@ -1,6 +1,7 @@
 import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
 import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
+import { appendTextRests, cutLongTexts, type WithTextPieces } from './long-text.ts';
 import {
   type AttemptRow,
   attempts,
@@ -11,29 +12,44 @@ import {
   tasks,
 } from './schema.ts';
 import { completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
+import { type TaskSummaryRow, taskSummaryColumns } from './task-summary.ts';
 
 /** A task with its attempts in order (step, then attempt). */
 export type TaskWithAttempts = TaskRow & { attempts: AttemptRow[] };
+
+/** A task without its input text, with its attempts in order: what GET /v1/tasks/:id shows. */
+export type TaskSummaryWithAttempts = TaskSummaryRow & { attempts: AttemptRow[] };
 
 const notTerminal = notInArray(tasks.status, [...TERMINAL_STATUSES]);
 
 /**
  * Inserts a task; with an idempotency key already used by the same API key, returns the first task instead
- * (`created: false`). The unique index makes this safe under concurrent submits.
+ * (`created: false`). The unique index makes this safe under concurrent submits. Returns the row without its input
+ * text (the caller has it).
  */
-export async function insertTask(db: Db, row: NewTask): Promise<{ task: TaskRow; created: boolean }> {
-  const inserted = await db.insert(tasks).values(row).onConflictDoNothing().returning();
-  if (inserted[0]) return { task: inserted[0], created: true };
+export async function insertTask(
+  db: Db,
+  row: WithTextPieces<NewTask>,
+): Promise<{ task: TaskSummaryRow; created: boolean }> {
+  // Long texts go in pieces (see TEXT_PIECE_CHARS), in one transaction so no task is ever seen half-written.
+  const { row: head, rest } = cutLongTexts(row);
+  const insert = async (tx: Db) => {
+    const [task] = await tx.insert(tasks).values(head).onConflictDoNothing().returning(taskSummaryColumns);
+    if (task) await appendTextRests(tx, task.id, rest);
+    return task;
+  };
+  const task = rest.length ? await db.transaction(insert) : await insert(db);
+  if (task) return { task, created: true };
   if (!row.idempotencyKey) throw new Error('task insert conflicted without an idempotency key');
   const existing = await findByIdempotencyKey(db, row.apiKeyId, row.idempotencyKey);
   if (!existing) throw new Error('idempotent task vanished between insert and select');
   return { task: existing, created: false };
 }
 
-/** The task an API key created with this idempotency key, if any. */
-export async function findByIdempotencyKey(db: Db, apiKeyId: string, key: string): Promise<TaskRow | null> {
+/** The task an API key created with this idempotency key, if any (without its input text). */
+export async function findByIdempotencyKey(db: Db, apiKeyId: string, key: string): Promise<TaskSummaryRow | null> {
   const [row] = await db
-    .select()
+    .select(taskSummaryColumns)
     .from(tasks)
     .where(and(eq(tasks.apiKeyId, apiKeyId), eq(tasks.idempotencyKey, key)));
   return row ?? null;
@@ -44,10 +60,10 @@ export async function deleteTask(db: Db, id: string): Promise<void> {
   await db.delete(tasks).where(eq(tasks.id, id));
 }
 
-/** A task with its attempts, or null; with `apiKeyId`, only when that key owns it. */
-export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskWithAttempts | null> {
+/** A task (without its input text) with its attempts, or null; with `apiKeyId`, only when that key owns it. */
+export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskSummaryWithAttempts | null> {
   const where = apiKeyId ? and(eq(tasks.id, id), eq(tasks.apiKeyId, apiKeyId)) : eq(tasks.id, id);
-  const [task] = await db.select().from(tasks).where(where);
+  const [task] = await db.select(taskSummaryColumns).from(tasks).where(where);
   if (!task) return null;
   const rows = await db
     .select()

@@ -7,6 +7,7 @@ import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 50_000 };
+/** How long failed jobs stay in Redis (Bull Board shows them). */
 export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 };
 
 // attempts/backoff cover only unexpected errors (a database blink): provider errors are handled by the step itself
@@ -17,6 +18,9 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnComplete: KEEP_COMPLETED,
   removeOnFail: KEEP_FAILED,
 };
+
+/** Most jobs per addBulk call of enqueueMany. */
+const ADD_BULK_SLICE = 250;
 
 /** A job's parent in a flow (the reduce part of a split task), as BullMQ's `parent` option wants it. */
 export interface ParentRef {
@@ -39,6 +43,8 @@ export class ModelQueues {
       queue.on('error', (err) => logConnectionError(`queue ${model}`, err));
       this.queues.set(model, queue);
     }
+    this.flows = new FlowProducer({ connection, prefix });
+    this.flows.on('error', (err) => logConnectionError('flow producer', err));
   }
 
   /** The queue of a model; throws on an unknown model (the router only plans configured ones). */
@@ -79,7 +85,6 @@ export class ModelQueues {
     reduce: { taskId: string; model: string },
     maps: Array<{ taskId: string; model: string; step?: number }>,
   ): Promise<void> {
-    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
     const node = (t: { taskId: string; model: string; step?: number }) => ({
       name: 'step',
       queueName: queueName(t.model),
@@ -96,9 +101,11 @@ export class ModelQueues {
     });
   }
 
-  private flows: FlowProducer | undefined;
+  // Made with the queues, not at the first split task: its connection's start-up (Redis version check, script
+  // loading) held the API's event loop for ~80 ms inside that request.
+  private readonly flows: FlowProducer;
 
-  /** Adds many first steps at once (batches): one round trip per model queue. */
+  /** Adds many first steps at once (batches): one round trip per model queue and slice of ADD_BULK_SLICE jobs. */
   async enqueueMany(items: Array<{ taskId: string; step: number; model: string }>): Promise<void> {
     const byModel = new Map<string, typeof items>();
     for (const it of items) {
@@ -107,19 +114,22 @@ export class ModelQueues {
       else byModel.set(it.model, [it]);
     }
     await Promise.all(
-      [...byModel].map(([model, list]) =>
-        this.get(model).addBulk(
-          list.map((it) => ({
-            name: 'step',
-            data: { taskId: it.taskId, step: it.step } satisfies JobPayload<'step'>,
-            opts: { jobId: stepJobId(it.taskId, it.step) },
-          })),
-        ),
-      ),
+      [...byModel].map(async ([model, list]) => {
+        // In slices: BullMQ builds a whole addBulk synchronously (10,000 jobs held the API's event loop for ~1 s).
+        for (let i = 0; i < list.length; i += ADD_BULK_SLICE) {
+          await this.get(model).addBulk(
+            list.slice(i, i + ADD_BULK_SLICE).map((it) => ({
+              name: 'step',
+              data: { taskId: it.taskId, step: it.step } satisfies JobPayload<'step'>,
+              opts: { jobId: stepJobId(it.taskId, it.step) },
+            })),
+          );
+        }
+      }),
     );
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.all().map((q) => q.close()), this.flows?.close()]);
+    await Promise.all([...this.all().map((q) => q.close()), this.flows.close()]);
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger, PlannedTask } from '@orchex/core';
+import { type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
 import {
   type BatchRow,
   type Db,
@@ -13,10 +13,15 @@ import {
   type NewBatchTask,
   type NewParts,
   type NewTask,
-  type TaskRow,
+  pgErrorCode,
+  type TaskSummaryRow,
+  type WithTextPieces,
 } from '@orchex/db';
 import type { ModelQueues } from './model-queues.ts';
 import { taskParams } from './task-params.ts';
+
+/** Tasks of a batch turned into rows between two yields to the event loop. */
+const YIELD_EVERY = 500;
 
 /** What the submitter needs; the API builds it once. */
 export interface SubmitDeps {
@@ -31,6 +36,32 @@ export interface SubmitDeps {
 export interface Submitter {
   apiKeyId: string;
   idempotencyKey?: string | null | undefined;
+  /**
+   * Hash of the canonical request, stored with the task or batch; a later submit with the same idempotency key and
+   * another hash is refused with IdempotencyKeyReusedError. Unset = not compared.
+   */
+  requestHash?: string | null | undefined;
+}
+
+/** An idempotency key came back with a different request than the one it was first used for; the API answers 409. */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(
+    readonly idempotencyKey: string,
+    /** The task or batch the key belongs to. */
+    readonly existingId: string,
+  ) {
+    super(`idempotency_key "${idempotencyKey}" was already used for a different request (${existingId})`);
+  }
+}
+
+/** The first submit's row when it was the same request; a different request with the same key throws. */
+function replay<T extends { id: string; requestHash: string | null }>(who: Submitter, existing: T): T {
+  // Rows from before request hashes were stored (null) cannot be compared, and are replayed as before.
+  if (who.requestHash && existing.requestHash && existing.requestHash !== who.requestHash) {
+    throw new IdempotencyKeyReusedError(who.idempotencyKey ?? '', existing.id);
+  }
+  return existing;
 }
 
 /**
@@ -51,13 +82,14 @@ export async function submitTask(
   deps: SubmitDeps,
   planned: PlannedTask,
   who: Submitter,
-): Promise<{ task: TaskRow; created: boolean }> {
+): Promise<{ task: TaskSummaryRow; created: boolean }> {
   logRouting(deps, planned);
   const idempotencyKey = who.idempotencyKey ?? null;
+  const requestHash = idempotencyKey ? (who.requestHash ?? null) : null;
   const { row, parts } = taskRows(planned, who.apiKeyId);
   if (!parts) {
-    const { task, created } = await insertTask(deps.db, { ...row, idempotencyKey });
-    if (!created) return { task, created };
+    const { task, created } = await insertTask(deps.db, { ...row, idempotencyKey, requestHash });
+    if (!created) return { task: replay(who, task), created };
     await enqueueOrUndo(
       deps,
       () => deps.queues.enqueueStep(task.id, planned.firstStep, planned.first),
@@ -66,8 +98,20 @@ export async function submitTask(
     return { task, created };
   }
   const existing = idempotencyKey ? await findByIdempotencyKey(deps.db, who.apiKeyId, idempotencyKey) : null;
-  if (existing) return { task: existing, created: false };
-  const { parent, mapIds, reduceId } = await insertSplitTask(deps.db, { ...row, idempotencyKey }, parts);
+  if (existing) return { task: replay(who, existing), created: false };
+  let inserted: Awaited<ReturnType<typeof insertSplitTask>>;
+  try {
+    inserted = await insertSplitTask(deps.db, { ...row, idempotencyKey, requestHash }, parts);
+  } catch (err) {
+    // A concurrent submit with the same key won the unique index between our look-up and our insert.
+    const winner =
+      idempotencyKey && pgErrorCode(err) === '23505'
+        ? await findByIdempotencyKey(deps.db, who.apiKeyId, idempotencyKey)
+        : null;
+    if (!winner) throw err;
+    return { task: replay(who, winner), created: false };
+  }
+  const { parent, mapIds, reduceId } = inserted;
   await enqueueOrUndo(
     deps,
     () => enqueueParts(deps.queues, { reduceId, mapIds }, planned.first),
@@ -85,18 +129,22 @@ export async function submitBatch(
   planned: readonly PlannedTask[],
   who: Submitter & { name: string | null },
 ): Promise<{ batch: BatchRow; created: boolean }> {
-  for (const p of planned) logRouting(deps, p);
-  const tasks: NewBatchTask[] = planned.map((p) => {
+  const tasks: NewBatchTask[] = [];
+  for (const [i, p] of planned.entries()) {
+    // 10,000 tasks' rows take ~70 ms to build on a loaded machine: let other requests in between.
+    if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+    logRouting(deps, p);
     const { row, parts } = taskRows(p, who.apiKeyId);
-    return parts ? { ...row, parts } : row;
-  });
+    tasks.push(parts ? { ...row, parts } : row);
+  }
   const inserted = await insertBatch(deps.db, {
     apiKeyId: who.apiKeyId,
     name: who.name,
     idempotencyKey: who.idempotencyKey ?? null,
+    requestHash: who.idempotencyKey ? (who.requestHash ?? null) : null,
     tasks,
   });
-  if (!inserted.created) return { batch: inserted.batch, created: false };
+  if (!inserted.created) return { batch: replay(who, inserted.batch), created: false };
   const at = (index: number) => planned[index] as PlannedTask;
   await enqueueOrUndo(
     deps,
@@ -128,8 +176,10 @@ async function enqueueOrUndo(deps: SubmitDeps, enqueue: () => Promise<void>, und
     await enqueue();
   } catch (err) {
     // Not enqueued means not accepted: remove the rows so nothing sits queued forever and a retry starts clean.
-    deps.logger.error({ err: (err as Error).message }, 'enqueue failed; submission undone');
-    await undo().catch((e: Error) => deps.logger.error({ err: e.message }, 'undoing a failed submission failed'));
+    deps.logger.error({ err: safeErrorText(err) }, 'enqueue failed; submission undone');
+    await undo().catch((e: unknown) =>
+      deps.logger.error({ err: safeErrorText(e) }, 'undoing a failed submission failed'),
+    );
     throw new NotAcceptedError('the task queue is unavailable; nothing was accepted, retry later');
   }
 }
@@ -148,7 +198,10 @@ function logRouting(deps: SubmitDeps, planned: PlannedTask): void {
  * per chunk (the chunk as context, the map prompt, long_context.map_max_tokens of output) and a reduce that keeps
  * the user's prompt; the reduce's full prompt, with the maps' answers, is built when it runs.
  */
-function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 'idempotencyKey'>; parts?: NewParts } {
+function taskRows(
+  planned: PlannedTask,
+  apiKeyId: string,
+): { row: WithTextPieces<Omit<NewTask, 'idempotencyKey'>>; parts?: NewParts } {
   const { input, route, split } = planned;
   const common = {
     apiKeyId,
@@ -165,6 +218,7 @@ function taskRows(planned: PlannedTask, apiKeyId: string): { row: Omit<NewTask, 
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
     currentStep: planned.firstStep,
+    textPieces: planned.textPieces,
   };
   if (!split) return { row };
   // Parts carry the generation settings, not the caller's metadata or stream: the task's answer is the reduce's.

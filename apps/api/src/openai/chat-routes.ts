@@ -9,7 +9,7 @@ import {
   taskInputSchema,
   unavailableDependency,
 } from '@orchex/core';
-import { type Db, findTask, type TaskWithAttempts } from '@orchex/db';
+import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
 import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
@@ -112,7 +112,7 @@ async function waitForEnd(
   taskId: string,
   owner: string | undefined,
   req: Request,
-): Promise<TaskWithAttempts | null> {
+): Promise<TaskSummaryWithAttempts | null> {
   let gone = false;
   req.once('close', () => {
     gone = true;
@@ -140,7 +140,7 @@ function refusal(r: Refusal): OpenAIError {
 }
 
 /** A task that ended without an answer: over a budget → 429 (retry tomorrow), else the models failed → 502. */
-function failed(task: TaskWithAttempts): OpenAIError {
+function failed(task: TaskSummaryWithAttempts): OpenAIError {
   const kind = task.error?.kind ?? 'server';
   const message = task.error?.message ?? `task ${task.status}`;
   if (kind === 'budget_exceeded') {

@@ -1,4 +1,4 @@
-import type { TaskWithAttempts } from '@orchex/db';
+import type { TaskSummaryWithAttempts } from '@orchex/db';
 import type { Response } from 'express';
 import type { RelayItem } from '../stream-reader.ts';
 import { finishReason } from './completion.ts';
@@ -14,7 +14,7 @@ import type { OpenAIError } from './openai-error.ts';
 export async function relayChatStream(
   res: Response,
   items: AsyncIterable<RelayItem>,
-  opts: { taskId: string; includeUsage: boolean; failed: (task: TaskWithAttempts) => OpenAIError },
+  opts: { taskId: string; includeUsage: boolean; failed: (task: TaskSummaryWithAttempts) => OpenAIError },
 ): Promise<void> {
   const id = `chatcmpl-${opts.taskId}`;
   const created = Math.floor(Date.now() / 1000);

@@ -1,8 +1,8 @@
 import { microsToUsd } from '@orchex/core';
-import type { TaskWithAttempts } from '@orchex/db';
+import type { TaskSummaryWithAttempts } from '@orchex/db';
 
 /** OpenAI's chat.completion object for a finished task, with orchex's own figures under `orchex`. */
-export function completion(task: TaskWithAttempts) {
+export function completion(task: TaskSummaryWithAttempts) {
   const usage = task.usage;
   const prompt = usage?.inputTokens.total ?? 0;
   const output = usage?.outputTokens.total ?? 0;

@@ -1,0 +1,53 @@
+import { type OrchexConfig, type PlannedTask, planTask, taskInputSchema, zodIssues } from '@orchex/core';
+import { invalidJson, refusalError, validationError } from './http-errors.ts';
+import { planBatch } from './plan-batch.ts';
+import { requestHash } from './request-hash.ts';
+
+/** Which submit route a body was sent to. */
+export type RequestKind = 'task' | 'batch';
+
+/** A submit request, parsed, validated and planned: what the route hands to the submitter. */
+export interface PlannedRequest {
+  /** One task for POST /v1/tasks; the batch's tasks in order for POST /v1/batches. */
+  planned: PlannedTask[];
+  idempotencyKey: string | undefined;
+  /** The batch's name (batches only). */
+  name: string | null;
+  /** Hash of the validated request without its idempotency key (see requestHash), stored to detect a reused key. */
+  requestHash: string;
+}
+
+/** UTF-8 (a leading byte order mark dropped, as express.json did; invalid bytes become U+FFFD). */
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Everything a submit does before touching Postgres or Redis, as one synchronous function of the body's bytes: UTF-8
+ * decoding, JSON parse, validation, planning (routing, token counting, splitting) and the request hash. Throws
+ * HttpError (400, 422). It is CPU work proportional to the body (up to 64 MB), so RequestPlanner runs it on a worker
+ * thread for all but small bodies.
+ */
+export function planRequest(kind: RequestKind, bytes: Uint8Array, config: OrchexConfig): PlannedRequest {
+  const text = utf8.decode(bytes);
+  let body: unknown;
+  try {
+    // An empty body reads as {} (as express.json did): the validation error then names the missing fields.
+    body = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (err) {
+    throw invalidJson(err);
+  }
+  if (kind === 'batch') {
+    const batch = planBatch(body, config);
+    return {
+      planned: batch.planned,
+      idempotencyKey: batch.idempotencyKey,
+      name: batch.name,
+      requestHash: requestHash({ batch: { name: batch.name, tasks: batch.inputs } }),
+    };
+  }
+  const parsed = taskInputSchema.safeParse(body);
+  if (!parsed.success) throw validationError(zodIssues(parsed.error));
+  const planned = planTask(parsed.data, config);
+  if ('refused' in planned) throw refusalError(planned.refused);
+  const { idempotency_key: idempotencyKey, ...request } = parsed.data;
+  return { planned: [planned], idempotencyKey, name: null, requestHash: requestHash({ task: request }) };
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "batches" ADD COLUMN "request_hash" text;--> statement-breakpoint
+ALTER TABLE "tasks" ADD COLUMN "request_hash" text;
