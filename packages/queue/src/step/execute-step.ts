@@ -1,6 +1,7 @@
 import {
   costMicros,
   estimateTaskInputTokens,
+  findModel,
   lastUserText,
   microsToUsd,
   type ProviderError,
@@ -161,7 +162,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     maxRetries: deps.config.orchestrator.max_retries,
     maxRetryAfterMs: deps.config.orchestrator.max_retry_after * 1000,
     enableFallback: deps.config.orchestrator.enable_fallback,
-    windows: task.plan.map((name) => deps.config.models[name]?.max_tokens),
+    windows: task.plan.map((name) => findModel(deps.config, name)?.max_tokens),
     step,
     neededTokens: neededTokens(task),
     backoffBaseMs: deps.backoffBaseMs,

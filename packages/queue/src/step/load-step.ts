@@ -2,6 +2,7 @@ import {
   buildMessages,
   type ChatMessage,
   estimateInputTokens,
+  findModel,
   isTerminal,
   type ModelConfig,
   type OrchexConfig,
@@ -63,7 +64,7 @@ export async function loadStep(
   if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
   if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
   const modelName = task.plan[step];
-  const modelConfig = modelName === undefined ? undefined : deps.config.models[modelName];
+  const modelConfig = modelName === undefined ? undefined : findModel(deps.config, modelName);
   const model = modelName === undefined ? undefined : deps.models.get(modelName);
   if (modelName !== queueModel || !modelConfig || !model) {
     return { handBack: { kind: 'end', reason: `step ${step} of ${taskId} is for ${modelName}, not ${queueModel}` } };
@@ -95,7 +96,7 @@ export async function loadStep(
       maxTokens: outputLimit(modelConfig, task.params.maxTokens),
       worstCaseMicros: worstCaseMicros(inputTokens, outputLimit(modelConfig, task.params.maxTokens), modelConfig),
       worstCaseOn: (name) => {
-        const m = deps.config.models[name];
+        const m = findModel(deps.config, name);
         if (!m) return undefined;
         const tokens = estimateInputTokens(sent, m);
         return worstCaseMicros(tokens, outputLimit(m, task.params.maxTokens), m);
