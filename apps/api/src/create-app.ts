@@ -1,6 +1,6 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { KeyBudgets, ModelQueues, TaskStreams } from '@orchex/queue';
+import type { KeyBudgets, ModelQueues, SignalReader, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
@@ -34,6 +34,8 @@ export interface AppDeps {
   logger: Logger;
   /** Parses and plans submit bodies; startApi owns it (and closes it). */
   planner: RequestPlanner;
+  /** The models' measured latency and health (the planner reads them too). */
+  signals: SignalReader;
   apiKeys: string[];
   adminKey: string | undefined;
   /** How stored rows name an API key (HMAC under the server's secret; see loadKeyId). */

@@ -1,11 +1,13 @@
 import {
   type FieldIssue,
+  type ModelSignals,
   type OrchexConfig,
   type PlannedTask,
   planTask,
   safeString,
   type TaskInput,
   taskInputSchema,
+  withoutProbes,
   zodIssues,
 } from '@orchex/core';
 import { z } from 'zod';
@@ -41,7 +43,7 @@ export interface PlannedBatch {
  * plan is split); all-or-nothing. Field names carry the index (`tasks.12.max_tokens`); throws a 400 listing the first
  * {@link MAX_LISTED_ISSUES} problems, or a 422 naming the tasks the planner refuses (too large, over max_per_request).
  */
-export function planBatch(body: unknown, config: OrchexConfig): PlannedBatch {
+export function planBatch(body: unknown, config: OrchexConfig, signals: ModelSignals = {}): PlannedBatch {
   const parsed = batchBody.safeParse(body);
   if (!parsed.success) throw validationError(zodIssues(parsed.error));
   const input = parsed.data.tasks;
@@ -66,7 +68,8 @@ export function planBatch(body: unknown, config: OrchexConfig): PlannedBatch {
       });
       return;
     }
-    const plan = planTask(task.data, config);
+    // A half-open model's probe is one task, not the whole batch.
+    const plan = planTask(task.data, config, { signals: planned.length === 0 ? signals : withoutProbes(signals) });
     if (!('refused' in plan)) {
       planned.push(plan);
     } else if (plan.refused.field) {

@@ -1,4 +1,11 @@
-import { type OrchexConfig, type PlannedTask, planTask, taskInputSchema, zodIssues } from '@orchex/core';
+import {
+  type ModelSignals,
+  type OrchexConfig,
+  type PlannedTask,
+  planTask,
+  taskInputSchema,
+  zodIssues,
+} from '@orchex/core';
 import { invalidJson, refusalError, validationError } from './http-errors.ts';
 import { planBatch } from './plan-batch.ts';
 import { requestHash } from './request-hash.ts';
@@ -22,11 +29,17 @@ const utf8 = new TextDecoder('utf-8');
 
 /**
  * Everything a submit does before touching Postgres or Redis, as one synchronous function of the body's bytes: UTF-8
- * decoding, JSON parse, validation, planning (routing, token counting, splitting) and the request hash. Throws
+ * decoding, JSON parse, validation, planning (routing with the models' signals, token counting, splitting) and the
+ * request hash. Throws
  * HttpError (400, 422). It is CPU work proportional to the body (up to 64 MB), so RequestPlanner runs it on a worker
  * thread for all but small bodies.
  */
-export function planRequest(kind: RequestKind, bytes: Uint8Array, config: OrchexConfig): PlannedRequest {
+export function planRequest(
+  kind: RequestKind,
+  bytes: Uint8Array,
+  config: OrchexConfig,
+  signals: ModelSignals = {},
+): PlannedRequest {
   const text = utf8.decode(bytes);
   let body: unknown;
   try {
@@ -36,7 +49,7 @@ export function planRequest(kind: RequestKind, bytes: Uint8Array, config: Orchex
     throw invalidJson(err);
   }
   if (kind === 'batch') {
-    const batch = planBatch(body, config);
+    const batch = planBatch(body, config, signals);
     return {
       planned: batch.planned,
       idempotencyKey: batch.idempotencyKey,
@@ -46,7 +59,7 @@ export function planRequest(kind: RequestKind, bytes: Uint8Array, config: Orchex
   }
   const parsed = taskInputSchema.safeParse(body);
   if (!parsed.success) throw validationError(zodIssues(parsed.error));
-  const planned = planTask(parsed.data, config);
+  const planned = planTask(parsed.data, config, { signals });
   if ('refused' in planned) throw refusalError(planned.refused);
   const { idempotency_key: idempotencyKey, ...request } = parsed.data;
   return { planned: [planned], idempotencyKey, name: null, requestHash: requestHash({ task: request }) };

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { type OrchexConfig, preloadTokenizers, safeErrorText, textPieces } from '@orchex/core';
+import { type ModelSignals, type OrchexConfig, preloadTokenizers, safeErrorText, textPieces } from '@orchex/core';
 import { HttpError } from './http-errors.ts';
 import { planRequest, type RequestKind } from './plan-request.ts';
 import { detachLargeTexts, type PortablePlannedTask, textLength, toPortable } from './portable-plan.ts';
@@ -11,7 +11,7 @@ import { detachLargeTexts, type PortablePlannedTask, textLength, toPortable } fr
 export type PlanMessage =
   | { type: 'start'; id: number; kind: RequestKind }
   | { type: 'chunk'; id: number; data: Uint8Array }
-  | { type: 'end'; id: number }
+  | { type: 'end'; id: number; signals: ModelSignals }
   | { type: 'abort'; id: number }
   | { type: 'ack'; id: number };
 
@@ -84,16 +84,22 @@ port.on('message', (message: PlanMessage) => {
     bodies.delete(message.id);
     if (!body) return;
     const queue: PlanReply[] = [];
-    plan(message.id, body.kind, Buffer.concat(body.chunks), (reply) => queue.push(reply));
+    plan(message.id, body.kind, Buffer.concat(body.chunks), message.signals, (reply) => queue.push(reply));
     outboxes.set(message.id, { queue, inFlight: 0 });
     pump(message.id);
   }
 });
 
 /** Plans one body, handing each reply to `post` in order. */
-function plan(id: number, kind: RequestKind, body: Uint8Array, post: (reply: PlanReply) => void): void {
+function plan(
+  id: number,
+  kind: RequestKind,
+  body: Uint8Array,
+  signals: ModelSignals,
+  post: (reply: PlanReply) => void,
+): void {
   try {
-    const planned = planRequest(kind, body, config);
+    const planned = planRequest(kind, body, config, signals);
     let slice: PortablePlannedTask[] = [];
     let chars = 0;
     let refs = 0;

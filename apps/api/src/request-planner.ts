@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LongTextField, OrchexConfig, PlannedTask, TextPieces } from '@orchex/core';
+import type { SignalReader } from '@orchex/queue';
 import { HttpError } from './http-errors.ts';
 import { type PlannedRequest, planRequest, type RequestKind } from './plan-request.ts';
 import type { PlanMessage, PlanReply } from './plan-thread.ts';
@@ -13,6 +14,8 @@ export interface RequestPlannerOptions {
   inlineBytes?: number;
   /** Worker threads for larger bodies. Default: one per core beyond the first, at least 1, at most 2. */
   threads?: number;
+  /** The models' measured latency and health, read when a body is planned. Default: none (all unmeasured). */
+  signals?: SignalReader;
 }
 
 /**
@@ -68,6 +71,7 @@ interface Thread {
 export class RequestPlanner {
   private readonly inlineBytes: number;
   private readonly size: number;
+  private readonly signals: SignalReader | undefined;
   private readonly threads: Thread[] = [];
   private nextId = 1;
   private closed = false;
@@ -78,6 +82,7 @@ export class RequestPlanner {
   ) {
     this.inlineBytes = opts.inlineBytes ?? INLINE_BODY_BYTES;
     this.size = opts.threads ?? Math.min(2, Math.max(1, availableParallelism() - 1));
+    this.signals = opts.signals;
   }
 
   /** A sink for the body of POST /v1/tasks (`task`) or /v1/batches (`batch`). */
@@ -132,10 +137,11 @@ export class RequestPlanner {
         send({ type: 'abort', id: remote.id });
       },
       end: async () => {
-        if (!remote) return planRequest(kind, Buffer.concat(chunks), this.config);
+        const signals = (await this.signals?.forPlanning()) ?? {};
+        if (!remote) return planRequest(kind, Buffer.concat(chunks), this.config, signals);
         flush();
         giveBack();
-        send({ type: 'end', id: remote.id });
+        send({ type: 'end', id: remote.id, signals });
         return remote.done;
       },
     };

@@ -2,7 +2,14 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { createRedis, keyBudgetsFromConfig, ModelQueues, TaskStreams, taskFinishedChannel } from '@orchex/queue';
+import {
+  createRedis,
+  keyBudgetsFromConfig,
+  ModelQueues,
+  SignalReader,
+  TaskStreams,
+  taskFinishedChannel,
+} from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { RequestPlanner } from './request-planner.ts';
@@ -67,9 +74,10 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
   const keyId = await loadKeyId(opts.db, opts.keySecret);
   const streams = new TaskStreams(redis, opts.prefix);
-  const planner = new RequestPlanner(opts.config);
+  const signals = new SignalReader(redis, opts.prefix, Object.keys(opts.config.models), opts.config.routing);
+  const planner = new RequestPlanner(opts.config, { signals });
   if (opts.warmPlanner) planner.warm();
-  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner });
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner, signals });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -13,6 +13,7 @@ import {
   PendingAttempts,
   queueName,
   reconcileFailedJob,
+  SignalRecorder,
   type StepDeps,
   scheduleOrphanSweep,
   TaskStreams,
@@ -110,6 +111,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     leaseMs: lockDuration,
     pending: new PendingAttempts(redis, prefix),
     streams: new TaskStreams(redis, prefix),
+    signals: new SignalRecorder(redis, prefix, config.routing, logger),
   };
 
   const workers: Worker[] = [];
@@ -150,6 +152,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
         logger.warn({ graceMs }, 'grace period over, closing with jobs in progress');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await deps.signals.flush();
       await steps.close();
       await queues.close();
       // Connections we passed in are ours to close (BullMQ closes only those it created).

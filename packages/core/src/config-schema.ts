@@ -2,11 +2,52 @@ import { z } from 'zod';
 import { longContextSchema } from './long-context-schema.ts';
 import { modelEntrySchema, usd } from './model-config-schema.ts';
 import { resolveConfig } from './resolve-config.ts';
+import { routerSettingsSchema } from './router-settings-schema.ts';
+import { STRATEGIES } from './vocabulary.ts';
+
+/** A strategy name, with a message that lists them. */
+export const strategySchema = z.enum(STRATEGIES, `must be one of ${STRATEGIES.join(', ')}`);
+
+/** A quality floor or score, 0–100. */
+export const qualityScore = z.number().min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');
+
+/** One arm of an A/B rule: a model to start on, or a strategy to plan by, and its share of the traffic. */
+const variantSchema = z
+  .object({
+    /** The variant's name in task records and the variant report. Default: its model, or its strategy. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", ":", "_" and "-" (at most 64)')
+      .optional(),
+    /** Relative share of the rule's tasks (weights need not sum to 100). */
+    weight: z.number().positive('must be above 0').max(1_000_000),
+    /** Start on this model, the rule's other models following as fallbacks. */
+    model: z.string().min(1).optional(),
+    /** Plan by this strategy over the rule's candidates. */
+    strategy: strategySchema.optional(),
+  })
+  .strict()
+  .refine((v) => (v.model === undefined) !== (v.strategy === undefined), 'give either model or strategy (one)')
+  .transform((v) => ({ ...v, name: v.name ?? v.model ?? (v.strategy as string) }));
 
 export const routingRuleSchema = z
   .object({
     primary: z.string().min(1),
     fallback: z.array(z.string().min(1)).default([]),
+    /**
+     * Plan by a strategy instead of the rule's order (docs/routing.md); candidates are every configured model at
+     * or above the quality floor. Default: the rule as written.
+     */
+    strategy: strategySchema.optional(),
+    /** The quality floor for strategies. Default: the lowest quality among the rule's own models. */
+    min_quality: qualityScore.optional(),
+    /** A/B test: tasks of this rule are split over these, by a hash of the task id (or metadata.ab_key). */
+    variants: z
+      .array(variantSchema)
+      .min(2, 'an A/B rule needs at least two variants')
+      .max(10, 'at most 10 variants')
+      .refine((vs) => new Set(vs.map((v) => v.name)).size === vs.length, 'variant names must differ')
+      .optional(),
   })
   .strict();
 
@@ -74,6 +115,8 @@ export const configInputSchema = z
       })
       .strict()
       .default({}),
+    /** How strategies weigh models, and when a model counts as unhealthy (circuit breaker). */
+    routing: routerSettingsSchema.default(routerSettingsSchema.parse({})),
     models: z.record(modelName, modelEntrySchema).default({}),
     /**
      * Providers loaded from modules at start (docs/providers.md): each entry names the provider its models use and

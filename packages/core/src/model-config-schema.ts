@@ -30,6 +30,11 @@ const modelFields = {
    * GPT-3.5) — for the CostAnalyzer's per-tier shares. Default: the tier of the model its name is an alias of.
    */
   tier: z.enum(['premium', 'standard', 'small']).optional(),
+  /**
+   * How good its answers are, 0–100, for the `cost` floor and the `quality` and `balanced` strategies. Default: the
+   * built-in lineup's score (see model-quality.ts), else by tier (premium 90, standard 80, small 65), else 70.
+   */
+  quality: z.number().min(0).max(100).optional(),
   /** This model's own API root (any OpenAI-compatible service, a proxy, a second account); default: the provider's. */
   base_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   /** The environment variable holding this model's key; default: the provider's (ANTHROPIC_API_KEY, …). */

@@ -3,6 +3,7 @@ import { microsToUsd, outputLimit, usdToMicros, worstCaseMicros } from './cost.t
 import { estimateInputTokens } from './estimate-input-tokens.ts';
 import { findModel } from './find-model.ts';
 import type { ModelConfig } from './model-config-schema.ts';
+import type { ModelSignals } from './model-signals.ts';
 import { planSplit, type SplitPlan } from './plan-split.ts';
 import { type RoutePlan, RoutingError, route } from './route.ts';
 import type { TaskInput } from './task-schema.ts';
@@ -10,6 +11,8 @@ import type { TextPieces } from './text-pieces.ts';
 
 /** A task ready to store and enqueue: its input, where it goes, what it may cost, and how it is split if it must be. */
 export interface PlannedTask {
+  /** The task's id, chosen before it is stored so that an A/B rule can assign it by its hash. */
+  id: string;
   input: TaskInput;
   route: RoutePlan;
   /** The model the task starts on: plan[firstStep]. */
@@ -42,16 +45,29 @@ export interface Refusal {
   field?: string;
 }
 
+/** What planning reads besides the task and the config. */
+export interface PlanContext {
+  /** The models' measured latency and health, read from Redis shortly before (see ModelSignals). Default: none. */
+  signals?: ModelSignals;
+  /** The task's id; default a new random UUID. */
+  taskId?: string;
+}
+
 /**
- * The one planner every way in (single task, batch, estimates) goes through, pure and synchronous: route, check the
+ * The one planner every way in (single task, batch, estimates) goes through, synchronous: route, check the
  * input fits (else plan a split), estimate the worst case, apply `cost_limits.max_per_request` (to each model's call:
  * the task starts on the first one that fits, and is refused only when none does). Refusals are values,
  * not exceptions, so a batch can collect them per task.
  */
-export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | { refused: Refusal } {
+export function planTask(
+  input: TaskInput,
+  config: OrchexConfig,
+  ctx: PlanContext = {},
+): PlannedTask | { refused: Refusal } {
+  const id = ctx.taskId ?? crypto.randomUUID();
   let routed: RoutePlan;
   try {
-    routed = route(input, config);
+    routed = route(input, config, { ...(ctx.signals ? { signals: ctx.signals } : {}), abKey: id });
   } catch (err) {
     if (!(err instanceof RoutingError)) throw err;
     return { refused: { status: 400, code: 'validation_error', field: err.field, message: err.message } };
@@ -86,7 +102,7 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
   });
   if (split) {
     if (over(split.worstCaseMicros)) return refuse(split.worstCaseMicros, first);
-    return { input, route: routed, first, firstStep: 0, estimateMicros: split.worstCaseMicros, split };
+    return { id, input, route: routed, first, firstStep: 0, estimateMicros: split.worstCaseMicros, split };
   }
   // Each call is held to max_per_request, so the task starts on the first model of its plan whose call fits.
   const worstCases = routed.plan.map((name) => callWorstCase(input, findModel(config, name)));
@@ -104,7 +120,7 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
           ...routed,
           reason: `${routed.reason}; ${routed.plan.slice(0, firstStep).join(', ')} over max_per_request $${limit}, starts on ${start}`,
         };
-  return { input, route: route_, first: start, firstStep, estimateMicros: worstCases[firstStep] as number, split };
+  return { id, input, route: route_, first: start, firstStep, estimateMicros: worstCases[firstStep] as number, split };
 }
 
 /** One call's worst case on `model`: the input counted for it, and max_tokens clamped to its max_output_tokens. */

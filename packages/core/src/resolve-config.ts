@@ -6,7 +6,10 @@ import { PROVIDERS, type ProviderName } from './vocabulary.ts';
 /** What resolveConfig needs of the config as written; the other sections pass through unchanged. */
 interface RawConfig {
   orchestrator: { default_model: string };
-  routing_rules: Record<string, { primary: string; fallback: string[] }>;
+  routing_rules: Record<
+    string,
+    { primary: string; fallback: string[]; variants?: Array<{ model?: string | undefined }> | undefined }
+  >;
   aliases: Record<string, string>;
   cost_analysis: { baseline_model?: string | undefined };
   models: Record<string, ModelEntry>;
@@ -128,13 +131,18 @@ export function resolveConfig<C extends RawConfig>(cfg: C, ctx: z.RefinementCtx)
     ...cfg.orchestrator,
     default_model: resolve(cfg.orchestrator.default_model, ['orchestrator', 'default_model']),
   };
-  const routing_rules: Record<string, { primary: string; fallback: string[] }> = {};
-  for (const [type, rule] of Object.entries(cfg.routing_rules)) {
+  const routing_rules: Record<string, C['routing_rules'][string]> = {};
+  for (const type of Object.keys(cfg.routing_rules)) {
+    const rule = cfg.routing_rules[type] as C['routing_rules'][string];
     const primary = resolve(rule.primary, ['routing_rules', type, 'primary']);
     const fallback = rule.fallback
       .map((m, i) => resolve(m, ['routing_rules', type, 'fallback', i]))
       .filter((m, i, all) => m !== primary && all.indexOf(m) === i);
-    routing_rules[type] = { ...rule, primary, fallback };
+    const variants = rule.variants?.map((v, i) =>
+      v.model === undefined ? v : { ...v, model: resolve(v.model, ['routing_rules', type, 'variants', i, 'model']) },
+    );
+    // The rule's own fields pass through; only its model names change.
+    routing_rules[type] = { ...rule, primary, fallback, ...(variants ? { variants } : {}) } as typeof rule;
   }
   const baseline = cfg.cost_analysis.baseline_model;
   const cost_analysis = {

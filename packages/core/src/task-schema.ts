@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findUnsafeJsonText, safeString } from './safe-string.ts';
+import { STRATEGIES } from './vocabulary.ts';
 
 /** Largest context accepted in one task, in characters (~2.5M tokens); larger documents belong in a batch. */
 export const MAX_CONTEXT_CHARS = 10_000_000;
@@ -84,6 +85,13 @@ const taskObjectSchema = z
       .toLowerCase()
       .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a word of letters, digits, "_" or "-" (at most 64), e.g. code')
       .optional(),
+    /**
+     * Plan by a strategy instead of the rule as written: cost, quality, speed or balanced (docs/routing.md). With a
+     * fallback_chain it orders the chain's models. Default: the rule's strategy, else the rule as written.
+     */
+    strategy: z.enum(STRATEGIES, `must be one of ${STRATEGIES.join(', ')}`).optional(),
+    /** Quality floor (0–100) for the strategy. Default: the rule's min_quality, else its models' lowest quality. */
+    min_quality: z.number().min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100').optional(),
     /** Largest output in tokens; default 1024. */
     max_tokens: z
       .number()

@@ -29,6 +29,14 @@ export const TASK_TYPES = ['code', 'research', 'analysis', 'creative', 'simple',
 /** One of TASK_TYPES. */
 export type TaskType = (typeof TASK_TYPES)[number];
 
+/**
+ * What a routing strategy optimises (docs/routing.md): the cheapest model above a quality floor, the best model,
+ * the fastest one by measured latency, or a weighted score of the three.
+ */
+export const STRATEGIES = ['cost', 'quality', 'speed', 'balanced'] as const;
+/** One of STRATEGIES. */
+export type Strategy = (typeof STRATEGIES)[number];
+
 /** Every status a task can be in. */
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 /** A task's lifecycle state. */

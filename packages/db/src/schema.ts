@@ -99,6 +99,8 @@ export const tasks = pgTable(
       .$onUpdate(() => sql`now()`),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** The A/B variant of its routing rule the task was assigned to (GET /v1/costs/report?group_by=variant). */
+    variant: text('variant'),
   },
   (t) => [
     // A plain (not partial) unique index: NULL keys never collide in Postgres, and ON CONFLICT can target the two
@@ -108,6 +110,7 @@ export const tasks = pgTable(
     index('tasks_status_idx').on(t.status),
     index('tasks_batch_id_idx').on(t.batchId, t.batchIndex),
     index('tasks_parent_task_id_idx').on(t.parentTaskId),
+    index('tasks_variant_created_at_idx').on(t.variant, t.createdAt).where(sql`${t.variant} is not null`),
     check('tasks_status_check', sql`${t.status} in (${inList(TASK_STATUSES)})`),
   ],
 );

@@ -186,9 +186,17 @@ async function enqueueOrUndo(deps: SubmitDeps, enqueue: () => Promise<void>, und
 
 function logRouting(deps: SubmitDeps, planned: PlannedTask): void {
   if (!deps.debugRouting) return;
-  const { plan, strategy, reason } = planned.route;
+  const { plan, strategy, reason, objective, variant } = planned.route;
   deps.logger.info(
-    { plan, strategy, reason, ...(planned.split ? { parts: planned.split.chunks.length + 1 } : {}) },
+    {
+      taskId: planned.id,
+      plan,
+      strategy,
+      ...(objective ? { objective } : {}),
+      ...(variant ? { variant } : {}),
+      reason,
+      ...(planned.split ? { parts: planned.split.chunks.length + 1 } : {}),
+    },
     'routing',
   );
 }
@@ -211,6 +219,8 @@ function taskRows(
   };
   const row = {
     ...common,
+    id: planned.id,
+    variant: route.variant ?? null,
     prompt: input.prompt,
     messages: input.messages ?? null,
     context: input.context ?? null,
@@ -226,7 +236,7 @@ function taskRows(
     const { metadata: _omit, stream: _parts, ...rest } = taskParams(input, maxTokens);
     return rest;
   };
-  const part = { ...common, routingReason: route.reason };
+  const part = { ...common, variant: route.variant ?? null, routingReason: route.reason };
   return {
     row: {
       ...row,

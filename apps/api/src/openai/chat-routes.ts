@@ -10,7 +10,14 @@ import {
   unavailableDependency,
 } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
-import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
+import {
+  type ModelQueues,
+  NotAcceptedError,
+  type SignalReader,
+  type SubmitDeps,
+  submitTask,
+  type TaskStreams,
+} from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { followTask } from '../stream-reader.ts';
@@ -31,6 +38,8 @@ export interface ChatRouteDeps {
   waiter: TaskWaiter;
   logger: Logger;
   debugRouting: boolean;
+  /** The models' measured latency and health: for routing, and shown by GET /v1/models. */
+  signals: SignalReader;
 }
 
 /**
@@ -43,8 +52,10 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   const submit: SubmitDeps = { db, queues: deps.queues, logger: deps.logger, debugRouting: deps.debugRouting };
   const router = Router();
 
-  router.get('/models', (_req: Request, res: Response) => {
-    res.json({ object: 'list', data: listModels(config) });
+  router.get('/models', async (_req: Request, res: Response) => {
+    // Health is shown when Redis answers; the list itself never depends on it.
+    const signals = await deps.signals.current().catch(() => undefined);
+    res.json({ object: 'list', data: listModels(config, signals) });
   });
 
   router.post('/chat/completions', async (req: Request, res: Response) => {
@@ -55,7 +66,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       const param = issue?.path.join('.') || null;
       throw new OpenAIError(400, 'invalid_request_error', `${param}: ${issue?.message}`, param);
     }
-    const planned = planTask(input.data, config);
+    const planned = planTask(input.data, config, { signals: await deps.signals.forPlanning() });
     if ('refused' in planned) throw refusal(planned.refused);
     let taskId: string;
     try {

@@ -150,6 +150,8 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   };
   const held: Held = { reservationId, day: hold.day, alertCrossed: hold.alertCrossed, leaseId: lease.leaseId };
 
+  if (call.ok) deps.signals.succeeded(modelName, attempt.latencyMs, call.result.usage.outputTokens.total);
+  else deps.signals.failed(modelName, call.error.kind);
   if (call.ok) {
     // 5. Record and 6. finish: the task (and a reduce part's split task) succeeds and is announced.
     await recordSuccess(deps, run, held, attempt, call.result);

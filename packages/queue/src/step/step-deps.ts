@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
+import type { SignalRecorder } from '../signals/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
 import type { PendingAttempts } from './pending-attempts.ts';
 
@@ -40,6 +41,8 @@ export interface StepDeps {
   pending: PendingAttempts;
   /** The per-task streams that `stream: true` tasks write their answers into as they arrive. */
   streams: TaskStreams;
+  /** Each call's latency and outcome, for routing by speed and health (buffered, best effort). */
+  signals: SignalRecorder;
 }
 
 /** How a step that did not throw ended. */
