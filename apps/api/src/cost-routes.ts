@@ -8,7 +8,15 @@ import {
   safeString,
   zodIssues,
 } from '@orchex/core';
-import { COST_GROUP_BYS, type CostRange, costByModel, costReport, type Db } from '@orchex/db';
+import {
+  COST_GROUP_BYS,
+  type CostRange,
+  costByModel,
+  costReport,
+  type Db,
+  type VariantSums,
+  variantReport,
+} from '@orchex/db';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { validationError } from './http-errors.ts';
@@ -43,7 +51,9 @@ const rangeShape = {
   from: z.union([z.literal('all').transform(() => FROM_ALL), isoDay]).optional(),
   to: isoDay.optional(),
 };
-const reportQuery = z.object({ ...rangeShape, group_by: z.enum(COST_GROUP_BYS).default('model') }).strict();
+const reportQuery = z
+  .object({ ...rangeShape, group_by: z.enum([...COST_GROUP_BYS, 'variant']).default('model') })
+  .strict();
 const analysisQuery = z.object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() }).strict();
 
 /** zodIssues, with each unknown query parameter named as its own field (zod reports them all at the root). */
@@ -63,6 +73,24 @@ function resolveRange(q: { from?: string | undefined; to?: string | undefined },
   return { from, to, apiKeyId: res.locals.isAdmin ? undefined : res.locals.apiKeyId };
 }
 
+/** One arm of an A/B test (or all of them) in the report: over the tasks submitted in the range with a variant. */
+function variantView(v: VariantSums) {
+  const ended = v.succeeded + v.failed;
+  return {
+    tasks: v.tasks,
+    succeeded: v.succeeded,
+    failed: v.failed,
+    failure_rate: ended > 0 ? Math.round((v.failed / ended) * 10_000) / 10_000 : null,
+    cost: microsToUsd(v.costMicros),
+    avg_cost_per_task: v.tasks > 0 ? microsToUsd(Math.round(v.costMicros / v.tasks)) : 0,
+    requests: v.requests,
+    input_tokens: v.inputTokens,
+    output_tokens: v.outputTokens,
+    latency_p50_ms: v.latencyP50Ms,
+    latency_p95_ms: v.latencyP95Ms,
+  };
+}
+
 /**
  * `GET /costs/report` and `GET /costs/analysis`, read from the cost_rollups table and scoped to the caller's key
  * (the admin key sees every key's costs).
@@ -75,7 +103,19 @@ export function costRoutes(deps: CostRouteDeps): Router {
     const q = reportQuery.safeParse(req.query);
     if (!q.success) throw validationError(queryIssues(q.error));
     const range = resolveRange(q.data, res);
-    const data = await costReport(db, { ...range, groupBy: q.data.group_by });
+    const groupBy = q.data.group_by;
+    if (groupBy === 'variant') {
+      const { total, groups } = await variantReport(db, range);
+      res.set('Cache-Control', 'no-store').json({
+        from: range.from,
+        to: range.to,
+        group_by: groupBy,
+        ...variantView(total),
+        groups: groups.map((g) => ({ key: g.variant, task_type: g.taskType, ...variantView(g) })),
+      });
+      return;
+    }
+    const data = await costReport(db, { ...range, groupBy });
     const { requests, costMicros } = data.total;
     res.set('Cache-Control', 'no-store').json({
       from: range.from,

@@ -9,6 +9,7 @@ import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
 import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { estimateRoute } from './estimate-route.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { noFraming } from './no-framing.ts';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));
   // The submit routes read their bodies as bytes and plan them through the planner; before the JSON parser.
   v1.use(batchRoutes(deps));
+  v1.use(estimateRoute(deps));
   v1.get('/tasks/:id/events', taskEventsRoute(deps));
   // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape. Their body is
   // still parsed (and planned) on the event loop, up to the task body limit.

@@ -10,8 +10,8 @@ import { invalidJson, refusalError, validationError } from './http-errors.ts';
 import { planBatch } from './plan-batch.ts';
 import { requestHash } from './request-hash.ts';
 
-/** Which submit route a body was sent to. */
-export type RequestKind = 'task' | 'batch';
+/** Which route a body was sent to: a submit route, or POST /v1/estimate (a task's body or a batch's). */
+export type RequestKind = 'task' | 'batch' | 'estimate';
 
 /** A submit request, parsed, validated and planned: what the route hands to the submitter. */
 export interface PlannedRequest {
@@ -48,6 +48,8 @@ export function planRequest(
   } catch (err) {
     throw invalidJson(err);
   }
+  // An estimate takes either body: a batch's has a `tasks` list (and a task's never has that field).
+  if (kind === 'estimate') kind = isBatchBody(body) ? 'batch' : 'task';
   if (kind === 'batch') {
     const batch = planBatch(body, config, signals);
     return {
@@ -64,3 +66,6 @@ export function planRequest(
   const { idempotency_key: idempotencyKey, ...request } = parsed.data;
   return { planned: [planned], idempotencyKey, name: null, requestHash: requestHash({ task: request }) };
 }
+
+const isBatchBody = (body: unknown) =>
+  body !== null && typeof body === 'object' && Array.isArray((body as { tasks?: unknown }).tasks);

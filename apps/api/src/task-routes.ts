@@ -71,6 +71,8 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
         plan: planned.route.plan,
         task_type: planned.route.taskType ?? null,
         routing_reason: task.routingReason,
+        strategy: planned.route.objective ?? null,
+        variant: planned.route.variant ?? null,
         ...(planned.split ? { parts: planned.split.chunks.length + 1 } : {}),
         estimated_cost: microsToUsd(planned.estimateMicros),
       });

@@ -44,6 +44,7 @@ export function taskView(t: TaskSummaryRow | TaskSummaryWithAttempts, parts: Par
     plan: t.plan,
     current_step: t.currentStep,
     routing_reason: t.routingReason,
+    variant: t.variant,
     estimated_cost: microsToUsd(t.estimatedCostMicros),
     max_tokens: t.params.maxTokens,
     metadata: t.params.metadata ?? null,

@@ -13,6 +13,8 @@ export interface ModelSignal {
   /** Whole-call time, ms, p50 and p95 over the window; unset like msPerTokenP50. */
   latencyP50Ms?: number;
   latencyP95Ms?: number;
+  /** Output tokens of a recent answer, p50 (for expected costs); unset like msPerTokenP50. */
+  outputTokensP50?: number;
   /** Recent outcomes counted for health (successes and the model's own failures) and the failed share of them. */
   outcomes: number;
   errorRate: number;
@@ -72,6 +74,10 @@ export function summarizeSignal(raw: RawModelSignal, nowMs: number, settings: Ro
     signal.msPerTokenP95 = round(percentile(perToken, 0.95));
     signal.latencyP50Ms = Math.round(percentile(whole, 0.5));
     signal.latencyP95Ms = Math.round(percentile(whole, 0.95));
+    signal.outputTokensP50 = percentile(
+      raw.latencies.map(([, tokens]) => tokens).sort((a, b) => a - b),
+      0.5,
+    );
   }
   return signal;
 }

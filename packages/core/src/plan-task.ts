@@ -30,10 +30,24 @@ export interface PlannedTask {
   /** Set when the input fits no model of the plan: the chunks and their map prompts. */
   split: SplitPlan | undefined;
   /**
+   * One call on each model of the plan, in plan order (unset for a split task): its input counted for that model,
+   * the output it may ask for, and its worst case. What POST /v1/estimate shows per model.
+   */
+  calls?: CallFigures[];
+  /**
    * The long texts of `input` in pieces, when they arrived that way (from the API's planner thread): writers store
    * these instead of slicing `input`'s strings, which would make the process allocate each one whole.
    */
   textPieces?: TextPieces;
+}
+
+/** One call of a task on one model, before it is made. */
+export interface CallFigures {
+  model: string;
+  inputTokens: number;
+  /** max_tokens, clamped to the model's max_output_tokens. */
+  maxOutputTokens: number;
+  worstCaseMicros: number;
 }
 
 /** Why a task cannot be accepted as submitted; the API answers with `status` and `code`. */
@@ -105,7 +119,8 @@ export function planTask(
     return { id, input, route: routed, first, firstStep: 0, estimateMicros: split.worstCaseMicros, split };
   }
   // Each call is held to max_per_request, so the task starts on the first model of its plan whose call fits.
-  const worstCases = routed.plan.map((name) => callWorstCase(input, findModel(config, name)));
+  const calls = routed.plan.map((name) => callFigures(input, name, findModel(config, name)));
+  const worstCases = calls.map((c) => c?.worstCaseMicros);
   const firstStep = worstCases.findIndex((micros) => micros !== undefined && !over(micros));
   if (firstStep < 0) {
     const others =
@@ -120,11 +135,27 @@ export function planTask(
           ...routed,
           reason: `${routed.reason}; ${routed.plan.slice(0, firstStep).join(', ')} over max_per_request $${limit}, starts on ${start}`,
         };
-  return { id, input, route: route_, first: start, firstStep, estimateMicros: worstCases[firstStep] as number, split };
+  return {
+    id,
+    input,
+    route: route_,
+    first: start,
+    firstStep,
+    estimateMicros: worstCases[firstStep] as number,
+    split,
+    calls: calls.filter((c) => c !== undefined),
+  };
 }
 
-/** One call's worst case on `model`: the input counted for it, and max_tokens clamped to its max_output_tokens. */
-function callWorstCase(input: TaskInput, model: ModelConfig | undefined): number | undefined {
+/** One call on `model`: the input counted for it, max_tokens clamped to its max_output_tokens, the worst case. */
+function callFigures(input: TaskInput, name: string, model: ModelConfig | undefined): CallFigures | undefined {
   if (!model) return undefined;
-  return worstCaseMicros(estimateInputTokens(input, model), outputLimit(model, input.max_tokens), model);
+  const inputTokens = estimateInputTokens(input, model);
+  const maxOutputTokens = outputLimit(model, input.max_tokens);
+  return {
+    model: name,
+    inputTokens,
+    maxOutputTokens,
+    worstCaseMicros: worstCaseMicros(inputTokens, maxOutputTokens, model),
+  };
 }

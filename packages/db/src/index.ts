@@ -12,3 +12,4 @@ export * from './step-writer.ts';
 export * from './task-reader.ts';
 export * from './task-store.ts';
 export * from './task-summary.ts';
+export * from './variant-report.ts';

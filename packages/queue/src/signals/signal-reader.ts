@@ -63,6 +63,11 @@ export class SignalReader {
     return out;
   }
 
+  /** The snapshot as last read, without reading or taking a probe. */
+  latest(): ModelSignals {
+    return this.snapshot;
+  }
+
   /** Every model's signals as of now (GET /v1/models). */
   async current(): Promise<ModelSignals> {
     await this.refresh(true);

@@ -97,8 +97,8 @@ export class SignalRecorder {
   }
 
   private add(model: string, sample: Sample): void {
-    let list = this.buffered.get(model);
-    if (!list) this.buffered.set(model, (list = []));
+    const list = this.buffered.get(model) ?? [];
+    if (list.length === 0) this.buffered.set(model, list);
     list.push(sample);
     if (list.length > MAX_BUFFERED) list.shift();
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS).unref();
