@@ -67,9 +67,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use(batchRoutes(deps));
   v1.use(estimateRoute(deps));
   v1.get('/tasks/:id/events', taskEventsRoute(deps));
-  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape. Their body is
-  // still parsed (and planned) on the event loop, up to the task body limit.
-  v1.use('/chat', express.json({ limit: deps.bodyLimit ?? TASK_BODY_LIMIT, type: JSON_TYPES }));
+  // OpenAI-compatible routes (POST /v1/chat/completions, GET /v1/models), with OpenAI's error shape; the body goes
+  // through the planner like a task's.
   v1.use(chatRoutes({ ...deps, debugRouting: deps.debugRouting ?? false }));
   v1.use(
     taskRoutes({

@@ -7,11 +7,16 @@ import {
   zodIssues,
 } from '@orchex/core';
 import { invalidJson, refusalError, validationError } from './http-errors.ts';
+import { OpenAIError } from './openai/openai-error.ts';
+import { planChat } from './openai/plan-chat.ts';
 import { planBatch } from './plan-batch.ts';
 import { requestHash } from './request-hash.ts';
 
-/** Which route a body was sent to: a submit route, or POST /v1/estimate (a task's body or a batch's). */
-export type RequestKind = 'task' | 'batch' | 'estimate';
+/**
+ * Which route a body was sent to: a submit route, POST /v1/estimate (a task's body or a batch's), or POST
+ * /v1/chat/completions (OpenAI's body; its errors are OpenAIErrors).
+ */
+export type RequestKind = 'task' | 'batch' | 'estimate' | 'chat';
 
 /** A submit request, parsed, validated and planned: what the route hands to the submitter. */
 export interface PlannedRequest {
@@ -22,6 +27,8 @@ export interface PlannedRequest {
   name: string | null;
   /** Hash of the validated request without its idempotency key (see requestHash), stored to detect a reused key. */
   requestHash: string;
+  /** A chat completion's response options. */
+  chat?: { stream: boolean; includeUsage: boolean };
 }
 
 /** UTF-8 (a leading byte order mark dropped, as express.json did; invalid bytes become U+FFFD). */
@@ -46,7 +53,13 @@ export function planRequest(
     // An empty body reads as {} (as express.json did): the validation error then names the missing fields.
     body = text.trim() === '' ? {} : JSON.parse(text);
   } catch (err) {
+    if (kind === 'chat') throw new OpenAIError(400, 'invalid_request_error', 'the body is not valid JSON');
     throw invalidJson(err);
+  }
+  if (kind === 'chat') {
+    // No idempotency key in OpenAI's request, so nothing to hash.
+    const { planned, chat } = planChat(body, config, signals);
+    return { planned: [planned], idempotencyKey: undefined, name: null, requestHash: '', chat };
   }
   // An estimate takes either body: a batch's has a `tasks` list (and a task's never has that field).
   if (kind === 'estimate') kind = isBatchBody(body) ? 'batch' : 'task';

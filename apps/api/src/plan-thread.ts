@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type ModelSignals, type OrchexConfig, preloadTokenizers, safeErrorText, textPieces } from '@orchex/core';
 import { HttpError } from './http-errors.ts';
-import { planRequest, type RequestKind } from './plan-request.ts';
+import { OpenAIError } from './openai/openai-error.ts';
+import { type PlannedRequest, planRequest, type RequestKind } from './plan-request.ts';
 import { detachLargeTexts, type PortablePlannedTask, textLength, toPortable } from './portable-plan.ts';
 
 /**
@@ -25,7 +26,14 @@ export type PlanReply =
   | { id: number; type: 'block'; block: Uint8Array }
   | { id: number; type: 'text'; ref: number; piece: string }
   | { id: number; type: 'tasks'; tasks: PortablePlannedTask[] }
-  | { id: number; type: 'done'; idempotencyKey: string | undefined; name: string | null; requestHash: string }
+  | {
+      id: number;
+      type: 'done';
+      idempotencyKey: string | undefined;
+      name: string | null;
+      requestHash: string;
+      chat: PlannedRequest['chat'];
+    }
   | {
       id: number;
       type: 'refused';
@@ -33,6 +41,15 @@ export type PlanReply =
       code: string;
       message: string;
       fields: HttpError['fields'];
+    }
+  | {
+      id: number;
+      type: 'refused-openai';
+      status: number;
+      errorType: OpenAIError['type'];
+      message: string;
+      param: string | null;
+      code: string | null;
     }
   | { id: number; type: 'failed'; error: string };
 
@@ -120,10 +137,13 @@ function plan(
       }
     }
     if (slice.length) post({ id, type: 'tasks', tasks: slice });
-    const { idempotencyKey, name, requestHash } = planned;
-    post({ id, type: 'done', idempotencyKey, name, requestHash });
+    const { idempotencyKey, name, requestHash, chat } = planned;
+    post({ id, type: 'done', idempotencyKey, name, requestHash, chat });
   } catch (err) {
-    if (err instanceof HttpError) {
+    if (err instanceof OpenAIError) {
+      const { status, type: errorType, message, param, code } = err;
+      post({ id, type: 'refused-openai', status, errorType, message, param, code });
+    } else if (err instanceof HttpError) {
       const { status, code, message, fields } = err;
       post({ id, type: 'refused', status, code, message, fields });
     } else {

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { LongTextField, OrchexConfig, PlannedTask, TextPieces } from '@orchex/core';
 import type { SignalReader } from '@orchex/queue';
 import { HttpError } from './http-errors.ts';
+import { OpenAIError } from './openai/openai-error.ts';
 import { type PlannedRequest, planRequest, type RequestKind } from './plan-request.ts';
 import type { PlanMessage, PlanReply } from './plan-thread.ts';
 import { attachTexts, fromPortable, type PortablePlannedTask, piecesOf } from './portable-plan.ts';
@@ -85,7 +86,7 @@ export class RequestPlanner {
     this.signals = opts.signals;
   }
 
-  /** A sink for the body of POST /v1/tasks (`task`) or /v1/batches (`batch`). */
+  /** A sink for the body of a submit route, POST /v1/estimate or POST /v1/chat/completions (see RequestKind). */
   open(kind: RequestKind): PlanSink {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -228,10 +229,12 @@ export class RequestPlanner {
     }
     thread.pending.delete(reply.id);
     if (reply.type === 'done') {
-      const { idempotencyKey, name, requestHash } = reply;
-      pending.resolve({ planned: pending.tasks, idempotencyKey, name, requestHash });
+      const { idempotencyKey, name, requestHash, chat } = reply;
+      pending.resolve({ planned: pending.tasks, idempotencyKey, name, requestHash, ...(chat ? { chat } : {}) });
     } else if (reply.type === 'refused') {
       pending.reject(new HttpError(reply.status, reply.code, reply.message, reply.fields));
+    } else if (reply.type === 'refused-openai') {
+      pending.reject(new OpenAIError(reply.status, reply.errorType, reply.message, reply.param, reply.code));
     } else {
       pending.reject(new Error(`planning failed on its thread: ${reply.error}`));
     }

@@ -137,6 +137,25 @@ describe('the API never holds its event loop for more than 50 ms on a body up to
     180_000,
   ); // seconds of planning on a thread, minutes when the whole suite shares the 2 cores
 
+  it("a 12 MB chat completion is parsed and planned on a thread; its refusal comes back in OpenAI's shape", async () => {
+    // Eleven 1,000,000-character turns (~2.75M tokens): more than any window, so the planner refuses it — after
+    // decoding, validating and counting all of it, which is the work that must not run on the event loop.
+    const messages = Array.from({ length: 11 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: prose(1_000_000, i),
+    }));
+    const file = bodyFile('chat.json', { model: 'gemini-test', messages });
+    const { result, busyMs, delayMs } = await probeLoop(() => curlPost('/v1/chat/completions', file));
+    console.log(
+      `12 MB chat completion: ${result.status}; event loop busy at most ${busyMs.toFixed(1)} ms (delay ${delayMs.toFixed(1)} ms)`,
+    );
+    expect(result.status, result.body.slice(0, 300)).toBe(400);
+    expect(JSON.parse(result.body)).toMatchObject({
+      error: { type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+    });
+    expect(busyMs).toBeLessThanOrEqual(MAX_DELAY_MS);
+  }, 180_000);
+
   it('a batch of 10,000 tasks in 64 MB, planned with the OpenAI tokenizer', async () => {
     const tasks = Array.from({ length: 10_000 }, (_, i) => ({
       prompt: `Summarize item ${i} of the review.`,

@@ -8,6 +8,7 @@ import {
   planTask,
   route,
   taskInputSchema,
+  type Weighted,
 } from '../src/index.ts';
 
 // Quality: claude-test 90, gpt-test 80, gemini-test 85, llama-test 40 — set so each strategy must leave the rule.
@@ -203,12 +204,12 @@ describe('A/B variants', () => {
   });
 
   it('weights set the shares; a strategy variant plans by its strategy', () => {
-    const variants = [
+    const variants: [Weighted, Weighted] = [
       { name: 'small', weight: 1 },
       { name: 'large', weight: 3 },
-    ] as const;
+    ];
     let large = 0;
-    for (let i = 0; i < 4000; i++) if (assignVariant([...variants], 'code', String(i)).name === 'large') large++;
+    for (let i = 0; i < 4000; i++) if (assignVariant(variants, 'code', String(i)).name === 'large') large++;
     expect(large / 4000).toBeGreaterThan(0.72);
     expect(large / 4000).toBeLessThan(0.78);
     const s = parseConfig(

@@ -3,10 +3,7 @@ import {
   type Logger,
   microsToUsd,
   type OrchexConfig,
-  planTask,
-  type Refusal,
   safeErrorText,
-  taskInputSchema,
   unavailableDependency,
 } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
@@ -20,9 +17,12 @@ import {
 } from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
+import { HttpError } from '../http-errors.ts';
+import { bodyLimitBytes, JSON_TYPES, readJsonBody } from '../read-json-body.ts';
+import type { RequestPlanner } from '../request-planner.ts';
 import { followTask } from '../stream-reader.ts';
+import { TASK_BODY_LIMIT } from '../task-routes.ts';
 import type { TaskWaiter } from '../task-waiter.ts';
-import { parseChatRequest } from './chat-request.ts';
 import { relayChatStream } from './chat-stream.ts';
 import { completion } from './completion.ts';
 import { listModels } from './list-models.ts';
@@ -38,8 +38,12 @@ export interface ChatRouteDeps {
   waiter: TaskWaiter;
   logger: Logger;
   debugRouting: boolean;
-  /** The models' measured latency and health: for routing, and shown by GET /v1/models. */
+  /** The models' measured latency and health, shown by GET /v1/models. */
   signals: SignalReader;
+  /** Parses and plans request bodies (off the event loop when large). */
+  planner: RequestPlanner;
+  /** Largest request body. Default {@link TASK_BODY_LIMIT}. */
+  bodyLimit?: string;
 }
 
 /**
@@ -49,6 +53,7 @@ export interface ChatRouteDeps {
  */
 export function chatRoutes(deps: ChatRouteDeps): Router {
   const { config, db } = deps;
+  const bodyLimit = bodyLimitBytes(deps.bodyLimit ?? TASK_BODY_LIMIT);
   const submit: SubmitDeps = { db, queues: deps.queues, logger: deps.logger, debugRouting: deps.debugRouting };
   const router = Router();
 
@@ -59,15 +64,15 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   });
 
   router.post('/chat/completions', async (req: Request, res: Response) => {
-    const chat = parseChatRequest(req.body, config);
-    const input = taskInputSchema.safeParse({ ...chat.task, ...(chat.stream ? { stream: true } : {}) });
-    if (!input.success) {
-      const issue = input.error.issues[0];
-      const param = issue?.path.join('.') || null;
-      throw new OpenAIError(400, 'invalid_request_error', `${param}: ${issue?.message}`, param);
-    }
-    const planned = planTask(input.data, config, { signals: await deps.signals.forPlanning() });
-    if ('refused' in planned) throw refusal(planned.refused);
+    // Read as bytes and planned by the planner (a thread for bodies over 4 KB), like POST /v1/tasks.
+    const sink = deps.planner.open('chat');
+    if (!req.is(JSON_TYPES)) throw new OpenAIError(415, 'invalid_request_error', 'the body must be JSON');
+    await readJsonBody(req, bodyLimit, sink);
+    const {
+      planned: [planned],
+      chat,
+    } = await sink.end();
+    if (!planned || !chat) throw new Error('a chat request planned no task');
     let taskId: string;
     try {
       taskId = (await submitTask(submit, planned, { apiKeyId: res.locals.apiKeyId })).task.id;
@@ -96,6 +101,8 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent || !OPENAI_PATHS.has(req.path)) return next(err);
     let e = err instanceof OpenAIError ? err : undefined;
+    // The body reader's refusals (413, 415, a charset) in OpenAI's shape.
+    if (!e && err instanceof HttpError) e = new OpenAIError(err.status, 'invalid_request_error', err.message);
     const dependency = e ? undefined : unavailableDependency(err);
     if (!e && dependency) e = unavailable(dependency);
     if (!e) {
@@ -138,16 +145,6 @@ async function waitForEnd(
     await w.done;
     if (gone) return null;
   }
-}
-
-function refusal(r: Refusal): OpenAIError {
-  if (r.code === 'over_max_per_request')
-    return new OpenAIError(429, 'insufficient_quota', r.message, null, 'cost_limit');
-  if (r.code === 'input_too_large')
-    return new OpenAIError(400, 'invalid_request_error', r.message, 'messages', 'context_length_exceeded');
-  if (r.field?.startsWith('fallback_chain'))
-    return new OpenAIError(404, 'invalid_request_error', r.message, 'model', 'model_not_found');
-  return new OpenAIError(400, 'invalid_request_error', r.message, r.field ?? null);
 }
 
 /** A task that ended without an answer: over a budget → 429 (retry tomorrow), else the models failed → 502. */
