@@ -16,6 +16,7 @@ import type {
   Budget,
   CostAnalysis,
   CostReport,
+  Estimate,
   Health,
   StreamEvent,
   SubmittedTask,
@@ -23,6 +24,7 @@ import type {
   TaskInfo,
   TaskOutcome,
   TaskResult,
+  VariantReport,
 } from './types.ts';
 import { camelKeys, taskFromWire, taskToWire } from './wire.ts';
 
@@ -59,7 +61,7 @@ export interface ExecuteBatchOptions {
 export interface CostReportOptions {
   from?: string;
   to?: string;
-  /** Default `model`. */
+  /** Default `model`. (A/B variants: getVariantReport.) */
   groupBy?: 'model' | 'task_type' | 'day' | 'provider';
 }
 
@@ -257,6 +259,23 @@ export class Orchestrator {
     });
   }
 
+  /**
+   * `POST /v1/estimate`: the plan and the expected and worst-case cost of a task, or of a batch's tasks, and the budget
+   * left today — planned exactly as a submit would, nothing run.
+   */
+  async estimate(task: Task | Task[]): Promise<Estimate> {
+    const body = Array.isArray(task) ? { tasks: task.map(taskToWire) } : taskToWire(task);
+    const json = await this.#request('POST', '/v1/estimate', body);
+    const out = camelKeys<Estimate>(json);
+    out.budget = camelKeys(json.budget as Record<string, unknown>);
+    out.tasks = (json.tasks as Record<string, unknown>[]).map((t) => {
+      const view = camelKeys<Estimate['tasks'][number]>(t);
+      if (Array.isArray(t.per_model)) view.perModel = (t.per_model as Record<string, unknown>[]).map((m) => camelKeys(m));
+      return view;
+    });
+    return out;
+  }
+
   /** `GET /v1/batches/:id`: counts per status, cost so far, times. */
   async getBatch(id: string): Promise<BatchInfo> {
     return camelKeys<BatchInfo>(await this.#request('GET', `/v1/batches/${encodeURIComponent(id)}`));
@@ -320,6 +339,19 @@ export class Orchestrator {
     const json = await this.#request('GET', `/v1/costs/report${q.size ? `?${q}` : ''}`);
     const report = camelKeys<CostReport>(json);
     if (Array.isArray(json.groups)) report.groups = (json.groups as Record<string, unknown>[]).map((g) => camelKeys(g));
+    return report;
+  }
+
+  /**
+   * `GET /v1/costs/report?group_by=variant`: the arms of A/B rules compared over the tasks submitted in the range —
+   * tasks, failures, cost, calls, tokens, latency — per (task type, variant), with their totals.
+   */
+  async getVariantReport(options: { from?: string; to?: string } = {}): Promise<VariantReport> {
+    const q = new URLSearchParams({ group_by: 'variant' });
+    for (const [k, v] of Object.entries(options)) if (v) q.set(k, v);
+    const json = await this.#request('GET', `/v1/costs/report?${q}`);
+    const report = camelKeys<VariantReport>(json);
+    report.groups = (json.groups as Record<string, unknown>[]).map((g) => camelKeys(g));
     return report;
   }
 

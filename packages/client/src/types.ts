@@ -21,6 +21,13 @@ export interface Task {
   context?: string;
   /** Explicit plan: model names tried in order; replaces the routing rule. */
   fallbackChain?: string[];
+  /**
+   * Plan by price, quality score, measured latency or a weighted mix instead of the rule as written (docs/routing.md).
+   * Default: the rule's strategy, else the rule as written.
+   */
+  strategy?: 'cost' | 'quality' | 'speed' | 'balanced';
+  /** The strategy's quality floor, 0–100. Default: the rule's. */
+  minQuality?: number;
   /** System prompt. */
   system?: string;
   /** Sampling temperature 0–2; default the model's own. */
@@ -86,6 +93,8 @@ export interface TaskInfo {
   plan: string[];
   currentStep: number;
   routingReason: string;
+  /** The A/B variant of its routing rule the task was assigned to; null outside an A/B rule. */
+  variant: string | null;
   /** USD, worst case on the first model. */
   estimatedCost: number;
   maxTokens: number;
@@ -107,8 +116,44 @@ export interface SubmittedTask {
   plan: string[];
   taskType: string | null;
   routingReason: string;
+  /** The strategy that ordered the plan; null when the rule was kept as written. */
+  strategy: string | null;
+  /** The A/B variant assigned; null outside an A/B rule. */
+  variant: string | null;
   /** USD, worst case on the first model. */
   estimatedCost: number;
+}
+
+/** `POST /v1/estimate` in camelCase: what the tasks would cost, planned exactly as a submit would plan them. */
+export interface Estimate {
+  tasks: Array<{
+    model: string;
+    plan: string[];
+    taskType: string | null;
+    strategy: string | null;
+    variant: string | null;
+    routingReason: string;
+    /** Map and reduce parts, when the input would be split. */
+    parts?: number;
+    /** USD: exactly what the submit stores (the worst case of the call it starts with). */
+    estimatedCost: number;
+    /** USD: the output priced at the model's recent median answer length. */
+    expectedCost: number;
+    /** One call on each model of the plan (absent for a split task). */
+    perModel?: Array<{
+      model: string;
+      quality: number | null;
+      inputTokens: number;
+      maxOutputTokens: number;
+      expectedCost: number;
+      worstCaseCost: number;
+      skipped?: string;
+    }>;
+  }>;
+  estimatedCost: number;
+  expectedCost: number;
+  /** What this key may still spend today (USD; null = no limit), which limit binds, and whether the tasks fit. */
+  budget: { day: string; remaining: number | null; limitedBy: 'key' | 'global' | null; fits: boolean };
 }
 
 /** A successful task: the seed's `result.content`, `result.cost`, `result.model`, plus what it took. */
@@ -188,6 +233,32 @@ export interface CostReport {
   /** USD per model name. */
   costByModel: Record<string, number>;
   groups: Array<{ key: string; cost: number; requests: number; inputTokens: number; outputTokens: number }>;
+}
+
+/** Figures of one A/B arm, or of all arms together. */
+export interface VariantFigures {
+  tasks: number;
+  succeeded: number;
+  failed: number;
+  /** failed / (succeeded + failed); null before any ended. */
+  failureRate: number | null;
+  /** USD. */
+  cost: number;
+  avgCostPerTask: number;
+  /** Model calls, failed ones included. */
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Whole-call latency of the successful calls, ms. */
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+}
+
+/** `GET /v1/costs/report?group_by=variant` in camelCase: totals, and one group per (task type, variant). */
+export interface VariantReport extends VariantFigures {
+  from: string;
+  to: string;
+  groups: Array<VariantFigures & { key: string; taskType: string | null }>;
 }
 
 /** `GET /v1/costs/analysis` in camelCase: the seed's CostAnalyzer report. */

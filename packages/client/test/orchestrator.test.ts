@@ -225,6 +225,30 @@ describe('costs and budget', () => {
     expect(byType.groups.map((g) => g.key)).toContain('code');
   });
 
+  it('estimate plans like submit (the same estimatedCost, the strategy and per-model figures) and runs nothing', async () => {
+    const task = { prompt: 'Name three prime numbers.', taskType: 'code', strategy: 'cost', maxTokens: 300 } as const;
+    const calls = sys.fake.log.length;
+    const est = await orchestrator.estimate(task);
+    expect(sys.fake.log.length).toBe(calls);
+    const [only] = est.tasks;
+    expect(only?.strategy).toBe('cost');
+    expect(only?.perModel?.[0]).toMatchObject({ model: only?.model, worstCaseCost: est.estimatedCost });
+    expect(est.budget).toHaveProperty('limitedBy');
+    const submitted = await orchestrator.submit(task);
+    expect(submitted.plan).toEqual(only?.plan);
+    expect(submitted.estimatedCost).toBe(est.estimatedCost);
+    expect(submitted.strategy).toBe('cost');
+    const batch = await orchestrator.estimate([task, { ...task, maxTokens: 600 }]);
+    expect(batch.tasks).toHaveLength(2);
+    expect(batch.tasks[1]?.estimatedCost).toBeGreaterThan(batch.tasks[0]?.estimatedCost ?? 0);
+    await orchestrator.waitForTask(submitted.id);
+  });
+
+  it('getVariantReport maps the A/B report to camelCase (no A/B rule here: no groups, zero totals)', async () => {
+    const report = await orchestrator.getVariantReport();
+    expect(report).toMatchObject({ tasks: 0, groups: [], failureRate: null });
+  });
+
   it('CostAnalyzer.generateReport maps the analysis to camelCase', async () => {
     const report = await new CostAnalyzer(orchestrator).generateReport();
     expect(report).toMatchObject({ baselineModel: 'gpt-test' });
