@@ -270,7 +270,8 @@ export class Orchestrator {
     out.budget = camelKeys(json.budget as Record<string, unknown>);
     out.tasks = (json.tasks as Record<string, unknown>[]).map((t) => {
       const view = camelKeys<Estimate['tasks'][number]>(t);
-      if (Array.isArray(t.per_model)) view.perModel = (t.per_model as Record<string, unknown>[]).map((m) => camelKeys(m));
+      if (Array.isArray(t.per_model))
+        view.perModel = (t.per_model as Record<string, unknown>[]).map((m) => camelKeys(m));
       return view;
     });
     return out;
