@@ -12,6 +12,7 @@ import {
   ModelQueues,
   PendingAttempts,
   queueName,
+  ResultCache,
   reconcileFailedJob,
   type StepDeps,
   scheduleOrphanSweep,
@@ -110,6 +111,10 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     leaseMs: lockDuration,
     pending: new PendingAttempts(redis, prefix),
     streams: new TaskStreams(redis, prefix),
+    cache: new ResultCache(redis, prefix, {
+      maxEntryBytes: config.cache.max_entry_bytes,
+      maxEntries: config.cache.max_entries,
+    }),
   };
 
   const workers: Worker[] = [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cacheConfigSchema, cacheSetting } from './cache-config-schema.ts';
 import { longContextSchema } from './long-context-schema.ts';
 import { modelEntrySchema, usd } from './model-config-schema.ts';
 import { resolveConfig } from './resolve-config.ts';
@@ -7,6 +8,8 @@ export const routingRuleSchema = z
   .object({
     primary: z.string().min(1),
     fallback: z.array(z.string().min(1)).default([]),
+    /** Cache this type's answers: true (cache.ttl) or a TTL in seconds; only for tasks with temperature unset or 0. */
+    cache: cacheSetting.optional(),
   })
   .strict();
 
@@ -74,6 +77,8 @@ export const configInputSchema = z
       })
       .strict()
       .default({}),
+    /** The result cache (docs/cost-optimization.md "Result cache"): defaults for tasks and rules that opt in. */
+    cache: cacheConfigSchema.default(cacheConfigSchema.parse({})),
     models: z.record(modelName, modelEntrySchema).default({}),
     /**
      * Providers loaded from modules at start (docs/providers.md): each entry names the provider its models use and

@@ -1,3 +1,4 @@
+import { cacheTtlFor } from './cache-policy.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { microsToUsd, outputLimit, usdToMicros, worstCaseMicros } from './cost.ts';
 import { estimateInputTokens } from './estimate-input-tokens.ts';
@@ -31,6 +32,8 @@ export interface PlannedTask {
    * these instead of slicing `input`'s strings, which would make the process allocate each one whole.
    */
   textPieces?: TextPieces;
+  /** Seconds the answer is kept in the result cache (cache-policy.ts); undefined = not cached. Never for a split task. */
+  cacheTtlSec?: number | undefined;
 }
 
 /** Why a task cannot be accepted as submitted; the API answers with `status` and `code`. */
@@ -104,7 +107,16 @@ export function planTask(input: TaskInput, config: OrchexConfig): PlannedTask | 
           ...routed,
           reason: `${routed.reason}; ${routed.plan.slice(0, firstStep).join(', ')} over max_per_request $${limit}, starts on ${start}`,
         };
-  return { input, route: route_, first: start, firstStep, estimateMicros: worstCases[firstStep] as number, split };
+  const cacheTtlSec = cacheTtlFor(input, routed, config);
+  return {
+    input,
+    route: route_,
+    first: start,
+    firstStep,
+    estimateMicros: worstCases[firstStep] as number,
+    split,
+    cacheTtlSec,
+  };
 }
 
 /** One call's worst case on `model`: the input counted for it, and max_tokens clamped to its max_output_tokens. */

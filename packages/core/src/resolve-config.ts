@@ -128,7 +128,7 @@ export function resolveConfig<C extends RawConfig>(cfg: C, ctx: z.RefinementCtx)
     ...cfg.orchestrator,
     default_model: resolve(cfg.orchestrator.default_model, ['orchestrator', 'default_model']),
   };
-  const routing_rules: Record<string, { primary: string; fallback: string[] }> = {};
+  const routing_rules: Record<string, (typeof cfg.routing_rules)[string]> = {};
   for (const [type, rule] of Object.entries(cfg.routing_rules)) {
     const primary = resolve(rule.primary, ['routing_rules', type, 'primary']);
     const fallback = rule.fallback

@@ -21,6 +21,8 @@ export interface RoutePlan {
    * estimate uses estimateInputTokens(task, firstModel) instead, which tokenizes for OpenAI models.
    */
   inputTokens: number;
+  /** The routing rule that chose the plan (its name in routing_rules); undefined for a chain or the default model. */
+  rule?: string | undefined;
 }
 
 /** A task names a model the configuration does not know; the API turns this into a 400. */
@@ -52,6 +54,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
   let strategy: RoutingStrategy;
   let reason: string;
   let taskType = task.task_type;
+  let ruleName: string | undefined;
 
   if (task.fallback_chain) {
     const aliased: string[] = [];
@@ -87,6 +90,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
     if (rule) {
       plan = unique([rule.primary, ...rule.fallback]);
       reason = `${why} → rule ${ruleType}`;
+      ruleName = ruleType;
     } else {
       plan = [config.orchestrator.default_model];
       strategy = 'default_model';
@@ -107,7 +111,7 @@ export function route(task: RoutableTask, config: OrchexConfig): RoutePlan {
     plan = [plan[0]];
     reason += '; enable_fallback=false, one model only';
   }
-  return { plan, strategy, reason, taskType, inputTokens };
+  return { plan, strategy, reason, taskType, inputTokens, rule: ruleName };
 }
 
 /** The configured model a name stands for: itself, or the model an alias resolves to; undefined when neither. */

@@ -209,12 +209,14 @@ function taskRows(
     system: input.system ?? null,
     plan: route.plan,
   };
+  // Only a task answered in one call is cached (the planner leaves split tasks out).
+  const cacheTtlSec = split ? undefined : planned.cacheTtlSec;
   const row = {
     ...common,
     prompt: input.prompt,
     messages: input.messages ?? null,
     context: input.context ?? null,
-    params: taskParams(input),
+    params: { ...taskParams(input), ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}) },
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
     currentStep: planned.firstStep,

@@ -3,6 +3,7 @@ import type { StepWriter, TaskReader } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
 import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
+import type { ResultCache } from '../cache/result-cache.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { TaskStreams } from '../task-stream.ts';
@@ -40,6 +41,8 @@ export interface StepDeps {
   pending: PendingAttempts;
   /** The per-task streams that `stream: true` tasks write their answers into as they arrive. */
   streams: TaskStreams;
+  /** The exact-match result cache (tasks that opted in), shared by every worker through Redis. */
+  cache: ResultCache;
 }
 
 /** How a step that did not throw ended. */

@@ -1,0 +1,114 @@
+import type { Usage } from '@orchex/core';
+import { LUA_CHUNKS, LUA_NOW_MS, type LuaCommand, luaCommand, type RedisClient } from '../limits/lua-command.ts';
+
+/** One cached answer: what the task's result needs, and what its original call cost (the saving of each hit). */
+export interface CachedAnswer {
+  model: string;
+  resultText: string;
+  finishReason: string;
+  usage: Usage | null;
+  /** The original attempt's cost in micro-dollars. */
+  costMicros: number;
+}
+
+/** Limits of the cache (the config's `cache` section). */
+export interface ResultCacheLimits {
+  /** Answers whose JSON is larger than this many bytes are not stored. */
+  maxEntryBytes: number;
+  /** Entries kept at most; past it the ones closest to expiry go first. */
+  maxEntries: number;
+}
+
+// KEYS: entry, index, lock. ARGV: value, ttlMs, maxEntries, lock token.
+// The index is a ZSET of entry keys scored by expiry time: expired members are dropped, and beyond maxEntries the
+// soonest to expire are evicted (with one TTL for all, that is the oldest). Entry keys evicted here are not in KEYS,
+// but every key of the cache shares the {…} hash tag, so they live in this script's slot (Redis Cluster too).
+const STORE = `${LUA_NOW_MS}${LUA_CHUNKS}
+local now = nowMs()
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
+if over > 0 then
+  local old = redis.call('ZRANGE', KEYS[2], 0, over - 1)
+  chunks(old, function(...)
+    redis.call('DEL', ...)
+    redis.call('ZREM', KEYS[2], ...)
+  end)
+end
+if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+return over > 0 and over or 0
+`;
+
+// KEYS: lock. ARGV: token. Deletes the fill lock only if it is still ours (a lease that expired may belong to another).
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * The exact-match result cache in Redis. Entries are JSON under `<prefix>:{cache}:e:<hash>` with a TTL each, indexed
+ * in one ZSET so the entry count stays under max_entries; a fill lock per key (`…:lock:<hash>`, SET NX PX) lets one
+ * step call the model while identical ones wait for its answer instead of calling too. All keys share the `{cache}`
+ * hash tag: one slot, so the store script runs atomically on a cluster as well.
+ *
+ * Unlike jobs, these values hold answer text (the point of a cache); they are never logged.
+ */
+export class ResultCache {
+  private readonly store: LuaCommand<number>;
+  private readonly unlock: LuaCommand<number>;
+  private readonly base: string;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    private readonly limits: ResultCacheLimits,
+  ) {
+    this.base = `${prefix}:{cache}`;
+    this.store = luaCommand(redis, 'orchexCacheStore', 3, STORE);
+    this.unlock = luaCommand(redis, 'orchexCacheUnlock', 1, UNLOCK);
+  }
+
+  private entryKey = (hash: string) => `${this.base}:e:${hash}`;
+  private lockKey = (hash: string) => `${this.base}:lock:${hash}`;
+  private get indexKey() {
+    return `${this.base}:index`;
+  }
+
+  /** The cached answer for `hash`, or null. */
+  async get(hash: string): Promise<CachedAnswer | null> {
+    const raw = await this.redis.get(this.entryKey(hash));
+    return raw === null ? null : (JSON.parse(raw) as CachedAnswer);
+  }
+
+  /**
+   * Claims the right to fill `hash` for `leaseMs` (the call's deadline plus a margin, so a dead filler's claim lapses
+   * and a waiter takes over). True when this caller holds it.
+   */
+  async claim(hash: string, token: string, leaseMs: number): Promise<boolean> {
+    return (await this.redis.set(this.lockKey(hash), token, 'PX', leaseMs, 'NX')) === 'OK';
+  }
+
+  /**
+   * Stores an answer for `ttlMs` and gives up the fill lock, in one script. An answer over max_entry_bytes is not
+   * stored (the lock is given up all the same): false then.
+   */
+  async put(hash: string, token: string, answer: CachedAnswer, ttlMs: number): Promise<boolean> {
+    const value = JSON.stringify(answer);
+    if (Buffer.byteLength(value) > this.limits.maxEntryBytes) {
+      await this.release(hash, token);
+      return false;
+    }
+    await this.store(
+      [this.entryKey(hash), this.indexKey, this.lockKey(hash)],
+      [value, Math.max(1, Math.round(ttlMs)), this.limits.maxEntries, token],
+    );
+    return true;
+  }
+
+  /** Gives up the fill lock without an answer (the call failed or never happened): a waiter claims it next. */
+  async release(hash: string, token: string): Promise<void> {
+    await this.unlock([this.lockKey(hash)], [token]);
+  }
+}
