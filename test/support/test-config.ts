@@ -14,6 +14,7 @@ export interface ConfigOverrides {
   routing_rules?: Record<string, unknown>;
   models?: Record<string, Record<string, unknown>>;
   long_context?: Record<string, unknown>;
+  cache?: Record<string, unknown>;
 }
 
 /** The same config as plain data (what a YAML/JSON file would hold), for worker child processes. */
@@ -69,5 +70,6 @@ export function testConfigSource(overrides: ConfigOverrides = {}): Record<string
     },
     models,
     ...(overrides.long_context ? { long_context: overrides.long_context } : {}),
+    ...(overrides.cache ? { cache: overrides.cache } : {}),
   };
 }
