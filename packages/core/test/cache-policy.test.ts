@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG_SOURCE, parseConfig, planTask, taskInputSchema } from '../src/index.ts';
 
-const source = structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as Record<string, any>;
-source.routing_rules.code.cache = true;
-source.routing_rules.research.cache = 120;
+/** The config as plain data, as far as these tests change it. */
+type ConfigSource = { routing_rules: Record<string, Record<string, unknown>>; cache?: unknown };
+
+const source = structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as ConfigSource;
+(source.routing_rules.code as Record<string, unknown>).cache = true;
+(source.routing_rules.research as Record<string, unknown>).cache = 120;
 source.cache = { ttl: 900 };
 const config = parseConfig(source);
 
@@ -40,11 +43,15 @@ describe('result cache policy (planner)', () => {
   });
 
   it.each([
-    ['a rule', (c: Record<string, any>) => (c.routing_rules.code.cache = 0), /routing_rules\.code\.cache/],
-    ['the ttl', (c: Record<string, any>) => (c.cache = { ttl: 1.5 }), /cache\.ttl/],
-    ['an unknown key', (c: Record<string, any>) => (c.cache = { size: 3 }), /cache: .*size/],
+    [
+      'a rule',
+      (c: ConfigSource) => ((c.routing_rules.code as Record<string, unknown>).cache = 0),
+      /routing_rules\.code\.cache/,
+    ],
+    ['the ttl', (c: ConfigSource) => (c.cache = { ttl: 1.5 }), /cache\.ttl/],
+    ['an unknown key', (c: ConfigSource) => (c.cache = { size: 3 }), /cache: .*size/],
   ])('a bad cache setting in %s fails naming the key', (_name, mutate, pattern) => {
-    const c = structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as Record<string, any>;
+    const c = structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as ConfigSource;
     mutate(c);
     expect(() => parseConfig(c)).toThrow(ConfigError);
     expect(() => parseConfig(c)).toThrow(pattern);
