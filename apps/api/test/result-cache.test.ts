@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { outputLimit } from '@orchex/core';
+import { resultCacheKey } from '@orchex/queue';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, startSystem, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
 import type { TaskJson } from '../../../test/support/task-client.ts';
 import { testConfigSource } from '../../../test/support/test-config.ts';
+import { spawnWorker } from '../../../test/support/worker-process.ts';
+import { loadKeyId } from '../src/key-id-secret.ts';
 
 /** The task JSON with the cache's fields. */
 type CachedTaskJson = TaskJson & { cached: boolean; saved_cost: number };
@@ -216,11 +220,16 @@ describe('result cache', () => {
         json: { model: 'claude-test', messages: [{ role: 'user', content }], cache: 120 },
       });
       expect(res.status, await res.clone().text()).toBe(200);
-      return (await res.json()) as { choices: Array<{ message: { content: string } }> };
+      return (await res.json()) as {
+        choices: Array<{ message: { content: string } }>;
+        orchex: { cached: boolean; cost: number; saved_cost: number };
+      };
     };
     const a = await chat();
     const b = await chat();
     expect(b.choices[0]?.message.content).toBe(a.choices[0]?.message.content);
+    expect(b.orchex).toMatchObject({ cached: true, cost: 0, saved_cost: a.orchex.cost });
+    expect(a.orchex.cached).toBe(false);
     expect(callsWith(sys, content)).toBe(1);
 
     const prompt = unique('Batch question.');
@@ -238,6 +247,61 @@ describe('result cache', () => {
     const single = await run(sys, { prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 30 });
     expect(single.cached).toBe(true);
     expect(callsWith(sys, prompt)).toBe(1);
+  });
+
+  it('across worker processes: 30 identical tasks served by two processes make 1 call', async () => {
+    const w = spawnWorker(sys.env, ['--queues', 'claude-test']);
+    try {
+      await w.ready;
+      const prompt = unique('Across processes: explain TCP.');
+      sys.fake.script('claude-test', [{ type: 'ok', text: 'Reliable ordered bytes.', latencyMs: 1000 }]);
+      const body = { prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 50 };
+      const ids = await Promise.all(Array.from({ length: 30 }, () => submit(sys, body)));
+      const tasks = await Promise.all(ids.map((id) => waitFor(sys, id)));
+      expect(tasks.every((t) => t.status === 'succeeded' && t.content === 'Reliable ordered bytes.')).toBe(true);
+      expect(callsWith(sys, prompt)).toBe(1);
+      expect(tasks.filter((t) => t.cached)).toHaveLength(29);
+      // The other process did take part: it served some of them from the cache (or made the one call).
+      const served = w.logLines().filter((l) => l.msg === 'attempt' && ids.includes(String(l.taskId)));
+      expect(served.length).toBeGreaterThan(0);
+      // Its log names no text.
+      expect(w.output()).not.toContain('Reliable ordered bytes.');
+      expect(w.output()).not.toContain(prompt);
+    } finally {
+      w.proc.kill('SIGTERM');
+      await w.exited;
+    }
+  }, 60_000);
+
+  it('a filler that died: its lock lapses after its lease and a waiting task fills the key itself', async () => {
+    const prompt = unique('Orphaned lock: what is DNS?');
+    const model = sys.config.models['claude-test'];
+    if (!model) throw new Error('claude-test is configured');
+    const keyId = (await loadKeyId(sys.database.db))(TEST_API_KEY);
+    const hash = resultCacheKey({
+      model: 'claude-test',
+      modelId: model.model_id,
+      messages: [{ role: 'user', content: prompt }],
+      system: undefined,
+      maxTokens: outputLimit(model, 50),
+      temperature: undefined,
+      topP: undefined,
+      stop: undefined,
+      scope: keyId,
+    });
+    // A filler that claimed the key and died: nobody will store an answer or let go; only the lease ends it.
+    const redis = new Redis(sys.redisUrl);
+    expect(await redis.set(`${sys.prefix}:{cache}:lock:${hash}`, 'dead-worker', 'PX', 1500, 'NX')).toBe('OK');
+    await redis.quit();
+    const started = Date.now();
+    const id = await submit(sys, { prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 50 });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(callsWith(sys, prompt)).toBe(0); // waiting, not calling, while the lock is held
+    const task = await waitFor(sys, id);
+    expect(task).toMatchObject({ status: 'succeeded', cached: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(callsWith(sys, prompt)).toBe(1);
+    expect(task.attempts).toHaveLength(1); // the waits spent no retry and recorded no attempt
   });
 
   it('refuses a malformed cache setting, naming the field', async () => {
