@@ -328,7 +328,7 @@ describe('result cache: shared across keys, size and count caps', () => {
   beforeAll(async () => {
     const source = testConfigSource();
     sys = await startSystem('result-cache-shared', {
-      configSource: { ...source, cache: { shared: true, max_entry_bytes: 1024, max_entries: 2 } },
+      configSource: { ...source, cache: { shared: true, max_entry_bytes: 1024, max_entries: 2, max_bytes: 1500 } },
     });
   }, 60_000);
   afterAll(async () => sys?.close());
@@ -363,6 +363,23 @@ describe('result cache: shared across keys, size and count caps', () => {
     expect((await run(sys, body(prompts[0] as string))).cached).toBe(false); // evicted by the third
     const redis = new Redis(sys.redisUrl);
     expect(await redis.zcard(`${sys.prefix}:{cache}:index`)).toBe(2);
+    await redis.quit();
+  });
+
+  it('beyond max_bytes the oldest entries are evicted, however few there are', async () => {
+    const [a, b] = [unique('Bytes A?'), unique('Bytes B?')];
+    sys.fake.script('claude-test', [
+      { type: 'ok', text: 'a'.repeat(700) },
+      { type: 'ok', text: 'b'.repeat(700) },
+    ]);
+    const body = (prompt: string) => ({ prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 1000 });
+    expect((await run(sys, body(a))).cached).toBe(false);
+    expect((await run(sys, body(b))).cached).toBe(false);
+    // Two entries of ~850 bytes: under max_entries (2), over max_bytes (1500) — A, the older, went.
+    expect((await run(sys, body(b))).cached).toBe(true);
+    expect((await run(sys, body(a))).cached).toBe(false);
+    const redis = new Redis(sys.redisUrl);
+    expect(Number(await redis.get(`${sys.prefix}:{cache}:bytes`))).toBeLessThanOrEqual(1500);
     await redis.quit();
   });
 });

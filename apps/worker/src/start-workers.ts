@@ -114,6 +114,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     cache: new ResultCache(redis, prefix, {
       maxEntryBytes: config.cache.max_entry_bytes,
       maxEntries: config.cache.max_entries,
+      maxBytes: config.cache.max_bytes,
     }),
   };
 

@@ -29,10 +29,27 @@ export const cacheConfigSchema = z
       .default(1024 * 1024),
     /** Entries kept at most; the oldest are evicted beyond it. Default 10000. */
     max_entries: z.number().int().min(1, 'at least 1').max(10_000_000, 'at most 10,000,000').default(10_000),
+    /**
+     * Bytes of answers (JSON) kept at most, all entries together; the oldest are evicted beyond it. Redis runs with
+     * noeviction for the queues, so the cache must not be able to fill it. Default 100 MiB.
+     */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024, 'at least 1024 bytes')
+      .default(100 * 1024 * 1024),
     /** One cache across API keys (true), or one per key (false: a key never sees another key's answers). Default false. */
     shared: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.max_entry_bytes > c.max_bytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_entry_bytes'],
+        message: `must not exceed max_bytes (${c.max_bytes})`,
+      });
+  });
 
 /** The resolved cache section. */
 export type CacheConfig = z.output<typeof cacheConfigSchema>;

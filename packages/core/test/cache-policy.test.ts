@@ -38,6 +38,7 @@ describe('result cache policy (planner)', () => {
       ttl: 3600,
       max_entry_bytes: 1024 * 1024,
       max_entries: 10_000,
+      max_bytes: 100 * 1024 * 1024,
       shared: false,
     });
   });
@@ -49,6 +50,11 @@ describe('result cache policy (planner)', () => {
       /routing_rules\.code\.cache/,
     ],
     ['the ttl', (c: ConfigSource) => (c.cache = { ttl: 1.5 }), /cache\.ttl/],
+    [
+      'an entry cap over the total cap',
+      (c: ConfigSource) => (c.cache = { max_entry_bytes: 4096, max_bytes: 2048 }),
+      /cache\.max_entry_bytes: must not exceed max_bytes/,
+    ],
     ['an unknown key', (c: ConfigSource) => (c.cache = { size: 3 }), /cache: .*size/],
   ])('a bad cache setting in %s fails naming the key', (_name, mutate, pattern) => {
     const c = structuredClone(DEFAULT_CONFIG_SOURCE) as unknown as ConfigSource;
