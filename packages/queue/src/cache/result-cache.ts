@@ -98,7 +98,20 @@ export class ResultCache {
   /** The cached answer for `hash`, or null. */
   async get(hash: string): Promise<CachedAnswer | null> {
     const raw = await this.redis.get(this.entryKey(hash));
-    return raw === null ? null : (JSON.parse(raw) as CachedAnswer);
+    if (raw === null) return null;
+    // An entry this version cannot read (written by another, or damaged) is a miss, never a failed step.
+    try {
+      const a = JSON.parse(raw) as Partial<CachedAnswer>;
+      const ok =
+        typeof a.model === 'string' &&
+        typeof a.resultText === 'string' &&
+        typeof a.finishReason === 'string' &&
+        typeof a.costMicros === 'number' &&
+        (a.usage === null || typeof a.usage === 'object');
+      return ok ? (a as CachedAnswer) : null;
+    } catch {
+      return null;
+    }
   }
 
   /**
