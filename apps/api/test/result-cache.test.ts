@@ -304,6 +304,29 @@ describe('result cache', () => {
     expect(task.attempts).toHaveLength(1); // the waits spent no retry and recorded no attempt
   });
 
+  it('a streamed chat completion that hits streams the cached answer', async () => {
+    const content = unique('Stream from cache: name a colour.');
+    sys.fake.script('claude-test', [{ type: 'ok', text: 'Blue, like the sea.', chunkDelayMs: 10 }]);
+    const chat = async () => {
+      const res = await sys.call('/v1/chat/completions', {
+        method: 'POST',
+        json: { model: 'claude-test', messages: [{ role: 'user', content }], cache: true, stream: true },
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('data: [DONE]');
+      return text
+        .split('\n\n')
+        .filter((b) => b.startsWith('data: {'))
+        .map((b) => JSON.parse(b.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
+        .map((c) => c.choices[0]?.delta.content ?? '')
+        .join('');
+    };
+    expect(await chat()).toBe('Blue, like the sea.');
+    expect(await chat()).toBe('Blue, like the sea.');
+    expect(callsWith(sys, content)).toBe(1);
+  });
+
   it('refuses a malformed cache setting, naming the field', async () => {
     for (const cache of [0, -5, 1.5, 'yes', 30 * 24 * 3600 + 1, null]) {
       const res = await sys.call('/v1/tasks', { method: 'POST', json: { prompt: 'x', cache } });
