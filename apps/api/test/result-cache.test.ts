@@ -11,7 +11,7 @@ import { spawnWorker } from '../../../test/support/worker-process.ts';
 import { loadKeyId } from '../src/key-id-secret.ts';
 
 /** The task JSON with the cache's fields. */
-type CachedTaskJson = TaskJson & { cached: boolean; saved_cost: number };
+type CachedTaskJson = TaskJson & { cached: boolean; saved_cost: number; finish_reason: string | null };
 
 interface ReportJson {
   total_cost: number;
@@ -325,6 +325,16 @@ describe('result cache', () => {
     expect(await chat()).toBe('Blue, like the sea.');
     expect(await chat()).toBe('Blue, like the sea.');
     expect(callsWith(sys, content)).toBe(1);
+  });
+
+  it('an answer the provider filtered is not kept (the task fails) and the key is free for the next one', async () => {
+    const prompt = unique('Filtered: something the provider will not answer.');
+    sys.fake.script('claude-test', [{ type: 'ok', text: 'partial', finish: 'content_filter' }]);
+    const body = { prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 40 };
+    const first = await run(sys, body);
+    expect([first.status, first.error?.kind]).toEqual(['failed', 'content_filter']);
+    expect((await run(sys, body)).cached).toBe(false);
+    expect(callsWith(sys, prompt)).toBe(2);
   });
 
   it('refuses a malformed cache setting, naming the field', async () => {

@@ -219,8 +219,9 @@ async function recordSuccess(
   const { usage } = result;
   const cost = costMicros(usage, run.modelConfig);
   // Stored before the task's write, so identical waiting tasks are answered without waiting for Postgres. A cache
-  // that cannot be written costs a later call, never this answer.
-  if (fill) {
+  // that cannot be written costs a later call, never this answer. Only complete answers (or ones cut at max_tokens,
+  // which is in the key) are kept: a filtered or errored ending is not worth serving again for the TTL.
+  if (fill && (result.finishReason.unified === 'stop' || result.finishReason.unified === 'length')) {
     const answer = { model: run.modelName, resultText: result.content, finishReason: result.finishReason.unified };
     fill.stored = await deps.cache
       .put(fill.hash, fill.token, { ...answer, usage, costMicros: cost }, fill.ttlMs)
