@@ -120,11 +120,13 @@ describe('result cache', () => {
 
   it('an entry expires after its TTL: the next identical task calls the model again', async () => {
     const prompt = unique('Translate good morning to Italian.');
-    const body = { prompt, fallback_chain: ['claude-test'], cache: 1, max_tokens: 40 };
+    // 3 s: long enough for the second task to run well inside it on a loaded machine.
+    const body = { prompt, fallback_chain: ['claude-test'], cache: 3, max_tokens: 40 };
+    const stored = Date.now();
     expect((await run(sys, body)).cached).toBe(false);
     expect((await run(sys, body)).cached).toBe(true);
     expect(callsWith(sys, prompt)).toBe(1);
-    await new Promise((r) => setTimeout(r, 1300));
+    await new Promise((r) => setTimeout(r, Math.max(0, stored + 3300 - Date.now())));
     expect((await run(sys, body)).cached).toBe(false);
     expect(callsWith(sys, prompt)).toBe(2);
   });
@@ -291,15 +293,15 @@ describe('result cache', () => {
     });
     // A filler that claimed the key and died: nobody will store an answer or let go; only the lease ends it.
     const redis = new Redis(sys.redisUrl);
-    expect(await redis.set(`${sys.prefix}:{cache}:lock:${hash}`, 'dead-worker', 'PX', 1500, 'NX')).toBe('OK');
+    const locked = Date.now();
+    expect(await redis.set(`${sys.prefix}:{cache}:lock:${hash}`, 'dead-worker', 'PX', 2500, 'NX')).toBe('OK');
     await redis.quit();
-    const started = Date.now();
     const id = await submit(sys, { prompt, fallback_chain: ['claude-test'], cache: true, max_tokens: 50 });
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, Math.max(0, locked + 1200 - Date.now())));
     expect(callsWith(sys, prompt)).toBe(0); // waiting, not calling, while the lock is held
     const task = await waitFor(sys, id);
     expect(task).toMatchObject({ status: 'succeeded', cached: false });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(Date.now() - locked).toBeGreaterThanOrEqual(2400);
     expect(callsWith(sys, prompt)).toBe(1);
     expect(task.attempts).toHaveLength(1); // the waits spent no retry and recorded no attempt
   });
