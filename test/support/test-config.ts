@@ -15,6 +15,7 @@ export interface ConfigOverrides {
   models?: Record<string, Record<string, unknown>>;
   long_context?: Record<string, unknown>;
   routing?: Record<string, unknown>;
+  cache?: Record<string, unknown>;
 }
 
 /** The same config as plain data (what a YAML/JSON file would hold), for worker child processes. */
@@ -71,5 +72,6 @@ export function testConfigSource(overrides: ConfigOverrides = {}): Record<string
     models,
     ...(overrides.long_context ? { long_context: overrides.long_context } : {}),
     ...(overrides.routing ? { routing: overrides.routing } : {}),
+    ...(overrides.cache ? { cache: overrides.cache } : {}),
   };
 }

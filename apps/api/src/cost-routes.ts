@@ -125,12 +125,17 @@ export function costRoutes(deps: CostRouteDeps): Router {
       total_requests: requests,
       avg_cost_per_request: requests > 0 ? microsToUsd(Math.round(costMicros / requests)) : 0,
       cost_by_model: Object.fromEntries(data.byModel.map((m) => [m.model, microsToUsd(m.costMicros)])),
+      // Tasks answered from the result cache (not requests: no call was made) and what their original calls cost.
+      cache_hits: data.total.cacheHits,
+      saved_by_cache: microsToUsd(data.total.savedMicros),
       groups: data.groups.map((g) => ({
         key: g.key,
         cost: microsToUsd(g.costMicros),
         requests: g.requests,
         input_tokens: g.inputTokens,
         output_tokens: g.outputTokens,
+        cache_hits: g.cacheHits,
+        saved_by_cache: microsToUsd(g.savedMicros),
       })),
     });
   });

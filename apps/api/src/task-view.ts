@@ -37,6 +37,10 @@ export function taskView(t: TaskSummaryRow | TaskSummaryWithAttempts, parts: Par
     content: t.resultText,
     model: t.model,
     cost: microsToUsd(cost),
+    /** Answered from the result cache: no model call, cost 0. */
+    cached: t.cached,
+    /** What the cached answer's original call cost (0 when not cached). */
+    saved_cost: microsToUsd(t.savedCostMicros),
     usage: t.usage,
     finish_reason: t.finishReason,
     error: t.error,

@@ -21,6 +21,8 @@ interface Report {
   total_requests: number;
   avg_cost_per_request: number;
   cost_by_model: Record<string, number>;
+  cache_hits: number;
+  saved_by_cache: number;
   groups: Array<{ key: string | null; cost: number; requests: number }>;
 }
 
@@ -71,6 +73,8 @@ async function expectPageEqualsApi() {
   await expect.poll(() => value('#total-requests'), { timeout: 15_000 }).toBe(String(report.total_requests));
   expect(Number(await value('#total-cost'))).toBe(report.total_cost);
   expect(Number(await value('#avg-cost'))).toBe(report.avg_cost_per_request);
+  expect(Number(await value('#cache-hits'))).toBe(report.cache_hits);
+  expect(Number(await value('#saved-by-cache'))).toBe(report.saved_by_cache);
   expect(await page.locator('#total-cost').textContent()).toMatch(/^\$\d/);
   for (const g of report.groups) {
     const row = page.locator(`#by-model tr[data-key="${g.key}"]`);
@@ -159,12 +163,16 @@ describe('GET /dashboard', () => {
     });
 
     const more = await runTasks([
-      { prompt: 'Refactor this TypeScript class', task_type: 'code' },
+      // Two identical cached tasks at once: one call, one cache hit (no third request).
+      { prompt: 'Refactor this TypeScript class', task_type: 'code', cache: true },
+      { prompt: 'Refactor this TypeScript class', task_type: 'code', cache: true },
       { prompt: 'Summarise the literature on sleep', task_type: 'research' },
       { prompt: 'Summarise this long report', task_type: 'long_context' },
     ]);
     const after = await expectPageEqualsApi();
     expect(after.total_requests).toBe(6);
+    expect(after.cache_hits).toBe(1);
+    expect(after.saved_by_cache).toBeGreaterThan(0);
     expect(after.total_cost).toBeGreaterThan(before.total_cost);
     const newest = page.locator(`#recent-tasks tr[data-id="${more[0]}"]`);
     await expect.poll(() => newest.count(), { timeout: 10_000 }).toBe(1);

@@ -23,6 +23,7 @@ export async function reportCommand(
       `Total cost:               ${formatUsd(r.totalCost)}`,
       `Total requests:           ${r.totalRequests}`,
       `Average cost per request: ${formatUsd(r.avgCostPerRequest)}`,
+      `Saved by the cache:       ${formatUsd(r.savedByCache)} (${r.cacheHits} cached answers)`,
       '',
       pad([r.groupBy, 'requests', 'cost']),
       ...rows.map(pad),

@@ -248,6 +248,7 @@ describe('orchex submit / get / wait / report / budget', () => {
     expect(Object.keys(report.costByModel)).toContain('claude-test');
     const human = await inProcess(['report', '--by', 'task_type'], env);
     expect(human.stdout).toMatch(/Total requests: +\d+/);
+    expect(human.stdout).toMatch(/Saved by the cache: +\$[\d.]+ \(\d+ cached answers\)/);
     expect(human.stdout).toMatch(/^code +\d+ +\$/m);
   });
 

@@ -12,6 +12,7 @@ import {
   ModelQueues,
   PendingAttempts,
   queueName,
+  ResultCache,
   reconcileFailedJob,
   SignalRecorder,
   type StepDeps,
@@ -112,6 +113,11 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     pending: new PendingAttempts(redis, prefix),
     streams: new TaskStreams(redis, prefix),
     signals: new SignalRecorder(redis, prefix, config.routing, logger),
+    cache: new ResultCache(redis, prefix, {
+      maxEntryBytes: config.cache.max_entry_bytes,
+      maxEntries: config.cache.max_entries,
+      maxBytes: config.cache.max_bytes,
+    }),
   };
 
   const workers: Worker[] = [];

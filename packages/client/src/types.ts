@@ -40,6 +40,11 @@ export interface Task {
   timeout?: number;
   /** Your own small JSON object, returned as given. */
   metadata?: Record<string, unknown>;
+  /**
+   * Result cache: true (the server's cache.ttl) or a TTL in whole seconds serves an identical earlier answer at $0
+   * and keeps this one; false never caches. Default: the routing rule's setting (for temperature unset or 0).
+   */
+  cache?: boolean | number;
   /** The same key (from the same API key) returns the first task instead of running another. Not allowed in batches. */
   idempotencyKey?: string;
 }
@@ -86,6 +91,10 @@ export interface TaskInfo {
   model: string | null;
   /** USD, all attempts. */
   cost: number;
+  /** Answered from the result cache: no model call, cost 0. */
+  cached: boolean;
+  /** USD the cached answer's original call cost (0 when not cached). */
+  savedCost: number;
   usage: Usage | null;
   finishReason: string | null;
   error: TaskErrorInfo | null;
@@ -232,7 +241,19 @@ export interface CostReport {
   avgCostPerRequest: number;
   /** USD per model name. */
   costByModel: Record<string, number>;
-  groups: Array<{ key: string; cost: number; requests: number; inputTokens: number; outputTokens: number }>;
+  /** Tasks answered from the result cache (not in totalRequests: no call was made). */
+  cacheHits: number;
+  /** USD the result cache saved: what the answers it served cost when first made. */
+  savedByCache: number;
+  groups: Array<{
+    key: string;
+    cost: number;
+    requests: number;
+    inputTokens: number;
+    outputTokens: number;
+    cacheHits: number;
+    savedByCache: number;
+  }>;
 }
 
 /** Figures of one A/B arm, or of all arms together. */
@@ -273,6 +294,10 @@ export interface CostAnalysis {
   savingsPercent: number;
   totalRequests: number;
   failedRequests: number;
+  /** Tasks answered from the result cache instead of a model call. */
+  cacheHits: number;
+  /** USD the result cache saved (not part of `savings`, which is routing's). */
+  savedByCache: number;
   /** The seed's split: percent of requests on Claude, on OpenAI's premium tier (its GPT-4), on its small tier (GPT-3.5). */
   claudePercent: number;
   gpt4Percent: number;

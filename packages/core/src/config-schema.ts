@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cacheConfigSchema, cacheSetting } from './cache-config-schema.ts';
 import { longContextSchema } from './long-context-schema.ts';
 import { modelEntrySchema, usd } from './model-config-schema.ts';
 import { resolveConfig } from './resolve-config.ts';
@@ -48,6 +49,8 @@ export const routingRuleSchema = z
       .max(10, 'at most 10 variants')
       .refine((vs) => new Set(vs.map((v) => v.name)).size === vs.length, 'variant names must differ')
       .optional(),
+    /** Cache this type's answers: true (cache.ttl) or a TTL in seconds; only for tasks with temperature unset or 0. */
+    cache: cacheSetting.optional(),
   })
   .strict();
 
@@ -117,6 +120,8 @@ export const configInputSchema = z
       .default({}),
     /** How strategies weigh models, and when a model counts as unhealthy (circuit breaker). */
     routing: routerSettingsSchema.default(routerSettingsSchema.parse({})),
+    /** The result cache (docs/cost-optimization.md "Result cache"): defaults for tasks and rules that opt in. */
+    cache: cacheConfigSchema.default(cacheConfigSchema.parse({})),
     models: z.record(modelName, modelEntrySchema).default({}),
     /**
      * Providers loaded from modules at start (docs/providers.md): each entry names the provider its models use and

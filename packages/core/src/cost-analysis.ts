@@ -12,6 +12,10 @@ export interface ModelCostRow {
   inputTokens: number;
   outputTokens: number;
   costMicros: number;
+  /** Tasks answered from the result cache (no call, not in requests); 0 when absent. */
+  cacheHits?: number;
+  /** What those answers' original calls cost; 0 when absent. */
+  savedMicros?: number;
 }
 
 /** Provider families the seed's report speaks of ("Claude", "GPT", …); local = self-hosted models. */
@@ -49,6 +53,10 @@ export interface CostAnalysis {
   savings_percent: number;
   total_requests: number;
   failed_requests: number;
+  /** Tasks answered from the result cache instead of a model call (not in total_requests). */
+  cache_hits: number;
+  /** USD the result cache saved: the original cost of every answer it served again (not in `savings`). */
+  saved_by_cache: number;
   /** The seed's split: percent of requests on Claude models, ... */
   claude_percent: number;
   /** ... on OpenAI's premium tier (the seed's GPT-4 role: models whose `tier` is premium), ... */
@@ -77,6 +85,8 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
   let actual = 0;
   let requests = 0;
   let failed = 0;
+  let cacheHits = 0;
+  let savedMicros = 0;
   const byFamily: Record<ProviderFamily, number> = { claude: 0, gpt: 0, gemini: 0, local: 0 };
   const byModel = new Map<string, number>();
   const byTier = { gpt4: 0, gpt35: 0 };
@@ -85,10 +95,12 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
     actual += r.costMicros;
     requests += r.requests;
     failed += r.failed;
+    cacheHits += r.cacheHits ?? 0;
+    savedMicros += r.savedMicros ?? 0;
     // Rows are written with one of PROVIDERS; the fallback only keeps a row from a newer version from being lost.
     const family = FAMILY[r.provider as ProviderName] ?? 'local';
     byFamily[family] += r.requests;
-    byModel.set(r.model, (byModel.get(r.model) ?? 0) + r.requests);
+    if (r.requests > 0) byModel.set(r.model, (byModel.get(r.model) ?? 0) + r.requests);
     // Tiers from today's config: a model since removed from it counts in its family only.
     const m = Object.hasOwn(config.models, r.model) ? config.models[r.model] : undefined;
     if (m?.provider === 'openai' && m.tier === 'premium') byTier.gpt4 += r.requests;
@@ -107,6 +119,8 @@ export function analyzeCosts(rows: readonly ModelCostRow[], config: OrchexConfig
     savings_percent: percent(savings, potential),
     total_requests: requests,
     failed_requests: failed,
+    cache_hits: cacheHits,
+    saved_by_cache: microsToUsd(savedMicros),
     claude_percent: percent(byFamily.claude, requests),
     gpt4_percent: percent(byTier.gpt4, requests),
     gpt35_percent: percent(byTier.gpt35, requests),

@@ -1,5 +1,7 @@
 export * from './assign-variant.ts';
 export * from './build-prompt.ts';
+export * from './cache-config-schema.ts';
+export * from './cache-policy.ts';
 export * from './catalog-prices.ts';
 export * from './classify-task.ts';
 export * from './config-schema.ts';

@@ -1,3 +1,4 @@
+import { cacheTtlFor } from './cache-policy.ts';
 import type { OrchexConfig } from './config-schema.ts';
 import { microsToUsd, outputLimit, usdToMicros, worstCaseMicros } from './cost.ts';
 import { estimateInputTokens } from './estimate-input-tokens.ts';
@@ -39,6 +40,8 @@ export interface PlannedTask {
    * these instead of slicing `input`'s strings, which would make the process allocate each one whole.
    */
   textPieces?: TextPieces;
+  /** Seconds the answer is kept in the result cache (cache-policy.ts); undefined = not cached. Never for a split task. */
+  cacheTtlSec?: number | undefined;
 }
 
 /** One call of a task on one model, before it is made. */
@@ -135,6 +138,7 @@ export function planTask(
           ...routed,
           reason: `${routed.reason}; ${routed.plan.slice(0, firstStep).join(', ')} over max_per_request $${limit}, starts on ${start}`,
         };
+  const cacheTtlSec = cacheTtlFor(input, routed, config);
   return {
     id,
     input,
@@ -144,6 +148,7 @@ export function planTask(
     estimateMicros: worstCases[firstStep] as number,
     split,
     calls: calls.filter((c) => c !== undefined),
+    cacheTtlSec,
   };
 }
 

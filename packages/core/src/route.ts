@@ -29,6 +29,8 @@ export interface RoutePlan {
    * estimate uses estimateInputTokens(task, firstModel) instead, which tokenizes for OpenAI models.
    */
   inputTokens: number;
+  /** The routing rule that chose the plan (its name in routing_rules); undefined for a chain or the default model. */
+  rule?: string | undefined;
 }
 
 /** A task names a model the configuration does not know; the API turns this into a 400. */
@@ -74,6 +76,7 @@ export function route(task: RoutableTask, config: OrchexConfig, ctx: RouteContex
   // Who a strategy may choose from, and the quality floor it keeps to.
   let candidates: readonly string[];
   let floor: number | undefined = task.min_quality;
+  let ruleName: string | undefined;
 
   if (task.fallback_chain) {
     const aliased: string[] = [];
@@ -126,6 +129,7 @@ export function route(task: RoutableTask, config: OrchexConfig, ctx: RouteContex
           } else objective = v.strategy;
         }
       }
+      ruleName = ruleType;
     } else {
       plan = [config.orchestrator.default_model];
       strategy = 'default_model';
@@ -175,6 +179,7 @@ export function route(task: RoutableTask, config: OrchexConfig, ctx: RouteContex
     inputTokens,
     ...(objective ? { objective } : {}),
     ...(variant ? { variant } : {}),
+    rule: ruleName,
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cacheSetting } from './cache-config-schema.ts';
 import { findUnsafeJsonText, safeString } from './safe-string.ts';
 import { STRATEGIES } from './vocabulary.ts';
 
@@ -122,6 +123,12 @@ const taskObjectSchema = z
       .optional(),
     /** Per-attempt deadline in seconds for this task (long research calls), whole milliseconds; default orchestrator.timeout. */
     timeout: timeoutSchema.optional(),
+    /**
+     * Serve an identical earlier answer from the result cache, and keep this one for later: true (the config's
+     * cache.ttl), a TTL in whole seconds (1 … 30 days), or false (never, even if the rule caches). Applies whatever
+     * the temperature. Default: the routing rule's `cache`, for tasks with temperature unset or 0.
+     */
+    cache: cacheSetting.optional(),
     /** Your own small JSON object, returned as is. */
     metadata: metadataSchema.optional(),
     /** The same key from the same API key returns the first task instead of creating another. */

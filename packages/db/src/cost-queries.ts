@@ -26,6 +26,10 @@ export interface CostSums {
   inputTokens: number;
   outputTokens: number;
   costMicros: number;
+  /** Tasks answered from the result cache (no call: not in requests). */
+  cacheHits: number;
+  /** What those answers' original calls cost. */
+  savedMicros: number;
 }
 
 /** One group of the report; `key` is null for tasks without a task type. */
@@ -65,12 +69,15 @@ function sums(r: Record<string, unknown>): CostSums {
     inputTokens: num(r.input_tokens),
     outputTokens: num(r.output_tokens),
     costMicros: num(r.cost_micros),
+    cacheHits: num(r.cache_hits),
+    savedMicros: num(r.saved_micros),
   };
 }
 
 const SUMS = sql`sum(requests)::bigint as requests, sum(failed)::bigint as failed,
   sum(input_tokens)::bigint as input_tokens, sum(output_tokens)::bigint as output_tokens,
-  sum(cost_micros)::bigint as cost_micros`;
+  sum(cost_micros)::bigint as cost_micros, sum(cache_hits)::bigint as cache_hits,
+  sum(saved_micros)::bigint as saved_micros`;
 
 /**
  * Totals, per-model sums and the requested grouping over `cost_rollups` in one scan (GROUPING SETS), so the report
@@ -87,7 +94,15 @@ export async function costReport(db: Db, range: CostRange & { groupBy: CostGroup
     from ${costRollups}
     where ${rangeWhere(range)}
     group by grouping sets (${sets})`);
-  let total: CostSums = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 };
+  let total: CostSums = {
+    requests: 0,
+    failed: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costMicros: 0,
+    cacheHits: 0,
+    savedMicros: 0,
+  };
   const byModel: CostReportData['byModel'] = [];
   const groups: CostGroup[] = [];
   for (const r of rows) {

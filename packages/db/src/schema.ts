@@ -41,6 +41,8 @@ export interface TaskParams {
   stop?: string[];
   /** Stream the answer as it is written (the worker appends deltas to the task's Redis stream). */
   stream?: boolean;
+  /** Seconds the answer is kept in the result cache; absent = not cached (decided at submit: the task or its rule). */
+  cacheTtlSec?: number;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's
@@ -90,6 +92,10 @@ export const tasks = pgTable(
     /** Sum over all attempts, in micro-dollars. */
     costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
     estimatedCostMicros: bigint('estimated_cost_micros', { mode: 'number' }).notNull().default(0),
+    /** Answered from the result cache: no model call, cost 0. */
+    cached: boolean('cached').notNull().default(false),
+    /** For a cached answer, what its original call cost: what the cache saved. */
+    savedCostMicros: bigint('saved_cost_micros', { mode: 'number' }).notNull().default(0),
     error: jsonb('error').$type<TaskError>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     // The database's clock, not the writer's, so rows written by different hosts order consistently.
@@ -191,6 +197,10 @@ export const costRollups = pgTable(
     inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
     outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
     costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+    /** Tasks answered from the result cache (not counted in requests: no call was made). */
+    cacheHits: integer('cache_hits').notNull().default(0),
+    /** What those answers' original calls cost: the cache's saving. */
+    savedMicros: bigint('saved_micros', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.day, t.apiKeyId, t.model, t.taskType] }),

@@ -118,3 +118,55 @@ export async function completeTasks(db: Db, items: Array<{ id: string; result: S
     returning t.id`);
   return new Set(res.rows.map((r) => r.id));
 }
+
+/** An answer served from the result cache: the cached result and what its original call cost. */
+export interface CachedResult extends StepResult {
+  /** The provider of `model`, for the cost rollup. */
+  provider: string;
+  /** The original call's cost: what this answer saved. */
+  savedMicros: number;
+}
+
+/**
+ * Completes tasks from the result cache: no attempt row (no model call was made), cost stays 0, `cached` and the
+ * saving are set, and — in the same statement, only for tasks this completed, so a re-delivered job counts once —
+ * the cost rollup's cache_hits and saved_micros grow. Returns the ids that were completed.
+ */
+export async function completeCachedTasks(
+  db: Db,
+  items: Array<{ id: string; result: CachedResult }>,
+): Promise<Set<string>> {
+  const json = JSON.stringify(
+    items.map(({ id, result }) => ({
+      id,
+      model: result.model,
+      provider: result.provider,
+      result_text: result.resultText,
+      finish_reason: result.finishReason,
+      usage: result.usage,
+      saved_micros: result.savedMicros,
+    })),
+  );
+  const res = await db.execute<{ id: string }>(sql`
+    with v as (
+      select * from jsonb_to_recordset(${json}::jsonb) as v(id uuid, model text, provider text, result_text text,
+        finish_reason text, usage jsonb, saved_micros bigint)
+    ), done as (
+      update ${tasks} t set status = 'succeeded', model = v.model, result_text = v.result_text,
+        finish_reason = v.finish_reason, usage = v.usage, error = null, cached = true, saved_cost_micros = v.saved_micros,
+        started_at = coalesce(t.started_at, now()), finished_at = now(), updated_at = now()
+      from v
+      where t.id = v.id and t.status not in ${notTerminal}
+      returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type, v.model, v.provider, v.saved_micros
+    ), roll as (
+      insert into ${costRollups} (day, api_key_id, model, provider, task_type, cache_hits, saved_micros)
+      select (now() at time zone 'utc')::date, api_key_id, model, provider, task_type, count(*), sum(saved_micros)
+      from done
+      group by api_key_id, model, provider, task_type
+      on conflict (day, api_key_id, model, task_type) do update set
+        cache_hits = ${costRollups.cacheHits} + excluded.cache_hits,
+        saved_micros = ${costRollups.savedMicros} + excluded.saved_micros
+    )
+    select id from done`);
+  return new Set(res.rows.map((r) => r.id));
+}

@@ -1,11 +1,19 @@
 import type { TaskError } from '@orchex/core';
 import type { Db } from './db.ts';
 import type { NewAttempt } from './schema.ts';
-import { attemptKey, completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
+import {
+  attemptKey,
+  type CachedResult,
+  completeCachedTasks,
+  completeTasks,
+  markRunningMany,
+  recordAttempts,
+  type StepResult,
+} from './set-wise-writes.ts';
 import { cancelQueuedParts, finishParent } from './split-task-store.ts';
 import { advanceStep, completeTask, failTask, markRunning, recordAttempt } from './task-store.ts';
 
-export type { StepResult } from './set-wise-writes.ts';
+export type { CachedResult, StepResult } from './set-wise-writes.ts';
 
 /**
  * Every write a worker makes, in one place. The hot ones (mark running, record attempt, complete) are grouped
@@ -22,6 +30,11 @@ export interface StepWriter {
    * `result`, completes the task unless it is terminal. Resolves whether the attempt row was new.
    */
   recordAttempt(row: NewAttempt, result?: StepResult): Promise<boolean>;
+  /**
+   * Completes a task with an answer from the result cache (no attempt: no call was made) and counts the hit and its
+   * saving in the cost rollup, unless the task is terminal. Grouped like recordAttempt. Resolves whether it completed.
+   */
+  completeCached(taskId: string, result: CachedResult): Promise<boolean>;
   /**
    * The successful attempt of a split task's reduce part: the attempt, the part's result and the task it belongs to
    * (the reduce's answer, cost = sum of its parts) in ONE transaction — a reduce recorded as done with its parent
@@ -51,6 +64,13 @@ type Item =
       result: StepResult | undefined;
       resolve: (v: boolean) => void;
       reject: (e: unknown) => void;
+    }
+  | {
+      kind: 'cached';
+      taskId: string;
+      result: CachedResult;
+      resolve: (v: boolean) => void;
+      reject: (e: unknown) => void;
     };
 
 export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
@@ -76,19 +96,23 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
   async function write(group: Item[]): Promise<void> {
     const running = group.filter((i): i is Extract<Item, { kind: 'running' }> => i.kind === 'running');
     const atts = group.filter((i): i is Extract<Item, { kind: 'attempt' }> => i.kind === 'attempt');
+    const hits = group.filter((i): i is Extract<Item, { kind: 'cached' }> => i.kind === 'cached');
     try {
-      const { runningOk, newAttempts } = await db.transaction(async (tx) => ({
+      const { runningOk, newAttempts, cachedOk } = await db.transaction(async (tx) => ({
         runningOk: running.length ? await markRunningMany(tx, running) : new Set<string>(),
         newAttempts: atts.length ? await recordAndComplete(tx, atts) : new Set<string>(),
+        cachedOk: hits.length ? await completeCached(tx, hits) : new Set<string>(),
       }));
       for (const r of running) r.resolve(runningOk.has(r.taskId));
       for (const a of atts) a.resolve(newAttempts.has(attemptKey(a.row)));
+      for (const h of hits) h.resolve(cachedOk.has(h.taskId));
     } catch {
       // Something in the group failed (e.g. a task deleted under us): nothing persisted; write each item alone so
       // only the item at fault fails.
       for (const item of group) {
         try {
           if (item.kind === 'running') item.resolve(await markRunning(db, item.taskId, item.step));
+          else if (item.kind === 'cached') item.resolve((await completeCached(db, [item])).size > 0);
           else item.resolve((await db.transaction((tx) => recordAndComplete(tx, [item]))).size > 0);
         } catch (err) {
           item.reject(err);
@@ -107,6 +131,12 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
     recordAttempt(row, result) {
       return new Promise((resolve, reject) => {
         pending.push({ kind: 'attempt', row, result, resolve, reject });
+        kick();
+      });
+    },
+    completeCached(taskId, result) {
+      return new Promise((resolve, reject) => {
+        pending.push({ kind: 'cached', taskId, result, resolve, reject });
         kick();
       });
     },
@@ -151,3 +181,9 @@ async function recordAndComplete(
   if (done.length) await completeTasks(tx, done);
   return fresh;
 }
+
+const completeCached = (tx: Db, items: Array<{ taskId: string; result: CachedResult }>) =>
+  completeCachedTasks(
+    tx,
+    items.map((i) => ({ id: i.taskId, result: i.result })),
+  );

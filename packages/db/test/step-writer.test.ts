@@ -84,4 +84,54 @@ describe.each([
     expect(b.status).toBe('rejected');
     await w.close();
   });
+
+  it('cache hits complete their tasks at $0 with the saving, counted once in the rollup however often delivered', async () => {
+    const w = createStepWriter(database.db);
+    const cachedTask = async () =>
+      (
+        await insertTask(database.db, {
+          apiKeyId: 'cache-key',
+          prompt: 'p',
+          params: { maxTokens: 10, cacheTtlSec: 60 },
+          plan: ['m'],
+          routingReason: 'r',
+          taskType: 'faq',
+        })
+      ).task;
+    const tasks = await Promise.all(Array.from({ length: 20 }, cachedTask));
+    const hit = (i: number) => ({ ...result, provider: 'openai', savedMicros: 1000 + i });
+    // Every hit written twice (a re-delivered job), in the same group as an ordinary answer: the update touches each
+    // task once, so the rollup counts it once.
+    const other = await cachedTask();
+    const done = await Promise.all([
+      ...tasks.map((t, i) => w.completeCached(t.id, hit(i))),
+      ...tasks.map((t, i) => w.completeCached(t.id, hit(i))),
+      w.recordAttempt(attempt(other.id, 1, 500), result),
+    ]);
+    expect(done.every(Boolean)).toBe(true);
+    // Delivered again after that commit: nothing left to complete.
+    expect(await Promise.all(tasks.map((t, i) => w.completeCached(t.id, hit(i))))).toEqual(tasks.map(() => false));
+    const rows = await database.db.execute<{ status: string; cost: string; cached: boolean; saved: string }>(
+      sql`select status, cost_micros as cost, cached, saved_cost_micros as saved from tasks where id in (${sql.join(
+        tasks.map((t) => sql`${t.id}::uuid`),
+        sql`, `,
+      )}) order by saved_cost_micros`,
+    );
+    expect(rows.rows.map((r) => [r.status, Number(r.cost), r.cached, Number(r.saved)])).toEqual(
+      tasks.map((_t, i) => ['succeeded', 0, true, 1000 + i]),
+    );
+    const roll = await database.db.execute<{ hits: number; saved: string; requests: number; cost: string }>(
+      sql`select sum(cache_hits)::int as hits, sum(saved_micros) as saved, sum(requests)::int as requests,
+                 sum(cost_micros) as cost
+          from cost_rollups where api_key_id = 'cache-key'`,
+    );
+    const saved = tasks.reduce((s, _t, i) => s + 1000 + i, 0);
+    // Hits are not requests; only the ordinary answer was a call and cost anything.
+    expect(roll.rows[0]).toMatchObject({ hits: 20, requests: 1 });
+    expect(Number(roll.rows[0]!.saved)).toBe(saved);
+    expect(Number(roll.rows[0]!.cost)).toBe(500);
+    // A finished task is not completed again from the cache.
+    expect(await w.completeCached(other.id, hit(0))).toBe(false);
+    await w.close();
+  });
 });

@@ -1,4 +1,6 @@
 export * from './budget/index.ts';
+export { type CachedAnswer, ResultCache, type ResultCacheLimits } from './cache/result-cache.ts';
+export { type CacheKeyInput, resultCacheKey } from './cache/result-cache-key.ts';
 export { logConnectionError } from './connection-error-log.ts';
 export * from './job-catalog.ts';
 export * from './limits/index.ts';

@@ -217,6 +217,8 @@ function taskRows(
     system: input.system ?? null,
     plan: route.plan,
   };
+  // Only a task answered in one call is cached (the planner leaves split tasks out).
+  const cacheTtlSec = split ? undefined : planned.cacheTtlSec;
   const row = {
     ...common,
     id: planned.id,
@@ -224,7 +226,7 @@ function taskRows(
     prompt: input.prompt,
     messages: input.messages ?? null,
     context: input.context ?? null,
-    params: taskParams(input),
+    params: { ...taskParams(input), ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}) },
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
     currentStep: planned.firstStep,

@@ -99,6 +99,8 @@ function renderReport(byDay, byType, byModel) {
   show('total-cost', byDay.total_cost, usd(byDay.total_cost));
   show('total-requests', byDay.total_requests);
   show('avg-cost', byDay.avg_cost_per_request, usd(byDay.avg_cost_per_request));
+  show('cache-hits', byDay.cache_hits);
+  show('saved-by-cache', byDay.saved_by_cache, usd(byDay.saved_by_cache));
 
   const perDay = new Map(byDay.groups.map((g) => [g.key, g.cost]));
   const labels = days(byDay.from, byDay.to);

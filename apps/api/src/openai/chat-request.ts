@@ -1,4 +1,4 @@
-import { chatMessageSchema, type OrchexConfig, resolveModelName, TASK_TYPES } from '@orchex/core';
+import { cacheSetting, chatMessageSchema, type OrchexConfig, resolveModelName, TASK_TYPES } from '@orchex/core';
 import { z } from 'zod';
 import { OpenAIError } from './openai-error.ts';
 
@@ -37,6 +37,8 @@ export const chatRequestSchema = z
     // Changes nothing orchex could honour differently; accepted so SDK defaults do not fail.
     store: z.boolean().nullable().optional(),
     service_tier: z.string().nullable().optional(),
+    /** orchex's extension: the result cache, as a task's `cache` (true, false or a TTL in seconds). */
+    cache: cacheSetting.optional(),
   })
   .strict();
 
@@ -124,6 +126,7 @@ export function parseChatRequest(body: unknown, config: OrchexConfig): ChatTask 
     ...(r.top_p != null ? { top_p: r.top_p } : {}),
     ...(r.stop != null ? { stop: typeof r.stop === 'string' ? [r.stop] : r.stop } : {}),
     ...(r.metadata || r.user ? { metadata: { ...r.metadata, ...(r.user ? { user: r.user } : {}) } } : {}),
+    ...(r.cache !== undefined ? { cache: r.cache } : {}),
   };
   return { task, stream: r.stream === true, includeUsage: r.stream_options?.include_usage === true };
 }

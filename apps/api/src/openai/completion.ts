@@ -25,6 +25,9 @@ export function completion(task: TaskSummaryWithAttempts) {
       plan: task.plan,
       attempts: task.attempts.length,
       cost: microsToUsd(task.costMicros),
+      /** Answered from the result cache (cost 0), and what its original call cost. */
+      cached: task.cached,
+      saved_cost: microsToUsd(task.savedCostMicros),
     },
   };
 }

@@ -16,6 +16,7 @@ import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChil
 import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
+import { type CacheFill, cacheRung } from './cache-step.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
@@ -72,6 +73,28 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
       run = again.run;
     }
   }
+  // 0b. The result cache: a hit ends the task here, $0, before any hold or slot; a miss of an identical request
+  // that another step is answering waits for that answer (no retry spent).
+  const cache = await cacheRung(deps, run, job);
+  if (cache.kind === 'hit') return { outcome: 'succeeded', model: run.modelName };
+  if (cache.kind === 'wait') return back(queueModel, { kind: 'delay', ms: cache.ms });
+  const fill = cache.kind === 'fill' ? cache.fill : undefined;
+  try {
+    return await callStep(deps, run, job, back, fill);
+  } finally {
+    // However this step ended without storing an answer (a failure, a limit, a hand-back), the next waiter fills.
+    if (fill && !fill.stored) await deps.cache.release(fill.hash, fill.token).catch(() => {});
+  }
+}
+
+/** Rungs 1–6: limits and hold, mark running, slot, call, record, finish or decide. */
+async function callStep(
+  deps: StepDeps,
+  run: StepRun,
+  job: Job,
+  back: (model: string, h: Handback) => Promise<never>,
+  fill: CacheFill | undefined,
+): Promise<StepOutcome> {
   const { task, step, modelName } = run;
   const reservationId = `${task.id}.${step}.${run.attempt}`;
 
@@ -154,7 +177,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   else deps.signals.failed(modelName, call.error.kind);
   if (call.ok) {
     // 5. Record and 6. finish: the task (and a reduce part's split task) succeeds and is announced.
-    await recordSuccess(deps, run, held, attempt, call.result);
+    await recordSuccess(deps, run, held, attempt, call.result, fill);
     return { outcome: 'succeeded', model: modelName };
   }
   // 5. Record the failed attempt, then 6. decide: the same model again, the next model of the plan, or the end.
@@ -193,9 +216,22 @@ async function recordSuccess(
   held: Held,
   attempt: AttemptBase,
   result: GenerateResult,
+  fill: CacheFill | undefined,
 ): Promise<void> {
   const { usage } = result;
   const cost = costMicros(usage, run.modelConfig);
+  // Stored before the task's write, so identical waiting tasks are answered without waiting for Postgres. A cache
+  // that cannot be written costs a later call, never this answer. Only complete answers (or ones cut at max_tokens,
+  // which is in the key) are kept: a filtered or errored ending is not worth serving again for the TTL.
+  if (fill && (result.finishReason.unified === 'stop' || result.finishReason.unified === 'length')) {
+    const answer = { model: run.modelName, resultText: result.content, finishReason: result.finishReason.unified };
+    fill.stored = await deps.cache
+      .put(fill.hash, fill.token, { ...answer, usage, costMicros: cost }, fill.ttlMs)
+      .catch((err: unknown) => {
+        deps.logger.warn({ taskId: run.task.id, err: safeErrorText(err) }, 'result cache not written');
+        return false;
+      });
+  }
   const [, settled] = await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, {
       actualTokens: usage.inputTokens.total + usage.outputTokens.total,

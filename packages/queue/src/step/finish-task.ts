@@ -1,5 +1,6 @@
 import type { TaskError } from '@orchex/core';
 import type { NewAttempt, StepResult, TaskWithAttempts } from '@orchex/db';
+import type { CachedAnswer } from '../cache/result-cache.ts';
 import { publishTaskFinished } from '../task-events.ts';
 import type { StepDeps } from './step-deps.ts';
 
@@ -17,6 +18,32 @@ export async function succeedTask(
   if (task.partKind === 'reduce' && task.parentTaskId)
     await deps.steps.completeReduce(attempt, result, task.parentTaskId);
   else await deps.steps.recordAttempt(attempt, result);
+  await announce(deps, task, 'succeeded');
+}
+
+/**
+ * Succeeds a task with an answer from the result cache: no attempt (no call was made), cost 0, `cached` and the
+ * original call's cost as the saving, written through the same group commit and announced the same way. A streaming
+ * task gets the whole answer as one delta before the end.
+ */
+export async function succeedCached(
+  deps: StepDeps,
+  run: { task: TaskWithAttempts; attempt: number; modelName: string; modelConfig: { provider: string } },
+  answer: CachedAnswer,
+): Promise<void> {
+  const { task } = run;
+  if (task.params.stream) {
+    const delta = { type: 'delta' as const, attempt: run.attempt, model: run.modelName, text: answer.resultText };
+    await deps.streams.append(task.id, delta).catch(() => {});
+  }
+  await deps.steps.completeCached(task.id, {
+    model: answer.model,
+    provider: run.modelConfig.provider,
+    resultText: answer.resultText,
+    finishReason: answer.finishReason,
+    usage: answer.usage,
+    savedMicros: answer.costMicros,
+  });
   await announce(deps, task, 'succeeded');
 }
 

@@ -3,6 +3,7 @@ import type { StepWriter, TaskReader } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
 import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
+import type { ResultCache } from '../cache/result-cache.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { SignalRecorder } from '../signals/index.ts';
@@ -43,6 +44,8 @@ export interface StepDeps {
   streams: TaskStreams;
   /** Each call's latency and outcome, for routing by speed and health (buffered, best effort). */
   signals: SignalRecorder;
+  /** The exact-match result cache (tasks that opted in), shared by every worker through Redis. */
+  cache: ResultCache;
 }
 
 /** How a step that did not throw ended. */
