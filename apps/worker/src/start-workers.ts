@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
 import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
+import type { RedisClient, RedisClusterSetting } from '@orchex/queue';
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -18,13 +19,14 @@ import {
   TaskStreams,
 } from '@orchex/queue';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
   config: OrchexConfig;
   db: Db;
   redisUrl: string;
+  /** ORCHEX_REDIS_CLUSTER: Redis Cluster seed nodes (credentials from redisUrl). Default: one Redis at redisUrl. */
+  redisCluster?: RedisClusterSetting | undefined;
   /** Redis key prefix. Default "orchex". */
   prefix?: string;
   /** Models to serve. Default: every configured model. */
@@ -51,11 +53,12 @@ export function workerOptionsFromEnv(
   env: OrchexEnv,
 ): Pick<
   WorkerPoolOptions,
-  'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs' | 'alertWebhook'
+  'redisUrl' | 'redisCluster' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs' | 'alertWebhook'
 > {
   const w = env.worker;
   return {
     redisUrl: env.redisUrl,
+    redisCluster: env.redisCluster,
     prefix: env.prefix,
     ...(w.lockDurationMs ? { lockDurationMs: w.lockDurationMs } : {}),
     ...(w.limitWindowMs ? { limitWindowMs: w.limitWindowMs } : {}),
@@ -89,7 +92,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     opts.providerEnv ?? process.env,
     await loadPlugins(config.plugins),
   );
-  const redis = createRedis(opts.redisUrl, 'orchex-worker');
+  const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster });
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
   const lockDuration = opts.lockDurationMs ?? 30_000;
@@ -113,11 +116,11 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   };
 
   const workers: Worker[] = [];
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   for (const model of served) {
     const maxConcurrency = config.models[model]?.max_concurrency ?? 1; // served names were checked above
     await queues.get(model).setGlobalConcurrency(maxConcurrency);
-    const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`);
+    const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`, { cluster: opts.redisCluster });
     connections.push(connection);
     const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
       connection,

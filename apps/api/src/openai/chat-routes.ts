@@ -10,9 +10,9 @@ import {
   unavailableDependency,
 } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
+import type { RedisClient } from '@orchex/queue';
 import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { Redis } from 'ioredis';
 import { followTask } from '../stream-reader.ts';
 import type { TaskWaiter } from '../task-waiter.ts';
 import { parseChatRequest } from './chat-request.ts';
@@ -25,7 +25,7 @@ import { OpenAIError } from './openai-error.ts';
 export interface ChatRouteDeps {
   config: OrchexConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   streams: TaskStreams;
   queues: ModelQueues;
   waiter: TaskWaiter;
