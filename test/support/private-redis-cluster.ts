@@ -172,7 +172,9 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Priv
           const maps = await Promise.all(live().map((p) => clusterSlots(cli, p).catch(() => [])));
           const texts = maps.map((m) => JSON.stringify([...m].sort((a, b) => a[0] - b[0])));
           const slots = maps[0]?.reduce((n, [from, to]) => n + (to - from + 1), 0);
-          if (slots === 16384 && texts.every((t) => t === texts[0])) return;
+          // …and no slot may still be owned by a killed node (right after a kill the others have not noticed yet).
+          const ownersAlive = (maps[0] ?? []).every(([, , master]) => live().includes(master));
+          if (slots === 16384 && ownersAlive && texts.every((t) => t === texts[0])) return;
         }
         if (Date.now() > deadline) throw new Error('redis cluster did not become healthy');
         await sleep(100);

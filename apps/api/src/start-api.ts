@@ -7,6 +7,7 @@ import {
   keyBudgetsFromConfig,
   ModelQueues,
   type RedisClusterSetting,
+  replicaAcks,
   TaskStreams,
   taskFinishedChannel,
 } from '@orchex/queue';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   redisUrl: string;
   /** ORCHEX_REDIS_CLUSTER: Redis Cluster seed nodes (credentials from redisUrl). Default: one Redis at redisUrl. */
   redisCluster?: RedisClusterSetting | undefined;
+  /** ORCHEX_REDIS_REPLICA_ACKS: replicas each budget write waits for, so a failover loses none. Default 0. */
+  redisReplicaAcks?: number;
   prefix: string;
   logger: Logger;
   apiKeys: string[];
@@ -49,6 +52,7 @@ export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, 
     logger,
     redisUrl: env.redisUrl,
     redisCluster: env.redisCluster,
+    redisReplicaAcks: env.redisReplicaAcks,
     prefix: env.prefix,
     ...env.api,
     warmPlanner: true,
@@ -85,7 +89,7 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
     createRedis(opts.redisUrl, 'orchex-api-events', { cluster: opts.redisCluster }),
     taskFinishedChannel(opts.prefix),
   );
-  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix, replicaAcks(opts.redisReplicaAcks));
   const keyId = await loadKeyId(opts.db, opts.keySecret);
   const streams = new TaskStreams(redis, opts.prefix);
   const planner = new RequestPlanner(opts.config);

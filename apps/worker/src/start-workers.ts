@@ -14,6 +14,7 @@ import {
   PendingAttempts,
   queueName,
   reconcileFailedJob,
+  replicaAcks,
   type StepDeps,
   scheduleOrphanSweep,
   TaskStreams,
@@ -27,6 +28,10 @@ export interface WorkerPoolOptions {
   redisUrl: string;
   /** ORCHEX_REDIS_CLUSTER: Redis Cluster seed nodes (credentials from redisUrl). Default: one Redis at redisUrl. */
   redisCluster?: RedisClusterSetting | undefined;
+  /** ORCHEX_REDIS_REPLICA_ACKS: replicas each budget write waits for, so a failover loses none. Default 0. */
+  redisReplicaAcks?: number;
+  /** ORCHEX_SWEEP_INTERVAL_MS: how often the orphan sweep runs (one worker at a time). Default 30000 ms. */
+  sweepEveryMs?: number;
   /** Redis key prefix. Default "orchex". */
   prefix?: string;
   /** Models to serve. Default: every configured model. */
@@ -53,12 +58,22 @@ export function workerOptionsFromEnv(
   env: OrchexEnv,
 ): Pick<
   WorkerPoolOptions,
-  'redisUrl' | 'redisCluster' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs' | 'alertWebhook'
+  | 'redisUrl'
+  | 'redisCluster'
+  | 'redisReplicaAcks'
+  | 'sweepEveryMs'
+  | 'prefix'
+  | 'lockDurationMs'
+  | 'limitWindowMs'
+  | 'backoffBaseMs'
+  | 'alertWebhook'
 > {
   const w = env.worker;
   return {
     redisUrl: env.redisUrl,
     redisCluster: env.redisCluster,
+    redisReplicaAcks: env.redisReplicaAcks,
+    ...(w.sweepEveryMs ? { sweepEveryMs: w.sweepEveryMs } : {}),
     prefix: env.prefix,
     ...(w.lockDurationMs ? { lockDurationMs: w.lockDurationMs } : {}),
     ...(w.limitWindowMs ? { limitWindowMs: w.limitWindowMs } : {}),
@@ -107,7 +122,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
     limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
-    budget: keyBudgetsFromConfig(redis, config, db, prefix),
+    budget: keyBudgetsFromConfig(redis, config, db, prefix, replicaAcks(opts.redisReplicaAcks)),
     alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
     leaseMs: lockDuration,
@@ -139,7 +154,10 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }
-  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, { pending: deps.pending });
+  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, {
+    pending: deps.pending,
+    ...(opts.sweepEveryMs ? { everyMs: opts.sweepEveryMs } : {}),
+  });
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {

@@ -37,6 +37,13 @@ export const envVariablesSchema = z
       (nodes) => nodes.every((n) => /^(rediss?:\/\/)?[^\s/:]+:\d{1,5}\/?$/.test(n)),
       'each node must be host:port or redis://host:port',
     ),
+    /**
+     * Replicas every budget write waits for (Redis WAIT, up to 250 ms), so a failover cannot lose a hold or a settled
+     * cost. Set it to 1 on a Redis (Cluster) with replicas; 0 (default) waits for none.
+     */
+    ORCHEX_REDIS_REPLICA_ACKS: z.coerce.number().int().min(0).max(5).default(0),
+    /** How often a worker looks for orphaned tasks (ms); one worker at a time runs it. Default 30000. */
+    ORCHEX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(500, 'at least 500').optional(),
     /** Port of the local Redis when REDIS_URL is unset. Default 6379. */
     ORCHEX_REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_REDIS_PORT),
     /** Where the Redis that `npm start` starts keeps its AOF and log. Default .orchex/redis. */
@@ -113,6 +120,8 @@ export const envSchema = envVariablesSchema.transform((v) => ({
             : [v.REDIS_URL ?? `redis://127.0.0.1:${v.ORCHEX_REDIS_PORT}`],
       }
     : undefined,
+  /** Budget writes wait for this many replicas (0 = none). */
+  redisReplicaAcks: v.ORCHEX_REDIS_REPLICA_ACKS,
   /**
    * Set when REDIS_URL is not: `npm start` then uses the Redis answering on 127.0.0.1:port or starts its own there
    * (dir default .orchex/redis). start:api and start:worker only connect to redisUrl.
@@ -143,6 +152,7 @@ export const envSchema = envVariablesSchema.transform((v) => ({
     lockDurationMs: v.ORCHEX_LOCK_MS,
     limitWindowMs: v.ORCHEX_LIMIT_WINDOW_MS,
     backoffBaseMs: v.ORCHEX_BACKOFF_BASE_MS,
+    sweepEveryMs: v.ORCHEX_SWEEP_INTERVAL_MS,
     alertWebhook: v.ORCHEX_ALERT_WEBHOOK,
   },
 }));

@@ -1,6 +1,6 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { logConnectionError } from './connection-error-log.ts';
-import type { RedisClient } from './limits/lua-command.ts';
+import type { RedisClient, ReplicaAcks } from './limits/lua-command.ts';
 
 /** Redis Cluster seed nodes (host:port or redis:// URLs); the client discovers every other node from them. */
 export interface RedisClusterSetting {
@@ -61,4 +61,12 @@ function credentialsOf(url: string): RedisOptions {
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+/** How long a budget write waits for its replicas before going on with fewer (a replica down must not stall work). */
+const REPLICA_ACK_TIMEOUT_MS = 250;
+
+/** ORCHEX_REDIS_REPLICA_ACKS as the budget ledger takes it; undefined for 0 (no waiting). */
+export function replicaAcks(replicas: number | undefined): ReplicaAcks | undefined {
+  return replicas && replicas > 0 ? { replicas, timeoutMs: REPLICA_ACK_TIMEOUT_MS } : undefined;
 }
