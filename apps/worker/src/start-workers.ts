@@ -17,6 +17,7 @@ import {
   replicaAcks,
   type StepDeps,
   scheduleOrphanSweep,
+  scheduleRetention,
   TaskStreams,
 } from '@orchex/queue';
 import { Worker } from 'bullmq';
@@ -32,6 +33,8 @@ export interface WorkerPoolOptions {
   redisReplicaAcks?: number;
   /** ORCHEX_SWEEP_INTERVAL_MS: how often the orphan sweep runs (one worker at a time). Default 30000 ms. */
   sweepEveryMs?: number;
+  /** ORCHEX_RETENTION_DAYS: finished tasks older than this are emptied, hourly, in batches. Default: kept forever. */
+  retentionDays?: number | undefined;
   /** Redis key prefix. Default "orchex". */
   prefix?: string;
   /** Models to serve. Default: every configured model. */
@@ -62,6 +65,7 @@ export function workerOptionsFromEnv(
   | 'redisCluster'
   | 'redisReplicaAcks'
   | 'sweepEveryMs'
+  | 'retentionDays'
   | 'prefix'
   | 'lockDurationMs'
   | 'limitWindowMs'
@@ -74,6 +78,7 @@ export function workerOptionsFromEnv(
     redisCluster: env.redisCluster,
     redisReplicaAcks: env.redisReplicaAcks,
     ...(w.sweepEveryMs ? { sweepEveryMs: w.sweepEveryMs } : {}),
+    retentionDays: w.retentionDays,
     prefix: env.prefix,
     ...(w.lockDurationMs ? { lockDurationMs: w.lockDurationMs } : {}),
     ...(w.limitWindowMs ? { limitWindowMs: w.limitWindowMs } : {}),
@@ -158,12 +163,16 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     pending: deps.pending,
     ...(opts.sweepEveryMs ? { everyMs: opts.sweepEveryMs } : {}),
   });
+  const stopRetention = opts.retentionDays
+    ? scheduleRetention(db, redis, prefix, logger, { days: opts.retentionDays })
+    : () => {};
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {
     workers,
     async close(graceMs = 30_000) {
       stopSweep();
+      stopRetention();
       // close() waits for active jobs; past the grace period we force it, and their locks expire for another worker.
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       const done = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);

@@ -93,6 +93,11 @@ export const envVariablesSchema = z
     ORCHEX_LIMIT_WINDOW_MS: z.coerce.number().int().min(100, 'at least 100').optional(),
     /** Base of same-model retry backoff (ms). Default 1000. */
     ORCHEX_BACKOFF_BASE_MS: z.coerce.number().int().min(1, 'at least 1').optional(),
+    /**
+     * Days a finished task keeps its prompt, context, answer and attempt rows; a worker then empties it in batches
+     * (cost rollups, status, model, usage and cost stay). Unset → kept forever.
+     */
+    ORCHEX_RETENTION_DAYS: z.coerce.number().int().min(1, 'at least 1').optional(),
     /** pino level. Default info. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -153,6 +158,7 @@ export const envSchema = envVariablesSchema.transform((v) => ({
     limitWindowMs: v.ORCHEX_LIMIT_WINDOW_MS,
     backoffBaseMs: v.ORCHEX_BACKOFF_BASE_MS,
     sweepEveryMs: v.ORCHEX_SWEEP_INTERVAL_MS,
+    retentionDays: v.ORCHEX_RETENTION_DAYS,
     alertWebhook: v.ORCHEX_ALERT_WEBHOOK,
   },
 }));

@@ -5,6 +5,7 @@ export * from './limits/index.ts';
 export * from './model-queues.ts';
 export * from './queue-name.ts';
 export * from './redis-connection.ts';
+export * from './schedule-retention.ts';
 export {
   decideAfterFailure,
   type FailureContext,
