@@ -1,4 +1,4 @@
-import { createRedis, queueName } from '@orchex/queue';
+import { createRedis, queueName, type RedisClusterSetting } from '@orchex/queue';
 import { Queue } from 'bullmq';
 
 /** The job states BullMQ counts. */
@@ -22,8 +22,8 @@ export interface QueueJobs {
   close(): Promise<void>;
 }
 
-export function queueJobs(redisUrl: string, prefix: string): QueueJobs {
-  const connection = createRedis(redisUrl, 'orchex-tests');
+export function queueJobs(redisUrl: string, prefix: string, cluster?: RedisClusterSetting): QueueJobs {
+  const connection = createRedis(redisUrl, 'orchex-tests', { cluster });
   const queues = new Map<string, Queue>();
   const queue = (model: string) => {
     let q = queues.get(model);

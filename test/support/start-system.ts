@@ -46,6 +46,8 @@ export async function startSystem(
     pglite?: boolean;
     /** Another Redis than the shared test one (e.g. a private server a test restarts). */
     redisUrl?: string;
+    /** Seed nodes of a Redis Cluster (redisUrl then names one of them, for credentials). Default: no cluster. */
+    redisCluster?: { nodes: string[] };
     /** Another Postgres server than the shared test one (e.g. a private cluster a test stops). */
     databaseUrl?: string;
     /** null = no admin key configured. Default TEST_ADMIN_KEY. */
@@ -71,6 +73,7 @@ export async function startSystem(
     DATABASE_URL: fresh.url,
     ORCHEX_PREFIX: prefix,
     ORCHEX_CONFIG: configPath,
+    ...(opts.redisCluster ? { ORCHEX_REDIS_CLUSTER: '1', ORCHEX_REDIS_NODES: opts.redisCluster.nodes.join(',') } : {}),
   };
   const pool =
     opts.workers === false
@@ -79,6 +82,7 @@ export async function startSystem(
           config,
           db: database.db,
           redisUrl,
+          redisCluster: opts.redisCluster,
           prefix,
           logger: silentLogger,
           backoffBaseMs: 50,
@@ -89,6 +93,7 @@ export async function startSystem(
     config,
     db: database.db,
     redisUrl,
+    redisCluster: opts.redisCluster,
     prefix,
     logger: silentLogger,
     apiKeys: [TEST_API_KEY, OTHER_API_KEY],

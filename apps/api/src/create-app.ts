@@ -1,8 +1,7 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { KeyBudgets, ModelQueues, SignalReader, TaskStreams } from '@orchex/queue';
+import type { KeyBudgets, ModelQueues, RedisClient, SignalReader, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
-import type { Redis } from 'ioredis';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
@@ -25,7 +24,7 @@ import { unexpectedErrorFields } from './unexpected-error-fields.ts';
 export interface AppDeps {
   config: OrchexConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   queues: ModelQueues;
   waiter: TaskWaiter;
   /** The global daily budget and each key's. */

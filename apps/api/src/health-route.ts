@@ -1,8 +1,8 @@
 import type { Dependency } from '@orchex/core';
 import type { Db } from '@orchex/db';
+import type { RedisClient } from '@orchex/queue';
 import { sql } from 'drizzle-orm';
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RETRY_AFTER_SECONDS } from './http-errors.ts';
 
 const within = <T>(p: Promise<T>, ms: number) =>
@@ -15,7 +15,7 @@ const within = <T>(p: Promise<T>, ms: number) =>
  * 200 when Redis and Postgres both answer within 2 s, else 503 with Retry-After naming which one does not. Only
  * "ok" or "down": a driver's message can hold the connection string (host, user) and is logged elsewhere.
  */
-export function healthRoute(redis: Redis, db: Db) {
+export function healthRoute(redis: RedisClient, db: Db) {
   return async (_req: Request, res: Response) => {
     const [r, p] = await Promise.allSettled([within(redis.ping(), 2000), within(db.execute(sql`select 1`), 2000)]);
     const state = {

@@ -6,6 +6,8 @@ import {
   createRedis,
   keyBudgetsFromConfig,
   ModelQueues,
+  type RedisClusterSetting,
+  replicaAcks,
   SignalReader,
   TaskStreams,
   taskFinishedChannel,
@@ -20,6 +22,10 @@ export interface ApiOptions {
   config: OrchexConfig;
   db: Db;
   redisUrl: string;
+  /** ORCHEX_REDIS_CLUSTER: Redis Cluster seed nodes (credentials from redisUrl). Default: one Redis at redisUrl. */
+  redisCluster?: RedisClusterSetting | undefined;
+  /** ORCHEX_REDIS_REPLICA_ACKS: replicas each budget write waits for, so a failover loses none. Default 0. */
+  redisReplicaAcks?: number;
   prefix: string;
   logger: Logger;
   apiKeys: string[];
@@ -41,7 +47,17 @@ export interface ApiOptions {
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
 export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
-  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api, warmPlanner: true };
+  return {
+    config,
+    db,
+    logger,
+    redisUrl: env.redisUrl,
+    redisCluster: env.redisCluster,
+    redisReplicaAcks: env.redisReplicaAcks,
+    prefix: env.prefix,
+    ...env.api,
+    warmPlanner: true,
+  };
 }
 
 /** A started API: its address and how to stop it. */
@@ -56,7 +72,7 @@ const REDIS_READY_WAIT_MS = 5000;
 
 /** Starts the HTTP API with its own Redis connections (one for commands, one subscriber for task events). */
 export async function startApi(opts: ApiOptions): Promise<RunningApi> {
-  const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true });
+  const redis = createRedis(opts.redisUrl, 'orchex-api', { failFast: true, cluster: opts.redisCluster });
   // Commands fail at once while this connection is not up (failFast): wait for it briefly, so the API does not answer
   // 503 for its first milliseconds; if Redis is down it starts anyway and answers 503 until Redis is back.
   if (redis.status !== 'ready') {
@@ -70,8 +86,11 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
     });
   }
   const queues = new ModelQueues(opts.config, redis, opts.prefix);
-  const waiter = new TaskWaiter(createRedis(opts.redisUrl, 'orchex-api-events'), taskFinishedChannel(opts.prefix));
-  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix);
+  const waiter = new TaskWaiter(
+    createRedis(opts.redisUrl, 'orchex-api-events', { cluster: opts.redisCluster }),
+    taskFinishedChannel(opts.prefix),
+  );
+  const budget = keyBudgetsFromConfig(redis, opts.config, opts.db, opts.prefix, replicaAcks(opts.redisReplicaAcks));
   const keyId = await loadKeyId(opts.db, opts.keySecret);
   const streams = new TaskStreams(redis, opts.prefix);
   const signals = new SignalReader(redis, opts.prefix, Object.keys(opts.config.models), opts.config.routing);

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { isTerminal } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
-import type { TaskStreamEntry, TaskStreams } from '@orchex/queue';
-import type { Redis } from 'ioredis';
+import type { RedisClient, TaskStreamEntry, TaskStreams } from '@orchex/queue';
 
 /** What a relay sees: the stream's entries as they come, then the task's final record. */
 export type RelayItem = { kind: 'entry'; entry: TaskStreamEntry } | { kind: 'ended'; task: TaskSummaryWithAttempts };
@@ -14,7 +13,7 @@ export type RelayItem = { kind: 'entry'; entry: TaskStreamEntry } | { kind: 'end
  * Uses a Redis connection of its own (a blocking read holds it), closed at the end.
  */
 export async function* followTask(
-  redis: Redis,
+  redis: RedisClient,
   streams: TaskStreams,
   db: Db,
   taskId: string,

@@ -1,7 +1,6 @@
 import { type Db, findTask } from '@orchex/db';
-import type { TaskStreams } from '@orchex/queue';
+import type { RedisClient, TaskStreams } from '@orchex/queue';
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { HttpError, validationError } from './http-errors.ts';
 import { followTask } from './stream-reader.ts';
@@ -16,7 +15,7 @@ const streamId = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'must be an event id fr
  * written, for tasks submitted with `stream: true`) and `attempt-failed` as they happen, then `end` with the task's
  * record. Each stream event has an id: a client that reconnects with `Last-Event-ID` resumes after it.
  */
-export function taskEventsRoute(deps: { db: Db; redis: Redis; streams: TaskStreams }) {
+export function taskEventsRoute(deps: { db: Db; redis: RedisClient; streams: TaskStreams }) {
   return async (req: Request, res: Response) => {
     const id = idParam.safeParse(req.params.id);
     if (!id.success) throw validationError([{ field: 'id', message: 'must be a task id (UUID)' }]);

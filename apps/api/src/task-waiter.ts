@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@orchex/queue';
 
 /**
  * Lets many `?wait=N` requests wait for task completion through ONE Redis subscription: workers publish the id
@@ -8,7 +8,7 @@ export class TaskWaiter {
   private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     channel: string,
   ) {
     void subscriber.subscribe(channel);

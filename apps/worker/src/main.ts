@@ -1,5 +1,6 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { createDatabase } from '@orchex/db';
+import { startHealthServer } from './health-server.ts';
 import { parseWorkerArgs } from './parse-worker-args.ts';
 import { startWorkers, workerOptionsFromEnv } from './start-workers.ts';
 
@@ -24,11 +25,17 @@ try {
     throw err;
   });
   let stopping = false;
+  const health =
+    args.metricsPort === undefined
+      ? undefined
+      : await startHealthServer(args.metricsPort, () => (stopping ? 'draining' : 'ok'));
+  if (health) logger.info({ port: health.port }, 'health listener on /healthz');
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, graceSeconds: args.graceSeconds }, 'draining');
     await pool.close(args.graceSeconds * 1000);
+    await health?.close();
     await database.close();
     process.exit(0);
   };

@@ -7,9 +7,11 @@ export interface WorkerArgs {
   concurrency: number;
   /** Seconds to let running jobs finish after SIGTERM. Default 30. */
   graceSeconds: number;
+  /** Port of the health listener (GET /healthz, for Kubernetes probes); undefined = none. */
+  metricsPort: number | undefined;
 }
 
-/** `--queues gpt-5.5,claude-sonnet-5 --concurrency 16 --grace 30`; throws a message naming the bad flag. */
+/** `--queues gpt-5.5,claude-sonnet-5 --concurrency 16 --grace 30 --metrics-port 9464`; throws a message naming the bad flag. */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
   const { values } = parseArgs({
     args: argv,
@@ -17,6 +19,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
       queues: { type: 'string' },
       concurrency: { type: 'string', default: '8' },
       grace: { type: 'string', default: '30' },
+      'metrics-port': { type: 'string' },
     },
     strict: true,
   });
@@ -32,5 +35,9 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     .map((q) => q.trim())
     .filter(Boolean);
   if (values.queues !== undefined && !queues?.length) throw new Error('--queues: give at least one model name');
-  return { queues, concurrency, graceSeconds };
+  const rawPort = values['metrics-port'];
+  const metricsPort = rawPort === undefined ? undefined : Number(rawPort);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    throw new Error(`--metrics-port: must be a port from 0 to 65535, got "${rawPort}"`);
+  return { queues, concurrency, graceSeconds, metricsPort };
 }

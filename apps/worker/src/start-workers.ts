@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
 import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
+import type { RedisClient, RedisClusterSetting } from '@orchex/queue';
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -14,19 +15,28 @@ import {
   queueName,
   ResultCache,
   reconcileFailedJob,
+  replicaAcks,
   SignalRecorder,
   type StepDeps,
   scheduleOrphanSweep,
+  scheduleRetention,
   TaskStreams,
 } from '@orchex/queue';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
   config: OrchexConfig;
   db: Db;
   redisUrl: string;
+  /** ORCHEX_REDIS_CLUSTER: Redis Cluster seed nodes (credentials from redisUrl). Default: one Redis at redisUrl. */
+  redisCluster?: RedisClusterSetting | undefined;
+  /** ORCHEX_REDIS_REPLICA_ACKS: replicas each budget write waits for, so a failover loses none. Default 0. */
+  redisReplicaAcks?: number;
+  /** ORCHEX_SWEEP_INTERVAL_MS: how often the orphan sweep runs (one worker at a time). Default 30000 ms. */
+  sweepEveryMs?: number;
+  /** ORCHEX_RETENTION_DAYS: finished tasks older than this are emptied, hourly, in batches. Default: kept forever. */
+  retentionDays?: number | undefined;
   /** Redis key prefix. Default "orchex". */
   prefix?: string;
   /** Models to serve. Default: every configured model. */
@@ -53,11 +63,24 @@ export function workerOptionsFromEnv(
   env: OrchexEnv,
 ): Pick<
   WorkerPoolOptions,
-  'redisUrl' | 'prefix' | 'lockDurationMs' | 'limitWindowMs' | 'backoffBaseMs' | 'alertWebhook'
+  | 'redisUrl'
+  | 'redisCluster'
+  | 'redisReplicaAcks'
+  | 'sweepEveryMs'
+  | 'retentionDays'
+  | 'prefix'
+  | 'lockDurationMs'
+  | 'limitWindowMs'
+  | 'backoffBaseMs'
+  | 'alertWebhook'
 > {
   const w = env.worker;
   return {
     redisUrl: env.redisUrl,
+    redisCluster: env.redisCluster,
+    redisReplicaAcks: env.redisReplicaAcks,
+    ...(w.sweepEveryMs ? { sweepEveryMs: w.sweepEveryMs } : {}),
+    retentionDays: w.retentionDays,
     prefix: env.prefix,
     ...(w.lockDurationMs ? { lockDurationMs: w.lockDurationMs } : {}),
     ...(w.limitWindowMs ? { limitWindowMs: w.limitWindowMs } : {}),
@@ -91,7 +114,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     opts.providerEnv ?? process.env,
     await loadPlugins(config.plugins),
   );
-  const redis = createRedis(opts.redisUrl, 'orchex-worker');
+  const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster });
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
   const lockDuration = opts.lockDurationMs ?? 30_000;
@@ -106,7 +129,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     logger,
     backoffBaseMs: opts.backoffBaseMs ?? 1000,
     limiter: new ModelLimiter(redis, { prefix, ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}) }),
-    budget: keyBudgetsFromConfig(redis, config, db, prefix),
+    budget: keyBudgetsFromConfig(redis, config, db, prefix, replicaAcks(opts.redisReplicaAcks)),
     alertWebhook: opts.alertWebhook,
     holder: `${hostname()}:${process.pid}`,
     leaseMs: lockDuration,
@@ -121,11 +144,11 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   };
 
   const workers: Worker[] = [];
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   for (const model of served) {
     const maxConcurrency = config.models[model]?.max_concurrency ?? 1; // served names were checked above
     await queues.get(model).setGlobalConcurrency(maxConcurrency);
-    const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`);
+    const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`, { cluster: opts.redisCluster });
     connections.push(connection);
     const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
       connection,
@@ -144,13 +167,20 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }
-  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, { pending: deps.pending });
+  const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, {
+    pending: deps.pending,
+    ...(opts.sweepEveryMs ? { everyMs: opts.sweepEveryMs } : {}),
+  });
+  const stopRetention = opts.retentionDays
+    ? scheduleRetention(db, redis, prefix, logger, { days: opts.retentionDays })
+    : () => {};
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {
     workers,
     async close(graceMs = 30_000) {
       stopSweep();
+      stopRetention();
       // close() waits for active jobs; past the grace period we force it, and their locks expire for another worker.
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       const done = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);

@@ -11,7 +11,12 @@ describe('worker flags', () => {
       concurrency: 16,
     });
   });
+  it('--metrics-port: where GET /healthz listens', () => {
+    expect(parseWorkerArgs(['--metrics-port', '9464']).metricsPort).toBe(9464);
+  });
   it.each([
+    [['--metrics-port', 'http'], /--metrics-port/],
+    [['--metrics-port', '70000'], /--metrics-port/],
     [['--concurrency', '0'], /--concurrency/],
     [['--concurrency', 'many'], /--concurrency/],
     [['--queues', ' , '], /--queues/],

@@ -41,6 +41,9 @@ const REDIS_MESSAGES = [
   /^READONLY /,
   /^MASTERDOWN/,
   /^TRYAGAIN/,
+  // A cluster's redirection that reached the caller: its slot map is mid-failover; the command did not run.
+  /^MOVED \d+ /,
+  /^ASK \d+ /,
 ];
 
 /** Every error in a chain of causes and aggregates (drizzle wraps the driver's error; Node aggregates IPv4/IPv6). */

@@ -5,6 +5,7 @@ export * from './db.ts';
 export * from './long-text.ts';
 export * from './migrate.ts';
 export * from './pg-error-code.ts';
+export * from './retention.ts';
 export * from './schema.ts';
 export * from './settings-store.ts';
 export * from './split-task-store.ts';

@@ -107,6 +107,11 @@ export const tasks = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** The A/B variant of its routing rule the task was assigned to (GET /v1/costs/report?group_by=variant). */
     variant: text('variant'),
+    /**
+     * When retention (ORCHEX_RETENTION_DAYS) emptied this finished task: its prompt, context, conversation and answer
+     * are gone and its attempts deleted; status, model, usage, cost and times stay, and cost_rollups keep the money.
+     */
+    purgedAt: timestamp('purged_at', { withTimezone: true }),
   },
   (t) => [
     // A plain (not partial) unique index: NULL keys never collide in Postgres, and ON CONFLICT can target the two
@@ -117,6 +122,8 @@ export const tasks = pgTable(
     index('tasks_batch_id_idx').on(t.batchId, t.batchIndex),
     index('tasks_parent_task_id_idx').on(t.parentTaskId),
     index('tasks_variant_created_at_idx').on(t.variant, t.createdAt).where(sql`${t.variant} is not null`),
+    // Retention's work list: finished tasks not yet emptied, oldest first; emptied rows leave the index.
+    index('tasks_retention_idx').on(t.finishedAt).where(sql`${t.purgedAt} is null and ${t.finishedAt} is not null`),
     check('tasks_status_check', sql`${t.status} in (${inList(TASK_STATUSES)})`),
   ],
 );

@@ -7,6 +7,7 @@ export * from './limits/index.ts';
 export * from './model-queues.ts';
 export * from './queue-name.ts';
 export * from './redis-connection.ts';
+export * from './schedule-retention.ts';
 export * from './signals/index.ts';
 export {
   decideAfterFailure,

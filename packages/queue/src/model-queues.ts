@@ -1,8 +1,8 @@
 import type { OrchexConfig } from '@orchex/core';
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { logConnectionError } from './connection-error-log.ts';
 import type { JobPayload } from './job-catalog.ts';
+import type { RedisClient } from './limits/lua-command.ts';
 import { DEFAULT_PREFIX, queueName, stepJobId } from './queue-name.ts';
 
 /** How long finished jobs stay in Redis: long enough for Bull Board and for deterministic ids to dedupe re-adds. */
@@ -32,12 +32,15 @@ export interface ParentRef {
 /** One BullMQ queue per configured model, for producers (API) and for workers that re-route. */
 export class ModelQueues {
   private readonly queues = new Map<string, Queue>();
+  /** True on a Redis Cluster, where a flow's jobs must share one queue (one hash tag). */
+  readonly cluster: boolean;
 
   constructor(
     readonly config: OrchexConfig,
-    readonly connection: Redis,
+    readonly connection: RedisClient,
     readonly prefix: string = DEFAULT_PREFIX,
   ) {
+    this.cluster = (connection as { isCluster?: boolean }).isCluster === true;
     for (const model of Object.keys(config.models)) {
       const queue = new Queue(queueName(model), { connection, prefix, defaultJobOptions: JOB_OPTIONS });
       queue.on('error', (err) => logConnectionError(`queue ${model}`, err));
@@ -70,9 +73,14 @@ export class ModelQueues {
     attemptBase?: number,
   ): Promise<void> {
     const data: JobPayload<'step'> = { taskId, step, ...(attemptBase ? { attemptBase } : {}) };
-    await this.get(model).add('step', data, {
+    const queue = this.get(model);
+    // On a cluster a flow cannot span hash tags: BullMQ's scripts touch the parent's keys from the child's slot. A
+    // part re-routed to another model's queue is therefore added on its own; its reduce, whose dependencies then
+    // resolve without it (ignoreDependencyOnFailure on the step it leaves), waits for it in Postgres instead.
+    const keepParent = parent && (!this.cluster || parent.queue === queue.qualifiedName);
+    await queue.add('step', data, {
       jobId: stepJobId(taskId, step),
-      ...(parent ? { parent, ignoreDependencyOnFailure: true } : {}),
+      ...(keepParent ? { parent, ignoreDependencyOnFailure: true } : {}),
     });
   }
 
@@ -85,6 +93,9 @@ export class ModelQueues {
     reduce: { taskId: string; model: string },
     maps: Array<{ taskId: string; model: string; step?: number }>,
   ): Promise<void> {
+    // One MULTI over every node of the flow: on a cluster that is one slot, so the reduce and its maps share a queue.
+    if (this.cluster && maps.some((m) => m.model !== reduce.model))
+      throw new Error('on a Redis Cluster a flow must keep its parts in one model queue');
     const node = (t: { taskId: string; model: string; step?: number }) => ({
       name: 'step',
       queueName: queueName(t.model),

@@ -1,6 +1,6 @@
 import { type Logger, safeErrorText } from '@orchex/core';
 import { type Db, findInProgressTasks, findSplitTasksToFinish, finishParent, type InProgressTask } from '@orchex/db';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './limits/lua-command.ts';
 import type { ModelQueues } from './model-queues.ts';
 import { stepJobId } from './queue-name.ts';
 import type { PendingAttempts } from './step/pending-attempts.ts';
@@ -122,7 +122,7 @@ async function finishEndedSplitTasks(db: Db): Promise<number> {
 export function scheduleOrphanSweep(
   db: Db,
   queues: ModelQueues,
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   logger: Logger,
   opts: { everyMs?: number; pending?: PendingAttempts } = {},

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './limits/lua-command.ts';
 
 /** What a task's stream carries, in order. */
 export type TaskStreamEvent =
@@ -27,7 +27,7 @@ const KEEP_AFTER_END_S = 3600;
  */
 export class TaskStreams {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -47,7 +47,7 @@ export class TaskStreams {
    * Entries after `afterId` ('0' = from the start), waiting up to `blockMs` for new ones. `reader` must be a
    * connection of its own: a blocking read holds it.
    */
-  async read(reader: Redis, taskId: string, afterId: string, blockMs: number): Promise<TaskStreamEntry[]> {
+  async read(reader: RedisClient, taskId: string, afterId: string, blockMs: number): Promise<TaskStreamEntry[]> {
     const res = (await reader.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', this.key(taskId), afterId)) as Array<
       [string, Array<[string, string[]]>]
     > | null;

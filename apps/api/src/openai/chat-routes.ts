@@ -10,13 +10,13 @@ import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
 import {
   type ModelQueues,
   NotAcceptedError,
+  type RedisClient,
   type SignalReader,
   type SubmitDeps,
   submitTask,
   type TaskStreams,
 } from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { Redis } from 'ioredis';
 import { HttpError } from '../http-errors.ts';
 import { bodyLimitBytes, JSON_TYPES, readJsonBody } from '../read-json-body.ts';
 import type { RequestPlanner } from '../request-planner.ts';
@@ -32,7 +32,7 @@ import { OpenAIError } from './openai-error.ts';
 export interface ChatRouteDeps {
   config: OrchexConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   streams: TaskStreams;
   queues: ModelQueues;
   waiter: TaskWaiter;

@@ -1,6 +1,6 @@
 import { type OrchexConfig, usdToMicros } from '@orchex/core';
 import { type Db, deleteSetting, getSetting, putSetting, spentOnDay } from '@orchex/db';
-import type { RedisClient } from '../limits/index.ts';
+import type { RedisClient, ReplicaAcks } from '../limits/lua-command.ts';
 import { BudgetLedger } from './budget-ledger.ts';
 import { KeyBudgets } from './key-budgets.ts';
 
@@ -12,10 +12,17 @@ export const DAILY_LIMIT_SETTING = 'budget.daily_limit_micros';
  * alert_threshold for the once-a-day alert, and Postgres — the rollup and the settings table — to rebuild a lost
  * Redis counter or limit.
  */
-export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: Db, prefix: string): BudgetLedger {
+export function budgetFromConfig(
+  redis: RedisClient,
+  config: OrchexConfig,
+  db: Db,
+  prefix: string,
+  replicaAcks?: ReplicaAcks,
+): BudgetLedger {
   const { max_daily_cost: maxDaily, alert_threshold: alertAt } = config.cost_limits;
   return new BudgetLedger(redis, {
     prefix,
+    ...(replicaAcks ? { replicaAcks } : {}),
     defaultLimitMicros: maxDaily === undefined ? null : usdToMicros(maxDaily),
     ...(alertAt === undefined ? {} : { alertMicros: usdToMicros(alertAt) }),
     loadSpent: (day) => spentOnDay(db, day),
@@ -30,6 +37,12 @@ export function budgetFromConfig(redis: RedisClient, config: OrchexConfig, db: D
 }
 
 /** The global budget (budgetFromConfig) with every API key's own budget beside it. */
-export function keyBudgetsFromConfig(redis: RedisClient, config: OrchexConfig, db: Db, prefix: string): KeyBudgets {
-  return new KeyBudgets(budgetFromConfig(redis, config, db, prefix), redis, db, prefix);
+export function keyBudgetsFromConfig(
+  redis: RedisClient,
+  config: OrchexConfig,
+  db: Db,
+  prefix: string,
+  replicaAcks?: ReplicaAcks,
+): KeyBudgets {
+  return new KeyBudgets(budgetFromConfig(redis, config, db, prefix, replicaAcks), redis, db, prefix);
 }

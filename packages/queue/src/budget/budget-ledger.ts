@@ -1,4 +1,4 @@
-import { type LuaCommand, luaCommand, type RedisClient } from '../limits/lua-command.ts';
+import { type LuaCommand, luaCommand, type RedisClient, type ReplicaAcks } from '../limits/lua-command.ts';
 import { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
 import { RELEASE_LUA, RESERVE_LUA, SETTLE_LUA, STATE_LUA } from './budget-scripts.ts';
 
@@ -23,6 +23,11 @@ export interface BudgetLedgerOptions {
    * its data never falls back to "no limit". Default: Redis alone.
    */
   limitStore?: LimitStore;
+  /**
+   * Redis replicas each reserve/settle/release waits for (WAIT), so a failover that promotes a replica cannot lose
+   * a hold or a settled cost and let the day's limit be passed. Default none (no replicas, or one Redis).
+   */
+  replicaAcks?: ReplicaAcks;
 }
 
 /** The authoritative home of the runtime daily limit: micro-dollars, `null` = no limit, undefined = none set. */
@@ -107,10 +112,16 @@ export class BudgetLedger {
     this.prefix = options.prefix ?? 'orchex';
     if (options.alertMicros !== undefined) micros(options.alertMicros, 'alertMicros');
     if (options.defaultLimitMicros != null) micros(options.defaultLimitMicros, 'defaultLimitMicros');
-    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 6, RESERVE_LUA);
-    this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA);
-    this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA);
+    const acks = options.replicaAcks;
+    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 6, RESERVE_LUA, acks);
+    this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA, acks);
+    this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA, acks);
     this.stateLua = luaCommand(redis, 'orchexBudgetState', 6, STATE_LUA);
+  }
+
+  /** What each write waits for in replication (see BudgetLedgerOptions.replicaAcks). */
+  get replicaAcks(): ReplicaAcks | undefined {
+    return this.options.replicaAcks;
   }
 
   /** Today's UTC day by Redis's clock (hosts' clocks may disagree around midnight). */

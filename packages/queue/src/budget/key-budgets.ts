@@ -50,6 +50,7 @@ export class KeyBudgets {
     if (!ledger) {
       ledger = new Ledger(this.redis, {
         prefix: `${this.prefix}:key:${keyId}`,
+        ...(this.global.replicaAcks ? { replicaAcks: this.global.replicaAcks } : {}),
         defaultLimitMicros: null,
         loadSpent: (day) => spentOnDay(this.db, day, keyId),
         limitStore: {

@@ -1,5 +1,5 @@
 export { type LimitKeys, limitKeys } from './limit-keys.ts';
-export type { RedisClient } from './lua-command.ts';
+export type { RedisClient, ReplicaAcks } from './lua-command.ts';
 export {
   type AcquireOptions,
   type AcquireResult,

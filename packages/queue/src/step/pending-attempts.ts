@@ -1,5 +1,5 @@
 import type { NewAttempt, StepResult } from '@orchex/db';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../limits/lua-command.ts';
 import { queueName } from '../queue-name.ts';
 
 /** An attempt that was made (and paid for) but could not be written to Postgres yet; with its answer, if it had one. */
@@ -18,7 +18,7 @@ const KEEP_MS = 7 * 24 * 3600 * 1000;
  */
 export class PendingAttempts {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,10 +1,10 @@
 import type { Logger, OrchexConfig } from '@orchex/core';
 import type { StepWriter, TaskReader } from '@orchex/db';
 import type { LanguageModel } from '@orchex/providers';
-import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
 import type { ModelLimiter } from '../limits/index.ts';
+import type { RedisClient } from '../limits/lua-command.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { SignalRecorder } from '../signals/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
@@ -20,7 +20,7 @@ export interface StepDeps {
   queues: ModelQueues;
   /** The adapter of every model this process serves, built at start. */
   models: ReadonlyMap<string, LanguageModel>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Base of the exponential backoff between same-model retries. Default 1000 ms. */

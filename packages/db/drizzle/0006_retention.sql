@@ -1,0 +1,2 @@
+ALTER TABLE "tasks" ADD COLUMN "purged_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "tasks_retention_idx" ON "tasks" USING btree ("finished_at") WHERE "tasks"."purged_at" is null and "tasks"."finished_at" is not null;
