@@ -154,6 +154,34 @@ describe('the path of a task on a Redis Cluster (API and workers in this process
     expect(deltas.map((d) => d?.content ?? '').join('')).toBe('one two three four');
   });
 
+  it('the result cache answers a repeated task from the cluster, with no second provider call', async () => {
+    const body = { prompt: 'What is a qubit? (cluster cache)', fallback_chain: ['gemini-test'], cache: true };
+    const first = await submitAndWait(sys, body);
+    expect(first.status).toBe('succeeded');
+    const calls = sys.fake.log.length;
+    const second = (await submitAndWait(sys, body)) as TaskJson & { cached?: boolean; saved_cost?: number };
+    expect(second).toMatchObject({ status: 'succeeded', cached: true, cost: 0, content: first.content });
+    expect(second.saved_cost).toBe(first.cost);
+    expect(sys.fake.log.length).toBe(calls);
+  });
+
+  it('measured latency and health are kept on the cluster and shown by GET /v1/models', async () => {
+    // The tasks above recorded claude-test's calls under its hash tag; the API reads them back.
+    let health: Record<string, unknown> | undefined;
+    for (let i = 0; i < 20 && !(health?.measured === true); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const res = await sys.call('/v1/models');
+      const models = (await res.json()) as {
+        data: Array<{ id: string; orchex: { health?: Record<string, unknown> } }>;
+      };
+      health = models.data.find((m) => m.id === 'claude-test')?.orchex.health;
+    }
+    expect(health).toMatchObject({ healthy: true, measured: true, circuit: 'closed' });
+    expect(health?.recent_calls as number).toBeGreaterThan(0);
+    const owner = await cluster.masterOf('{claude-test}');
+    expect((await cluster.cli(owner, 'EXISTS', `${sys.prefix}:signals:{claude-test}:outcomes`)).trim()).toBe('1');
+  });
+
   it('Bull Board lists every model queue, read from the cluster', async () => {
     const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_KEY}`).toString('base64')}`;
     const res = await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: basic } });
