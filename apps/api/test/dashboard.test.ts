@@ -1,20 +1,8 @@
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../../../test/support/headless-browser.ts';
 import { startSystem, TEST_ADMIN_KEY, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
 import { testConfig } from '../../../test/support/test-config.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface Report {
   total_cost: number;
@@ -95,13 +83,8 @@ async function expectPageEqualsApi() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `the dashboard test needs Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does this when it is missing)`,
-    );
-  }
   sys = await startSystem('dashboard', { config: testConfig({ cost_limits: { max_daily_cost: 5 } }) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
   context = await browser.newContext({ httpCredentials: { username: 'admin', password: TEST_ADMIN_KEY } });
   page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
