@@ -2,7 +2,15 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import { createRedis, keyBudgetsFromConfig, ModelQueues, TaskStreams, taskFinishedChannel } from '@orchex/queue';
+import {
+  createRedis,
+  keyBudgetsFromConfig,
+  ModelLimiter,
+  ModelLimitStates,
+  ModelQueues,
+  TaskStreams,
+  taskFinishedChannel,
+} from '@orchex/queue';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { RequestPlanner } from './request-planner.ts';
@@ -30,11 +38,25 @@ export interface ApiOptions {
    * `npm run start:api` run set it.
    */
   warmPlanner?: boolean;
+  /** ORCHEX_METRICS_TOKEN: opens GET /metrics (and nothing else). */
+  metricsToken?: string | undefined;
+  /** The workers' rpm/tpm window (ORCHEX_LIMIT_WINDOW_MS), so the limit state shown counts the same span. Default 60000. */
+  limitWindowMs?: number | undefined;
 }
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
 export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, logger: Logger): ApiOptions {
-  return { config, db, logger, redisUrl: env.redisUrl, prefix: env.prefix, ...env.api, warmPlanner: true };
+  return {
+    config,
+    db,
+    logger,
+    redisUrl: env.redisUrl,
+    prefix: env.prefix,
+    ...env.api,
+    warmPlanner: true,
+    metricsToken: env.metricsToken,
+    limitWindowMs: env.worker.limitWindowMs,
+  };
 }
 
 /** A started API: its address and how to stop it. */
@@ -69,7 +91,12 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const streams = new TaskStreams(redis, opts.prefix);
   const planner = new RequestPlanner(opts.config);
   if (opts.warmPlanner) planner.warm();
-  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner });
+  const limiter = new ModelLimiter(redis, {
+    prefix: opts.prefix,
+    ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}),
+  });
+  const limitStates = new ModelLimitStates(opts.config, queues, limiter);
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner, limitStates });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

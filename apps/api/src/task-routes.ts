@@ -1,4 +1,4 @@
-import { isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import { addLogContext, isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
 import { type Db, findParts, findTask } from '@orchex/db';
 import { type ModelQueues, type SubmitDeps, submitTask } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
@@ -79,6 +79,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
   router.get('/tasks/:id', async (req: Request, res: Response) => {
     const id = idParam.safeParse(req.params.id);
     if (!id.success) throw validationError([{ field: 'id', message: 'must be a task id (UUID)' }]);
+    addLogContext({ taskId: id.data });
     const q = getQuery.safeParse(req.query);
     if (!q.success) throw validationError(zodIssues(q.error));
     const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;

@@ -2,8 +2,12 @@ import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { createDatabase } from '@orchex/db';
 import { parseWorkerArgs } from './parse-worker-args.ts';
 import { startWorkers, workerOptionsFromEnv } from './start-workers.ts';
+import { startWorkerHttp, type WorkerHttp } from './worker-http.ts';
 
-/** `npm run start:worker -- [--queues a,b] [--concurrency N]`: one worker process; start more to scale. */
+/**
+ * `npm run start:worker -- [--queues a,b] [--concurrency N] [--metrics-port P]`: one worker process; start more to
+ * scale.
+ */
 let logger = createLogger('orchex-worker');
 try {
   const args = parseWorkerArgs(process.argv.slice(2));
@@ -23,12 +27,25 @@ try {
     await database.close();
     throw err;
   });
+  let http: WorkerHttp | undefined;
+  if (args.metricsPort !== undefined) {
+    http = await startWorkerHttp({
+      port: args.metricsPort,
+      host: args.metricsHost,
+      registry: pool.registry,
+      ready: pool.ready,
+      tokens: [env.metricsToken, env.api.adminKey],
+    });
+    logger.info({ port: http.port }, 'metrics listening');
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, graceSeconds: args.graceSeconds }, 'draining');
+    // The listener stays up while draining: /healthz says 503, so a load balancer or probe sees the drain.
     await pool.close(args.graceSeconds * 1000);
+    await http?.close();
     await database.close();
     process.exit(0);
   };

@@ -47,6 +47,11 @@ export const envVariablesSchema = z.object({
   ORCHEX_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Admin key for Bull Board, the dashboard and budget changes; unset → those are disabled. */
   ORCHEX_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Bearer token for GET /metrics on the API and on each worker's --metrics-port listener (the admin key works too);
+   * ≥ 16 characters. Unset (and no admin key) → metrics are disabled.
+   */
+  ORCHEX_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API port. Default 3000. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Redis key prefix. Default "orchex". */
@@ -100,6 +105,8 @@ export const envSchema = envVariablesSchema.transform((v) => ({
   /** ORCHEX_CONFIG; unset → the built-in default config. */
   configPath: v.ORCHEX_CONFIG?.trim() || undefined,
   logLevel: v.LOG_LEVEL,
+  /** ORCHEX_METRICS_TOKEN: what GET /metrics accepts besides the admin key, on the API and on workers. */
+  metricsToken: v.ORCHEX_METRICS_TOKEN,
   api: {
     port: v.PORT,
     apiKeys: v.ORCHEX_API_KEYS,

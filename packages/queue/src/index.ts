@@ -2,6 +2,7 @@ export * from './budget/index.ts';
 export { logConnectionError } from './connection-error-log.ts';
 export * from './job-catalog.ts';
 export * from './limits/index.ts';
+export * from './metrics/index.ts';
 export * from './model-queues.ts';
 export * from './queue-name.ts';
 export * from './redis-connection.ts';

@@ -1,4 +1,4 @@
-import { type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
+import { addLogContext, type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
 import {
   type BatchRow,
   type Db,
@@ -89,6 +89,7 @@ export async function submitTask(
   const { row, parts } = taskRows(planned, who.apiKeyId);
   if (!parts) {
     const { task, created } = await insertTask(deps.db, { ...row, idempotencyKey, requestHash });
+    addLogContext({ taskId: task.id });
     if (!created) return { task: replay(who, task), created };
     await enqueueOrUndo(
       deps,
@@ -112,6 +113,7 @@ export async function submitTask(
     return { task: replay(who, winner), created: false };
   }
   const { parent, mapIds, reduceId } = inserted;
+  addLogContext({ taskId: parent.id });
   await enqueueOrUndo(
     deps,
     () => enqueueParts(deps.queues, { reduceId, mapIds }, planned.first),

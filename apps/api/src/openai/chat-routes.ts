@@ -10,7 +10,14 @@ import {
   unavailableDependency,
 } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
-import { type ModelQueues, NotAcceptedError, type SubmitDeps, submitTask, type TaskStreams } from '@orchex/queue';
+import {
+  type ModelLimitStates,
+  type ModelQueues,
+  NotAcceptedError,
+  type SubmitDeps,
+  submitTask,
+  type TaskStreams,
+} from '@orchex/queue';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { followTask } from '../stream-reader.ts';
@@ -31,6 +38,8 @@ export interface ChatRouteDeps {
   waiter: TaskWaiter;
   logger: Logger;
   debugRouting: boolean;
+  /** Live limit state of each model, shown in GET /v1/models. */
+  limitStates: ModelLimitStates;
 }
 
 /**
@@ -43,8 +52,9 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   const submit: SubmitDeps = { db, queues: deps.queues, logger: deps.logger, debugRouting: deps.debugRouting };
   const router = Router();
 
-  router.get('/models', (_req: Request, res: Response) => {
-    res.json({ object: 'list', data: listModels(config) });
+  router.get('/models', async (_req: Request, res: Response) => {
+    const limits = await deps.limitStates.all().catch(() => null);
+    res.json({ object: 'list', data: listModels(config, limits) });
   });
 
   router.post('/chat/completions', async (req: Request, res: Response) => {

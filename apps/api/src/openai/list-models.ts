@@ -1,7 +1,14 @@
 import { type OrchexConfig, TASK_TYPES } from '@orchex/core';
+import type { ModelLimitState } from '@orchex/queue';
+import { limitView } from '../limit-view.ts';
 
-/** OpenAI's model list: every configured model, every alias, orchex/auto and orchex/<task_type>. */
-export function listModels(config: OrchexConfig) {
+/**
+ * OpenAI's model list: every configured model, every alias, orchex/auto and orchex/<task_type>. Each model carries
+ * its live limit state (`orchex.limits`), or null when it could not be read (Redis down: the list itself needs no
+ * Redis).
+ */
+export function listModels(config: OrchexConfig, limits: readonly ModelLimitState[] | null = null) {
+  const byModel = new Map(limits?.map((s) => [s.model, limitView(s)]));
   const created = 0; // orchex has no creation dates; OpenAI's field is required
   const models = Object.entries(config.models).map(([id, m]) => ({
     id,
@@ -15,6 +22,7 @@ export function listModels(config: OrchexConfig) {
       max_output_tokens: m.max_output_tokens ?? m.max_tokens,
       input_cost_per_1k: m.input_cost_per_1k,
       output_cost_per_1k: m.output_cost_per_1k,
+      limits: byModel.get(id) ?? null,
     },
   }));
   const aliases = Object.entries(config.aliases).map(([id, target]) => ({

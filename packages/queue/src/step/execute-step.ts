@@ -46,6 +46,7 @@ export async function executeStep(
     const dependency = unavailableDependency(err);
     const taskId = (job.data as { taskId?: unknown }).taskId;
     if (dependency) {
+      deps.metrics.outageDelay(dependency);
       const ms = outageDelayMs(job.attemptsStarted);
       deps.logger.warn({ taskId, dependency, retryInMs: ms }, 'dependency unavailable; step delayed');
       return handBack(deps.queues, job, token, queueModel, { kind: 'delay', ms });
@@ -117,6 +118,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     })
     .catch(giveBack(release));
   if (!lease.ok) {
+    deps.metrics.limiterWait(modelName, lease.reason);
     await release();
     return back(modelName, { kind: 'pause-queue', ms: lease.retryInMs });
   }
@@ -138,6 +140,13 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     temperature: task.params.temperature,
     abortSignal: AbortSignal.timeout(run.timeoutMs),
   }).finally(() => clearInterval(heartbeat));
+  const provider = run.modelConfig.provider;
+  deps.metrics.call(
+    modelName,
+    provider,
+    call.ok ? {} : { errorKind: call.error.kind },
+    (performance.now() - t0) / 1000,
+  );
   const attempt: AttemptBase = {
     taskId: task.id,
     step,
@@ -194,6 +203,7 @@ async function recordSuccess(
 ): Promise<void> {
   const { usage } = result;
   const cost = costMicros(usage, run.modelConfig);
+  deps.metrics.spent(run.modelName, run.modelConfig.provider, usage, cost);
   const [, settled] = await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, {
       actualTokens: usage.inputTokens.total + usage.outputTokens.total,
@@ -229,6 +239,7 @@ async function recordFailure(
   const estimated = error.outcomeUnknown;
   const cost = estimated ? run.worstCaseMicros : 0;
   const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
+  if (estimated) deps.metrics.spent(run.modelName, run.modelConfig.provider, undefined, cost);
   await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
     estimated
@@ -294,10 +305,13 @@ async function act(
   decision: FailureDecision,
 ): Promise<Handback> {
   const { task, step, modelName } = run;
+  const provider = run.modelConfig.provider;
   switch (decision.action) {
     case 'retry':
+      deps.metrics.retry(modelName, provider, error.kind);
       return { kind: decision.pauseQueue ? 'pause-queue' : 'delay', ms: decision.delayMs };
     case 'reroute':
+      deps.metrics.reroute(modelName, provider, error.kind);
       return moveToStep(deps, run, job, decision.nextStep, error.kind);
     case 'fail':
       await failTask(deps, task, { kind: error.kind, message: `${modelName}: ${error.message}`.slice(0, 2000) });
@@ -340,11 +354,14 @@ async function skipStep(
 ): Promise<Handback> {
   const { task, step, modelName } = run;
   deps.logger.warn({ taskId: task.id, step, model: modelName, outcome: limit.kind }, 'attempt');
+  deps.metrics.moneyLimit(modelName, run.modelConfig.provider, limit.kind);
   const next = deps.config.orchestrator.enable_fallback
     ? task.plan.findIndex((name, i) => i > step && (run.worstCaseOn(name) ?? Number.POSITIVE_INFINITY) <= maxMicros)
     : -1;
-  if (next > step)
+  if (next > step) {
+    deps.metrics.reroute(modelName, run.modelConfig.provider, limit.kind);
     return moveToStep(deps, run, job, next, limit.kind, `step ${step} ${modelName} skipped: ${limit.why}`);
+  }
   const none = task.plan.length > step + 1 ? '; no later model of the plan fits either' : '';
   await failTask(deps, task, { kind: limit.kind, message: `${modelName}: ${limit.why}${none}` });
   return { kind: 'end', reason: `task failed: ${limit.kind}` };
@@ -374,6 +391,7 @@ const streamModel =
     options: GenerateOptions,
   ): Promise<{ ok: true; result: GenerateResult } | { ok: false; error: ProviderError }> => {
     const taskId = run.task.id;
+    const t0 = performance.now();
     const writes: Array<Promise<void>> = [];
     const tell = (event: Parameters<TaskStreams['append']>[1]) =>
       writes.push(deps.streams.append(taskId, event).catch(() => {}));
@@ -383,6 +401,7 @@ const streamModel =
       // doStream resolves once the first text arrived: a failure before it rejects here, with nothing streamed.
       for await (const part of await model.doStream(options)) {
         if (part.type === 'text-delta') {
+          if (!sent) deps.metrics.firstToken(run.modelName, run.modelConfig.provider, (performance.now() - t0) / 1000);
           sent = true;
           tell({ type: 'delta', attempt: run.attempt, model: run.modelName, text: part.text });
         } else {

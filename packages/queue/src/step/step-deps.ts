@@ -4,6 +4,7 @@ import type { LanguageModel } from '@orchex/providers';
 import type { Redis } from 'ioredis';
 import type { KeyBudgets } from '../budget/index.ts';
 import type { ModelLimiter } from '../limits/index.ts';
+import type { StepMetrics } from '../metrics/step-metrics.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { TaskStreams } from '../task-stream.ts';
 import type { PendingAttempts } from './pending-attempts.ts';
@@ -40,6 +41,8 @@ export interface StepDeps {
   pending: PendingAttempts;
   /** The per-task streams that `stream: true` tasks write their answers into as they arrive. */
   streams: TaskStreams;
+  /** Counters and histograms of calls, tokens, cost, retries, re-routes and limit waits (the worker's /metrics). */
+  metrics: StepMetrics;
 }
 
 /** How a step that did not throw ended. */
