@@ -16,6 +16,8 @@ export interface ApiMetrics {
   registry: Registry;
   /** Counts each request by method, matched route pattern and status, and times it. */
   observe: (req: Request, res: Response, next: NextFunction) => void;
+  /** The text exposition, with the shared values read from Redis afresh (once per source) for this scrape. */
+  scrape(): Promise<string>;
 }
 
 /** Job states shown per queue (BullMQ's own names). */
@@ -137,15 +139,33 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
     });
     next();
   };
-  return { registry, observe };
+  // Scrapes run one at a time, so concurrent scrapers never see each other's half-collected sources.
+  let queue: Promise<unknown> = Promise.resolve();
+  const scrape = () => {
+    const run = queue.then(() => {
+      limits.reset();
+      budget.reset();
+      return registry.metrics();
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+  return { registry, observe, scrape };
 }
 
-/** Memoizes `fn` for one scrape (its gauges are collected together), so each scrape reads Redis once per source. */
-function perScrape<T>(fn: () => Promise<T>, ms = 250): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | undefined;
-  return () => {
-    const now = Date.now();
-    if (!last || now - last.at > ms) last = { at: now, value: fn() };
-    return last.value;
+/**
+ * Memoizes `fn` within one scrape (its gauges are collected together, in parallel), so each scrape reads Redis once
+ * per source; `reset` starts the next scrape afresh.
+ */
+function perScrape<T>(fn: () => Promise<T>): { (): Promise<T>; reset(): void } {
+  let value: Promise<T> | undefined;
+  const get = () => {
+    value ??= fn();
+    return value;
   };
+  return Object.assign(get, {
+    reset: () => {
+      value = undefined;
+    },
+  });
 }

@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createApiMetrics(deps);
   app.use(requestId, requestLog(deps.logger), metrics.observe);
   app.get('/healthz', healthRoute(deps.redis, deps.db));
-  app.get('/metrics', metricsRoute(metrics.registry, [deps.metricsToken, deps.adminKey]));
+  app.get('/metrics', metricsRoute(metrics, [deps.metricsToken, deps.adminKey]));
   app.use(['/admin/queues', '/dashboard'], noFraming);
   app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues, deps.limitStates));
 

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Registry } from 'prom-client';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -9,7 +8,10 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * that opens nothing else, so the scraper's config need not hold the admin key — or the admin key. Neither configured
  * → 404 (disabled, not open).
  */
-export function metricsRoute(registry: Registry, tokens: Array<string | undefined>) {
+export function metricsRoute(
+  metrics: { scrape(): Promise<string>; registry: { contentType: string } },
+  tokens: Array<string | undefined>,
+) {
   const allowed = tokens.filter((t): t is string => Boolean(t)).map(digest);
   return async (req: Request, res: Response) => {
     if (allowed.length === 0) {
@@ -32,7 +34,7 @@ export function metricsRoute(registry: Registry, tokens: Array<string | undefine
     }
     res
       .set('Cache-Control', 'no-store')
-      .type(registry.contentType)
-      .send(await registry.metrics());
+      .type(metrics.registry.contentType)
+      .send(await metrics.scrape());
   };
 }
