@@ -160,6 +160,21 @@ describe('GET /dashboard', () => {
     expect(await newest.locator('[data-field="status"]').textContent()).toBe(task.status);
     expect(Number(await newest.locator('[data-field="cost"]').getAttribute('data-value'))).toBe(task.cost);
 
+    // Each model's live limits, as GET /v1/models has them: requests in the window, slots, and no pause.
+    const { data } = (await (await sys.call('/v1/models')).json()) as {
+      data: Array<{ id: string; orchex: { limits?: { requests_in_window: number; slots_in_use: number } | null } }>;
+    };
+    for (const m of data.filter((x) => x.orchex.limits)) {
+      const row = page.locator(`#model-limits tr[data-key="${m.id}"]`);
+      await expect
+        .poll(() => row.locator('[data-field="requests"]').getAttribute('data-value'), { timeout: 10_000 })
+        .toBe(String(m.orchex.limits?.requests_in_window));
+      expect(await row.locator('[data-field="slots"]').getAttribute('data-value')).toBe('0');
+      expect(await row.locator('[data-field="paused"]').getAttribute('data-value')).toBe('');
+    }
+    const used = data.reduce((n, m) => n + (m.orchex.limits?.requests_in_window ?? 0), 0);
+    expect(used).toBe(6);
+
     // Same document: the marker survived and no navigation happened.
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same document');
     expect(documentLoads).toBe(loadsBefore);
