@@ -10,6 +10,7 @@ import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
 import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { docsRoutes } from './docs/docs-routes.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
 import { metricsRoute } from './metrics-route.ts';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId, requestLog(deps.logger), metrics.observe);
   app.get('/healthz', healthRoute(deps.redis, deps.db));
   app.get('/metrics', metricsRoute(metrics, [deps.metricsToken, deps.adminKey]));
+  app.use(docsRoutes());
   app.use(['/admin/queues', '/dashboard'], noFraming);
   app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues, deps.limitStates));
 

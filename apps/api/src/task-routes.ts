@@ -29,7 +29,8 @@ export const TASK_BODY_LIMIT = '12mb';
 /** Longest `?wait=` accepted, seconds: long enough for most calls, short enough for proxies' idle timeouts. */
 export const MAX_WAIT_SECONDS = 120;
 
-const getQuery = z
+/** GET /v1/tasks/:id query. */
+export const getQuery = z
   .object({
     wait: z.coerce
       .number()
