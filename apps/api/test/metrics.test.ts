@@ -55,9 +55,9 @@ beforeAll(async () => {
   await worker.ready;
   // The listener starts right after the workers; its port (0 = any free one) is in its log line.
   const deadline = Date.now() + 10_000;
-  let port: unknown;
-  while (!(port = worker.logLines().find((l) => l.msg === 'metrics listening')?.port) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
+  const listening = () => worker.logLines().find((l) => l.msg === 'metrics listening')?.port;
+  while (!listening() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const port = listening();
   workerUrl = `http://127.0.0.1:${port}`;
 });
 
