@@ -1,5 +1,6 @@
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { createDatabase } from '@orchex/db';
+import { startTracing } from '@orchex/queue';
 import { parseWorkerArgs } from './parse-worker-args.ts';
 import { startWorkers, workerOptionsFromEnv } from './start-workers.ts';
 import { startWorkerHttp, type WorkerHttp } from './worker-http.ts';
@@ -14,6 +15,9 @@ try {
   // The environment is read here, once; everything below gets its part of the parsed result.
   const env = parseEnv();
   logger = createLogger('orchex-worker', env.logLevel);
+  const { endpoint, serviceName } = env.tracing;
+  // First, so every span of this process goes to the collector (off when OTEL_EXPORTER_OTLP_ENDPOINT is unset).
+  const tracing = endpoint ? startTracing({ endpoint, serviceName: serviceName ?? 'orchex-worker' }) : undefined;
   const config = loadConfig(env.configPath);
   const database = await createDatabase(env.database);
   const pool = await startWorkers({
@@ -47,6 +51,7 @@ try {
     await pool.close(args.graceSeconds * 1000);
     await http?.close();
     await database.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -77,6 +77,13 @@ export const envVariablesSchema = z.object({
   ORCHEX_LIMIT_WINDOW_MS: z.coerce.number().int().min(100, 'at least 100').optional(),
   /** Base of same-model retry backoff (ms). Default 1000. */
   ORCHEX_BACKOFF_BASE_MS: z.coerce.number().int().min(1, 'at least 1').optional(),
+  /**
+   * OpenTelemetry's OTLP/HTTP endpoint (e.g. http://collector:4318): set, the API and workers export traces there
+   * (spans to <endpoint>/v1/traces); unset, tracing is off.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('must be an http(s) URL such as http://collector:4318').optional(),
+  /** service.name of the traces. Default orchex-api / orchex-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** pino level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -105,6 +112,8 @@ export const envSchema = envVariablesSchema.transform((v) => ({
   /** ORCHEX_CONFIG; unset → the built-in default config. */
   configPath: v.ORCHEX_CONFIG?.trim() || undefined,
   logLevel: v.LOG_LEVEL,
+  /** Where traces go (unset endpoint: tracing off) and the service name they carry. */
+  tracing: { endpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: v.OTEL_SERVICE_NAME },
   /** ORCHEX_METRICS_TOKEN: what GET /metrics accepts besides the admin key, on the API and on workers. */
   metricsToken: v.ORCHEX_METRICS_TOKEN,
   api: {

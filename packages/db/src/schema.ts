@@ -41,6 +41,11 @@ export interface TaskParams {
   stop?: string[];
   /** Stream the answer as it is written (the worker appends deltas to the task's Redis stream). */
   stream?: boolean;
+  /**
+   * W3C traceparent of the submit span (only when tracing is on): every step of the task, on any worker, continues
+   * this trace, and the task's record shows its trace id.
+   */
+  traceparent?: string;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's

@@ -21,3 +21,4 @@ export * from './sweep-orphans.ts';
 export * from './task-events.ts';
 export * from './task-params.ts';
 export * from './task-stream.ts';
+export * from './telemetry/index.ts';

@@ -79,6 +79,7 @@ export const taskSchema = z.object({
   max_tokens: z.number().int(),
   metadata: z.unknown().nullable(),
   batch_id: z.uuid().nullable(),
+  trace_id: z.string().nullable().describe('OpenTelemetry trace id (null when tracing was off)'),
   created_at: timestamp,
   started_at: timestamp.nullable(),
   finished_at: timestamp.nullable(),

@@ -16,6 +16,7 @@ import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChil
 import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
+import { inCallSpan, inStepSpan } from '../telemetry/step-spans.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
@@ -73,6 +74,17 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
       run = again.run;
     }
   }
+  const ready = run;
+  return inStepSpan(ready, job, () => attempt(deps, ready, job, back));
+}
+
+/** Rungs 1–6 for a loaded step, inside its span: limits on money, mark running, acquire, call, record, finish. */
+async function attempt(
+  deps: StepDeps,
+  run: StepRun,
+  job: Job,
+  back: (model: string, h: Handback) => Promise<never>,
+): Promise<StepOutcome> {
   const { task, step, modelName } = run;
   const reservationId = `${task.id}.${step}.${run.attempt}`;
 
@@ -130,16 +142,19 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
-  const call = await (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
-    prompt: lastUserText(run.messages),
-    messages: run.messages,
-    topP: task.params.topP,
-    stop: task.params.stop,
-    system: task.system ?? undefined,
-    maxOutputTokens: run.maxTokens,
-    temperature: task.params.temperature,
-    abortSignal: AbortSignal.timeout(run.timeoutMs),
-  }).finally(() => clearInterval(heartbeat));
+  const request = { maxTokens: run.maxTokens, temperature: task.params.temperature, topP: task.params.topP };
+  const call = await inCallSpan(run, { ...request, stream: task.params.stream === true }, () =>
+    (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
+      prompt: lastUserText(run.messages),
+      messages: run.messages,
+      topP: task.params.topP,
+      stop: task.params.stop,
+      system: task.system ?? undefined,
+      maxOutputTokens: run.maxTokens,
+      temperature: task.params.temperature,
+      abortSignal: AbortSignal.timeout(run.timeoutMs),
+    }),
+  ).finally(() => clearInterval(heartbeat));
   const provider = run.modelConfig.provider;
   deps.metrics.call(
     modelName,
