@@ -12,6 +12,10 @@ const commaList = z
       .filter(Boolean),
   );
 
+/** An optional variable that compose files pass as `${X:-}`: empty means unset. */
+const unlessEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 /** Where the local Redis listens when REDIS_URL is unset. */
 export const DEFAULT_REDIS_PORT = 6379;
 
@@ -51,7 +55,7 @@ export const envVariablesSchema = z.object({
    * Bearer token for GET /metrics on the API and on each worker's --metrics-port listener (the admin key works too);
    * ≥ 16 characters. Unset (and no admin key) → metrics are disabled.
    */
-  ORCHEX_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ORCHEX_METRICS_TOKEN: unlessEmpty(z.string().min(16, 'must be at least 16 characters')),
   /** API port. Default 3000. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Redis key prefix. Default "orchex". */
@@ -81,9 +85,9 @@ export const envVariablesSchema = z.object({
    * OpenTelemetry's OTLP/HTTP endpoint (e.g. http://collector:4318): set, the API and workers export traces there
    * (spans to <endpoint>/v1/traces); unset, tracing is off.
    */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('must be an http(s) URL such as http://collector:4318').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: unlessEmpty(z.string().url('must be an http(s) URL such as http://collector:4318')),
   /** service.name of the traces. Default orchex-api / orchex-worker. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_SERVICE_NAME: unlessEmpty(z.string()),
   /** pino level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
