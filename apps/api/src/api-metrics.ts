@@ -9,6 +9,8 @@ export interface ApiMetricsDeps {
   queues: ModelQueues;
   limitStates: ModelLimitStates;
   budget: KeyBudgets;
+  /** A registry to add the API's metrics to (one process running API and workers shares one). Default: its own. */
+  metricsRegistry?: Registry | undefined;
 }
 
 /** The API's registry and the middleware that counts its requests. */
@@ -29,8 +31,8 @@ const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-chil
  * exported once (here) rather than once per worker, where summing them would multiply them.
  */
 export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = deps.metricsRegistry ?? new Registry();
+  if (!deps.metricsRegistry) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const models = Object.keys(deps.config.models);
 

@@ -3,6 +3,7 @@ import type { Db } from '@orchex/db';
 import type { KeyBudgets, ModelLimitStates, ModelQueues, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { createApiMetrics } from './api-metrics.ts';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
@@ -50,6 +51,8 @@ export interface AppDeps {
   limitStates: ModelLimitStates;
   /** ORCHEX_METRICS_TOKEN: a Bearer token that opens GET /metrics only (the admin key opens it too). */
   metricsToken?: string | undefined;
+  /** Registry /metrics serves, shared with in-process workers (`npm start`). Default: the API's own. */
+  metricsRegistry?: Registry | undefined;
 }
 
 /** Largest JSON body of the routes other than the two submit routes. */

@@ -11,6 +11,7 @@ import {
   TaskStreams,
   taskFinishedChannel,
 } from '@orchex/queue';
+import type { Registry } from 'prom-client';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { RequestPlanner } from './request-planner.ts';
@@ -40,6 +41,8 @@ export interface ApiOptions {
   warmPlanner?: boolean;
   /** ORCHEX_METRICS_TOKEN: opens GET /metrics (and nothing else). */
   metricsToken?: string | undefined;
+  /** Registry GET /metrics serves: pass the in-process workers' one (`npm start`) so their metrics show too. */
+  metricsRegistry?: Registry | undefined;
   /** The workers' rpm/tpm window (ORCHEX_LIMIT_WINDOW_MS), so the limit state shown counts the same span. Default 60000. */
   limitWindowMs?: number | undefined;
 }
