@@ -79,12 +79,19 @@ describe('request ids and task ids on log lines', () => {
     expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("every line a worker writes for a step carries the task's id and job id", async () => {
+  it("every line a worker writes for a step carries the task's id, its job id and the submitting request's id", async () => {
     const { id } = await submit({ 'x-request-id': 'req-step' });
     await fetch(`${api.url}/v1/tasks/${id}?wait=30`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
     await expect.poll(() => worker.logLines().filter((l) => l.taskId === id).length).toBeGreaterThan(0);
     const attempt = worker.logLines().find((l) => l.msg === 'attempt' && l.taskId === id);
-    expect(attempt).toMatchObject({ taskId: id, jobId: `${id}.s0`, outcome: 'succeeded', model: 'gpt-test' });
+    // …and the id of the request that submitted it.
+    expect(attempt).toMatchObject({
+      taskId: id,
+      jobId: `${id}.s0`,
+      requestId: 'req-step',
+      outcome: 'succeeded',
+      model: 'gpt-test',
+    });
     // Nothing either process printed holds the prompt.
     expect(api.output()).not.toContain(PROMPT);
     expect(worker.output()).not.toContain(PROMPT);

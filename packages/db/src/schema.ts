@@ -46,6 +46,8 @@ export interface TaskParams {
    * this trace, and the task's record shows its trace id.
    */
   traceparent?: string;
+  /** x-request-id of the request that submitted the task, so the worker's log lines of the task carry it too. */
+  requestId?: string;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's

@@ -1,5 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
-import { addLogContext, type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
+import { addLogContext, type Logger, logContext, type PlannedTask, safeErrorText } from '@orchex/core';
 import {
   type BatchRow,
   type Db,
@@ -242,7 +242,13 @@ function taskRows(
   traceparent?: string,
 ): { row: WithTextPieces<Omit<NewTask, 'idempotencyKey'>>; parts?: NewParts } {
   const { input, route, split } = planned;
-  const traced = <P extends object>(params: P) => (traceparent ? { ...params, traceparent } : params);
+  // The request's and the trace's ids go with the task, so every later log line and span of it can name them.
+  const requestId = logContext().requestId;
+  const traced = <P extends object>(params: P) => ({
+    ...params,
+    ...(traceparent ? { traceparent } : {}),
+    ...(requestId ? { requestId } : {}),
+  });
   const common = {
     apiKeyId,
     taskType: route.taskType ?? null,

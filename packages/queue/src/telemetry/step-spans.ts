@@ -36,7 +36,8 @@ export async function inStepSpan<T>(run: StepRun, job: Job, fn: () => Promise<T>
     },
     contextOf(traceparent),
   );
-  if (traceparent) addLogContext({ traceId: traceIdOf(traceparent) });
+  // The step's log lines carry the ids of the request that submitted the task and of its trace.
+  addLogContext({ requestId: run.task.params.requestId, traceId: traceIdOf(traceparent) });
   try {
     const result = await context.with(trace.setSpan(context.active(), span), fn);
     span.setAttribute('orchex.outcome', 'succeeded');
