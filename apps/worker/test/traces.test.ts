@@ -129,6 +129,8 @@ describe('traces', () => {
     const [llama, gpt] = ['llama-test', 'gpt-test'].map((m) => steps.find((s) => s.name.endsWith(m)) as OtlpSpan);
     expect(attrs(llama as OtlpSpan)).toMatchObject({ 'orchex.step': 0, 'orchex.outcome': 'rerouted' });
     expect(attrs(gpt as OtlpSpan)).toMatchObject({ 'orchex.step': 1, 'orchex.outcome': 'succeeded' });
+    // A re-route is the ladder working, not an error of the step; the failed call is.
+    expect(llama?.status?.code ?? 0).not.toBe(2);
 
     const calls = trace.filter((s) => s.name.startsWith('chat '));
     expect(calls).toHaveLength(2);

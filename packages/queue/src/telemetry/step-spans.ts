@@ -43,11 +43,11 @@ export async function inStepSpan<T>(run: StepRun, job: Job, fn: () => Promise<T>
     span.setAttribute('orchex.outcome', 'succeeded');
     return result;
   } catch (err) {
-    span.setAttribute('orchex.outcome', handBackOutcome(err));
+    const outcome = handBackOutcome(err);
+    span.setAttribute('orchex.outcome', outcome);
     if (err instanceof UnrecoverableError) span.setAttribute('orchex.reason', err.message);
-    if (!(err instanceof DelayedError || err instanceof RateLimitError) && !/^re-routed/.test(String(err))) {
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
+    // Delays, pauses and re-routes are the ladder working; the task failing (or an unexpected error) is an error.
+    if (outcome === 'ended' || outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
     throw err;
   } finally {
     span.end();
