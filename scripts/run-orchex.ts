@@ -1,6 +1,7 @@
 import { apiOptionsFromEnv, startApi } from '@orchex/api/start';
 import { createLogger, loadConfig, parseEnv } from '@orchex/core';
 import { createDatabase, runMigrations } from '@orchex/db';
+import { startTracing } from '@orchex/queue';
 import { startWorkers, workerOptionsFromEnv } from '@orchex/worker/start';
 import { type EmbeddedRedis, ensureEmbeddedRedis } from './embedded-redis/ensure-embedded-redis.ts';
 
@@ -16,6 +17,8 @@ export async function runOrchex(opts: { migrate: boolean; name?: string }): Prom
   try {
     let env = parseEnv();
     logger = createLogger(name, env.logLevel);
+    const { endpoint, serviceName } = env.tracing;
+    const tracing = endpoint ? startTracing({ endpoint, serviceName: serviceName ?? name }) : undefined;
     const config = loadConfig(env.configPath);
     let redis: EmbeddedRedis | undefined;
     if (env.embeddedRedis) {
@@ -25,7 +28,11 @@ export async function runOrchex(opts: { migrate: boolean; name?: string }): Prom
     const database = await createDatabase(env.database);
     if (opts.migrate) await runMigrations(database);
     const pool = await startWorkers({ ...workerOptionsFromEnv(env), config, db: database.db, logger });
-    const api = await startApi(apiOptionsFromEnv(env, config, database.db, logger));
+    // One process: the API's /metrics serves the workers' registry too, with the API's metrics added to it.
+    const api = await startApi({
+      ...apiOptionsFromEnv(env, config, database.db, logger),
+      metricsRegistry: pool.registry,
+    });
     if (env.api.apiKeys.length === 0) logger.warn({}, 'ORCHEX_API_KEYS is empty: every /v1 request will get 401');
     let stopping = false;
     const stop = async () => {
@@ -34,6 +41,7 @@ export async function runOrchex(opts: { migrate: boolean; name?: string }): Prom
       await api.close();
       await pool.close(30_000);
       await database.close();
+      await tracing?.shutdown();
       // Last: draining workers still write to Redis.
       await redis?.stop();
       process.exit(0);

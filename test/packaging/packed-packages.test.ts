@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/headless-browser.ts';
 import { startSystem, TEST_API_KEY, type TestSystem } from '../support/start-system.ts';
 
 // What a user gets from `npm pack`: the client and the CLI installed from their tarballs into plain projects outside
@@ -12,14 +12,6 @@ import { startSystem, TEST_API_KEY, type TestSystem } from '../support/start-sys
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const work = mkdtempSync(join(tmpdir(), 'orchex-packed-'));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-];
 
 interface Run {
   code: number;
@@ -165,9 +157,8 @@ export const wrong: Task = { prompt: 1 };
   });
 
   it('runs in a browser: Chromium loads its dist/ as ES modules and executes a task', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`this test needs Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
     const dist = join(dir, 'node_modules/@orchex/client/dist');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
       // The page and the modules are served as if from the API's origin, so the client's fetches to the real API are

@@ -25,7 +25,16 @@ const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, s
 
 describe('docker-compose.yml and infra/Dockerfile', () => {
   it('has the services users expect', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'fake-llm', 'migrate', 'postgres', 'redis', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api',
+      'fake-llm',
+      'grafana',
+      'migrate',
+      'postgres',
+      'prometheus',
+      'redis',
+      'worker',
+    ]);
     expect(compose.services['fake-llm']?.profiles).toEqual(['demo']);
     expect(compose.services.worker?.deploy?.replicas).toBeGreaterThanOrEqual(1);
     expect(compose.services.redis?.healthcheck).toBeDefined();

@@ -52,6 +52,8 @@ export async function startSystem(
     databaseUrl?: string;
     /** null = no admin key configured. Default TEST_ADMIN_KEY. */
     adminKey?: string | null;
+    /** ORCHEX_METRICS_TOKEN of the API. Default none (the admin key still opens /metrics). */
+    metricsToken?: string;
   } = {},
 ): Promise<TestSystem> {
   const redisUrl = opts.redisUrl ?? inject('redisUrl');
@@ -101,6 +103,7 @@ export async function startSystem(
     port: 0,
     host: '127.0.0.1',
     bodyLimit: '1mb',
+    metricsToken: opts.metricsToken,
   });
   return {
     url: api.url,

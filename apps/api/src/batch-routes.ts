@@ -32,7 +32,8 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 const idParam = z.uuid();
-const resultsQuery = z
+/** GET /v1/batches/:id/results query. */
+export const resultsQuery = z
   .object({
     cursor: z
       .string()

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { KeyId } from './auth.ts';
 import { HttpError, validationError } from './http-errors.ts';
 
-const putBody = z
+/** PUT /v1/budget and PUT /v1/budget/keys/:keyId body. */
+export const putBody = z
   .object({
     /** USD per UTC day; null removes the limit. */
     max_daily_cost: z
@@ -15,7 +16,8 @@ const putBody = z
       .nullable(),
   })
   .strict();
-const keyIdParam = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key_id from GET /v1/budget/keys');
+/** :keyId of PUT /v1/budget/keys/:keyId. */
+export const keyIdParam = z.string().regex(/^[0-9a-f]{32}$/, 'must be a key_id from GET /v1/budget/keys');
 
 const usd = (m: number | null) => (m === null ? null : microsToUsd(m));
 const money = (s: BudgetState) => ({

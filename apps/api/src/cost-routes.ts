@@ -51,10 +51,14 @@ const rangeShape = {
   from: z.union([z.literal('all').transform(() => FROM_ALL), isoDay]).optional(),
   to: isoDay.optional(),
 };
-const reportQuery = z
+/** GET /v1/costs/report query. */
+export const reportQuery = z
   .object({ ...rangeShape, group_by: z.enum([...COST_GROUP_BYS, 'variant']).default('model') })
   .strict();
-const analysisQuery = z.object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() }).strict();
+/** GET /v1/costs/analysis query. */
+export const analysisQuery = z
+  .object({ ...rangeShape, baseline: safeString(z.string().min(1).max(200)).optional() })
+  .strict();
 
 /** zodIssues, with each unknown query parameter named as its own field (zod reports them all at the root). */
 function queryIssues(error: z.ZodError): FieldIssue[] {

@@ -1,19 +1,25 @@
 import { type Logger, type OrchexConfig, preloadTokenizers } from '@orchex/core';
 import type { Db } from '@orchex/db';
-import type { KeyBudgets, ModelQueues, RedisClient, SignalReader, TaskStreams } from '@orchex/queue';
+import type { KeyBudgets, ModelLimitStates, ModelQueues, RedisClient, SignalReader, TaskStreams } from '@orchex/queue';
 import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import { createApiMetrics } from './api-metrics.ts';
 import { type KeyId, requireAdmin, requireApiKey } from './auth.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { budgetRoutes } from './budget-routes.ts';
 import { bullBoardRouter } from './bull-board.ts';
 import { costRoutes } from './cost-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { docsRoutes } from './docs/docs-routes.ts';
 import { estimateRoute } from './estimate-route.ts';
 import { healthRoute } from './health-route.ts';
 import { errorHandler, notFound } from './http-errors.ts';
+import { metricsRoute } from './metrics-route.ts';
 import { noFraming } from './no-framing.ts';
 import { chatRoutes } from './openai/chat-routes.ts';
 import { JSON_TYPES } from './read-json-body.ts';
+import { requestId } from './request-id.ts';
+import { requestLog } from './request-log.ts';
 import type { RequestPlanner } from './request-planner.ts';
 import { taskEventsRoute } from './task-events-route.ts';
 import { TASK_BODY_LIMIT, taskRoutes } from './task-routes.ts';
@@ -43,6 +49,12 @@ export interface AppDeps {
   /** Largest POST /v1/tasks (and /v1/chat/completions) body. Default {@link TASK_BODY_LIMIT}. */
   bodyLimit?: string;
   debugRouting?: boolean;
+  /** Each model's live limit state (slots, window counts, pause): /v1/models, the dashboard, Bull Board, metrics. */
+  limitStates: ModelLimitStates;
+  /** ORCHEX_METRICS_TOKEN: a Bearer token that opens GET /metrics only (the admin key opens it too). */
+  metricsToken?: string | undefined;
+  /** Registry /metrics serves, shared with in-process workers (`npm start`). Default: the API's own. */
+  metricsRegistry?: Registry | undefined;
 }
 
 /** Largest JSON body of the routes other than the two submit routes. */
@@ -56,9 +68,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  const metrics = createApiMetrics(deps);
+  app.use(requestId, requestLog(deps.logger), metrics.observe);
   app.get('/healthz', healthRoute(deps.redis, deps.db));
+  app.get('/metrics', metricsRoute(metrics, [deps.metricsToken, deps.adminKey]));
+  app.use(docsRoutes());
   app.use(['/admin/queues', '/dashboard'], noFraming);
-  app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues));
+  app.use('/admin/queues', requireAdmin(deps.adminKey, deps.keyId), bullBoardRouter(deps.queues, deps.limitStates));
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.apiKeys, deps.adminKey, deps.keyId));

@@ -18,7 +18,8 @@ export const MAX_BATCH_SIZE = 10_000;
 /** Most field issues listed in one 400, so a wholly wrong file does not produce a megabyte of errors. */
 const MAX_LISTED_ISSUES = 50;
 
-const batchBody = z
+/** POST /v1/batches body (each task is validated by taskInputSchema, with its index in the field name). */
+export const batchBody = z
   .object({
     tasks: z
       .array(z.unknown())

@@ -5,6 +5,8 @@ import type { Db } from '@orchex/db';
 import {
   createRedis,
   keyBudgetsFromConfig,
+  ModelLimiter,
+  ModelLimitStates,
   ModelQueues,
   type RedisClusterSetting,
   replicaAcks,
@@ -12,6 +14,7 @@ import {
   TaskStreams,
   taskFinishedChannel,
 } from '@orchex/queue';
+import type { Registry } from 'prom-client';
 import { createApp } from './create-app.ts';
 import { loadKeyId } from './key-id-secret.ts';
 import { RequestPlanner } from './request-planner.ts';
@@ -43,6 +46,12 @@ export interface ApiOptions {
    * `npm run start:api` run set it.
    */
   warmPlanner?: boolean;
+  /** ORCHEX_METRICS_TOKEN: opens GET /metrics (and nothing else). */
+  metricsToken?: string | undefined;
+  /** Registry GET /metrics serves: pass the in-process workers' one (`npm start`) so their metrics show too. */
+  metricsRegistry?: Registry | undefined;
+  /** The workers' rpm/tpm window (ORCHEX_LIMIT_WINDOW_MS), so the limit state shown counts the same span. Default 60000. */
+  limitWindowMs?: number | undefined;
 }
 
 /** ApiOptions from the parsed environment (what `npm run start:api` and `npm start` share). */
@@ -57,6 +66,8 @@ export function apiOptionsFromEnv(env: OrchexEnv, config: OrchexConfig, db: Db, 
     prefix: env.prefix,
     ...env.api,
     warmPlanner: true,
+    metricsToken: env.metricsToken,
+    limitWindowMs: env.worker.limitWindowMs,
   };
 }
 
@@ -96,7 +107,12 @@ export async function startApi(opts: ApiOptions): Promise<RunningApi> {
   const signals = new SignalReader(redis, opts.prefix, Object.keys(opts.config.models), opts.config.routing);
   const planner = new RequestPlanner(opts.config, { signals });
   if (opts.warmPlanner) planner.warm();
-  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner, signals });
+  const limiter = new ModelLimiter(redis, {
+    prefix: opts.prefix,
+    ...(opts.limitWindowMs ? { windowMs: opts.limitWindowMs } : {}),
+  });
+  const limitStates = new ModelLimitStates(opts.config, queues, limiter);
+  const app = createApp({ ...opts, redis, queues, waiter, budget, keyId, streams, planner, signals, limitStates });
   const server = app.listen(opts.port, opts.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -1,4 +1,4 @@
-import { isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import { addLogContext, isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
 import { type Db, findParts, findTask } from '@orchex/db';
 import { type ModelQueues, type SubmitDeps, submitTask } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
@@ -29,7 +29,8 @@ export const TASK_BODY_LIMIT = '12mb';
 /** Longest `?wait=` accepted, seconds: long enough for most calls, short enough for proxies' idle timeouts. */
 export const MAX_WAIT_SECONDS = 120;
 
-const getQuery = z
+/** GET /v1/tasks/:id query. */
+export const getQuery = z
   .object({
     wait: z.coerce
       .number()
@@ -81,6 +82,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
   router.get('/tasks/:id', async (req: Request, res: Response) => {
     const id = idParam.safeParse(req.params.id);
     if (!id.success) throw validationError([{ field: 'id', message: 'must be a task id (UUID)' }]);
+    addLogContext({ taskId: id.data });
     const q = getQuery.safeParse(req.query);
     if (!q.success) throw validationError(zodIssues(q.error));
     const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;

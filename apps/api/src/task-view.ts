@@ -1,5 +1,6 @@
 import { microsToUsd } from '@orchex/core';
 import type { AttemptRow, PartRow, TaskSummaryRow, TaskSummaryWithAttempts } from '@orchex/db';
+import { traceIdOf } from '@orchex/queue';
 
 /** The API's JSON for one attempt. */
 export function attemptView(a: AttemptRow) {
@@ -53,6 +54,8 @@ export function taskView(t: TaskSummaryRow | TaskSummaryWithAttempts, parts: Par
     max_tokens: t.params.maxTokens,
     metadata: t.params.metadata ?? null,
     batch_id: t.batchId,
+    /** The task's OpenTelemetry trace (null when tracing was off at submit). */
+    trace_id: traceIdOf(t.params.traceparent) ?? null,
     created_at: t.createdAt,
     started_at: t.startedAt,
     finished_at: t.finishedAt,

@@ -1,20 +1,8 @@
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../../../test/support/headless-browser.ts';
 import { startSystem, TEST_ADMIN_KEY, TEST_API_KEY, type TestSystem } from '../../../test/support/start-system.ts';
 import { testConfig } from '../../../test/support/test-config.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface Report {
   total_cost: number;
@@ -99,13 +87,8 @@ async function expectPageEqualsApi() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `the dashboard test needs Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does this when it is missing)`,
-    );
-  }
   sys = await startSystem('dashboard', { config: testConfig({ cost_limits: { max_daily_cost: 5 } }) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
   context = await browser.newContext({ httpCredentials: { username: 'admin', password: TEST_ADMIN_KEY } });
   page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
@@ -184,6 +167,21 @@ describe('GET /dashboard', () => {
     expect(await newest.locator('[data-field="model"]').textContent()).toBe(task.model);
     expect(await newest.locator('[data-field="status"]').textContent()).toBe(task.status);
     expect(Number(await newest.locator('[data-field="cost"]').getAttribute('data-value'))).toBe(task.cost);
+
+    // Each model's live limits, as GET /v1/models has them: requests in the window, slots, and no pause.
+    const { data } = (await (await sys.call('/v1/models')).json()) as {
+      data: Array<{ id: string; orchex: { limits?: { requests_in_window: number; slots_in_use: number } | null } }>;
+    };
+    for (const m of data.filter((x) => x.orchex.limits)) {
+      const row = page.locator(`#model-limits tr[data-key="${m.id}"]`);
+      await expect
+        .poll(() => row.locator('[data-field="requests"]').getAttribute('data-value'), { timeout: 10_000 })
+        .toBe(String(m.orchex.limits?.requests_in_window));
+      expect(await row.locator('[data-field="slots"]').getAttribute('data-value')).toBe('0');
+      expect(await row.locator('[data-field="paused"]').getAttribute('data-value')).toBe('');
+    }
+    const used = data.reduce((n, m) => n + (m.orchex.limits?.requests_in_window ?? 0), 0);
+    expect(used).toBe(6);
 
     // Same document: the marker survived and no navigation happened.
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same document');

@@ -7,11 +7,16 @@ export interface WorkerArgs {
   concurrency: number;
   /** Seconds to let running jobs finish after SIGTERM. Default 30. */
   graceSeconds: number;
-  /** Port of the health listener (GET /healthz, for Kubernetes probes); undefined = none. */
+  /** Port of the /metrics and /healthz listener (0 = any free port); undefined = no listener. */
   metricsPort: number | undefined;
+  /** Address that listener binds. Default 0.0.0.0. */
+  metricsHost: string;
 }
 
-/** `--queues gpt-5.5,claude-sonnet-5 --concurrency 16 --grace 30 --metrics-port 9464`; throws a message naming the bad flag. */
+/**
+ * `--queues gpt-5.5,claude-sonnet-5 --concurrency 16 --grace 30 --metrics-port 9464`; throws a message naming the bad
+ * flag.
+ */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
   const { values } = parseArgs({
     args: argv,
@@ -20,6 +25,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
       concurrency: { type: 'string', default: '8' },
       grace: { type: 'string', default: '30' },
       'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string', default: '0.0.0.0' },
     },
     strict: true,
   });
@@ -35,9 +41,11 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     .map((q) => q.trim())
     .filter(Boolean);
   if (values.queues !== undefined && !queues?.length) throw new Error('--queues: give at least one model name');
-  const rawPort = values['metrics-port'];
-  const metricsPort = rawPort === undefined ? undefined : Number(rawPort);
-  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
-    throw new Error(`--metrics-port: must be a port from 0 to 65535, got "${rawPort}"`);
-  return { queues, concurrency, graceSeconds, metricsPort };
+  const port = values['metrics-port'];
+  const metricsPort = port === undefined ? undefined : Number(port);
+  if (metricsPort !== undefined && (!/^\d+$/.test(port ?? '') || metricsPort > 65535))
+    throw new Error(`--metrics-port: must be a port from 0 to 65535, got "${port}"`);
+  const metricsHost = values['metrics-host'];
+  if (!metricsHost.trim()) throw new Error('--metrics-host: give an address such as 0.0.0.0 or 127.0.0.1');
+  return { queues, concurrency, graceSeconds, metricsPort, metricsHost };
 }

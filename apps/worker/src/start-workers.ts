@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import type { Logger, OrchexConfig, OrchexEnv } from '@orchex/core';
+import { type Logger, type OrchexConfig, type OrchexEnv, withLogContext } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
 import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
 import type { RedisClient, RedisClusterSetting } from '@orchex/queue';
 import {
   createRedis,
+  createStepMetrics,
   DEFAULT_PREFIX,
   executeStep,
   keyBudgetsFromConfig,
@@ -22,7 +23,8 @@ import {
   scheduleRetention,
   TaskStreams,
 } from '@orchex/queue';
-import { Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** How a worker process runs. */
 export interface WorkerPoolOptions {
@@ -56,6 +58,11 @@ export interface WorkerPoolOptions {
   limitWindowMs?: number;
   /** ORCHEX_ALERT_WEBHOOK: where the daily budget alert is POSTed. Default: none (a log line only). */
   alertWebhook?: string | undefined;
+  /**
+   * Where the step metrics are registered. Default: a registry of the pool's own, with Node's process metrics
+   * (served by the worker's --metrics-port listener).
+   */
+  registry?: Registry;
 }
 
 /** The worker settings that come from the parsed environment (shared by `npm run start:worker` and `npm start`). */
@@ -91,6 +98,10 @@ export function workerOptionsFromEnv(
 
 export interface WorkerPool {
   workers: Worker[];
+  /** The pool's Prometheus metrics (calls, tokens, cost, retries, re-routes, limit waits, sweep re-adds). */
+  registry: Registry;
+  /** False once close() began or while the pool's Redis connection is down: /healthz then answers 503. */
+  ready(): boolean;
   /** Stops taking jobs, waits up to graceMs for running ones, then closes connections. */
   close(graceMs?: number): Promise<void>;
 }
@@ -118,6 +129,8 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
   const lockDuration = opts.lockDurationMs ?? 30_000;
+  const registry = opts.registry ?? defaultRegistry();
+  const metrics = createStepMetrics(registry);
   const deps: StepDeps = {
     config,
     reader: createTaskReader(db),
@@ -141,6 +154,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       maxEntries: config.cache.max_entries,
       maxBytes: config.cache.max_bytes,
     }),
+    metrics,
+  };
+  // Every log line of a step (the step's own, the packages' it calls) carries its task and job ids.
+  const inJobContext = <T>(job: Job | undefined, fn: () => T): T => {
+    const taskId = (job?.data as { taskId?: unknown } | undefined)?.taskId;
+    return withLogContext({ taskId: typeof taskId === 'string' ? taskId : undefined, jobId: job?.id }, fn);
   };
 
   const workers: Worker[] = [];
@@ -150,35 +169,46 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     await queues.get(model).setGlobalConcurrency(maxConcurrency);
     const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`, { cluster: opts.redisCluster });
     connections.push(connection);
-    const worker = new Worker(queueName(model), (job, token) => executeStep(deps, model, job, token), {
-      connection,
-      prefix,
-      concurrency: opts.concurrency ?? 8,
-      // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
-      // fetch script checks solely when a limiter is configured. This one never fills by counting.
-      limiter: { max: Number.MAX_SAFE_INTEGER, duration: 60_000 },
-      lockDuration,
-      stalledInterval: opts.stalledIntervalMs ?? lockDuration,
-      // A stall is a lost lock: a killed worker, or a Redis outage longer than the lock. Neither is the task's fault,
-      // so stalls are allowed generously; past them the job fails and the orphan sweep gives the task a fresh one.
-      maxStalledCount: 10,
-    });
-    worker.on('failed', (job, err) => void reconcileFailedJob(deps, job, err));
+    const worker = new Worker(
+      queueName(model),
+      (job, token) => inJobContext(job, () => executeStep(deps, model, job, token)),
+      {
+        connection,
+        prefix,
+        concurrency: opts.concurrency ?? 8,
+        // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
+        // fetch script checks solely when a limiter is configured. This one never fills by counting, and its counter
+        // key lives 1 ms: with 60 s, every queue that fetched a job in the last minute looked "rate limited" to Bull
+        // Board (it reads the counter key's TTL), while the model was not limited at all.
+        limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1 },
+        lockDuration,
+        stalledInterval: opts.stalledIntervalMs ?? lockDuration,
+        // A stall is a lost lock: a killed worker, or a Redis outage longer than the lock. Neither is the task's fault,
+        // so stalls are allowed generously; past them the job fails and the orphan sweep gives the task a fresh one.
+        maxStalledCount: 10,
+      },
+    );
+    worker.on('failed', (job, err) => inJobContext(job, () => void reconcileFailedJob(deps, job, err)));
     worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }
   const stopSweep = scheduleOrphanSweep(db, queues, redis, prefix, logger, {
     pending: deps.pending,
     ...(opts.sweepEveryMs ? { everyMs: opts.sweepEveryMs } : {}),
+    onReadded: (n) => metrics.sweepReadds(n),
   });
   const stopRetention = opts.retentionDays
     ? scheduleRetention(db, redis, prefix, logger, { days: opts.retentionDays })
     : () => {};
+  let closing = false;
   logger.info({ queues: served, concurrency: opts.concurrency ?? 8 }, 'worker started');
 
   return {
     workers,
+    registry,
+    ready: () => !closing && redis.status === 'ready' && workers.every((w) => w.isRunning()),
     async close(graceMs = 30_000) {
+      closing = true;
       stopSweep();
       stopRetention();
       // close() waits for active jobs; past the grace period we force it, and their locks expire for another worker.
@@ -196,4 +226,11 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
       redis.disconnect();
     },
   };
+}
+
+/** A registry with Node's process metrics (CPU, memory, event-loop lag, GC), which operators expect beside ours. */
+function defaultRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
 }

@@ -12,6 +12,10 @@ const commaList = z
       .filter(Boolean),
   );
 
+/** An optional variable that compose files pass as `${X:-}`: empty means unset. */
+const unlessEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 /** Where the local Redis listens when REDIS_URL is unset. */
 export const DEFAULT_REDIS_PORT = 6379;
 
@@ -68,6 +72,11 @@ export const envVariablesSchema = z
     ORCHEX_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Admin key for Bull Board, the dashboard and budget changes; unset → those are disabled. */
     ORCHEX_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Bearer token for GET /metrics on the API and on each worker's --metrics-port listener (the admin key works too);
+     * ≥ 16 characters. Unset (and no admin key) → metrics are disabled.
+     */
+    ORCHEX_METRICS_TOKEN: unlessEmpty(z.string().min(16, 'must be at least 16 characters')),
     /** API port. Default 3000. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Redis key prefix. Default "orchex". */
@@ -98,6 +107,13 @@ export const envVariablesSchema = z
      * (cost rollups, status, model, usage and cost stay). Unset → kept forever.
      */
     ORCHEX_RETENTION_DAYS: z.coerce.number().int().min(1, 'at least 1').optional(),
+    /**
+     * OpenTelemetry's OTLP/HTTP endpoint (e.g. http://collector:4318): set, the API and workers export traces there
+     * (spans to <endpoint>/v1/traces); unset, tracing is off.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: unlessEmpty(z.string().url('must be an http(s) URL such as http://collector:4318')),
+    /** service.name of the traces. Default orchex-api / orchex-worker. */
+    OTEL_SERVICE_NAME: unlessEmpty(z.string()),
     /** pino level. Default info. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -145,6 +161,10 @@ export const envSchema = envVariablesSchema.transform((v) => ({
   /** ORCHEX_CONFIG; unset → the built-in default config. */
   configPath: v.ORCHEX_CONFIG?.trim() || undefined,
   logLevel: v.LOG_LEVEL,
+  /** Where traces go (unset endpoint: tracing off) and the service name they carry. */
+  tracing: { endpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: v.OTEL_SERVICE_NAME },
+  /** ORCHEX_METRICS_TOKEN: what GET /metrics accepts besides the admin key, on the API and on workers. */
+  metricsToken: v.ORCHEX_METRICS_TOKEN,
   api: {
     port: v.PORT,
     apiKeys: v.ORCHEX_API_KEYS,

@@ -16,6 +16,7 @@ export * from './find-model.ts';
 export * from './format-zod-error.ts';
 export * from './infra-error.ts';
 export * from './load-config.ts';
+export * from './log-context.ts';
 export * from './logger.ts';
 export * from './long-context-schema.ts';
 export * from './model-config-schema.ts';

@@ -43,6 +43,13 @@ export interface TaskParams {
   stream?: boolean;
   /** Seconds the answer is kept in the result cache; absent = not cached (decided at submit: the task or its rule). */
   cacheTtlSec?: number;
+  /**
+   * W3C traceparent of the submit span (only when tracing is on): every step of the task, on any worker, continues
+   * this trace, and the task's record shows its trace id.
+   */
+  traceparent?: string;
+  /** x-request-id of the request that submitted the task, so the worker's log lines of the task carry it too. */
+  requestId?: string;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's

@@ -4,6 +4,7 @@ export { type CacheKeyInput, resultCacheKey } from './cache/result-cache-key.ts'
 export { logConnectionError } from './connection-error-log.ts';
 export * from './job-catalog.ts';
 export * from './limits/index.ts';
+export * from './metrics/index.ts';
 export * from './model-queues.ts';
 export * from './queue-name.ts';
 export * from './redis-connection.ts';
@@ -24,3 +25,4 @@ export * from './sweep-orphans.ts';
 export * from './task-events.ts';
 export * from './task-params.ts';
 export * from './task-stream.ts';
+export * from './telemetry/index.ts';

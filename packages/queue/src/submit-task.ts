@@ -1,4 +1,5 @@
-import { type Logger, type PlannedTask, safeErrorText } from '@orchex/core';
+import { SpanKind } from '@opentelemetry/api';
+import { addLogContext, type Logger, logContext, type PlannedTask, safeErrorText } from '@orchex/core';
 import {
   type BatchRow,
   type Db,
@@ -19,6 +20,7 @@ import {
 } from '@orchex/db';
 import type { ModelQueues } from './model-queues.ts';
 import { taskParams } from './task-params.ts';
+import { activeTraceparent, inSpan, traceIdOf, tracer } from './telemetry/task-trace.ts';
 
 /** Tasks of a batch turned into rows between two yields to the event loop. */
 const YIELD_EVERY = 500;
@@ -78,17 +80,38 @@ export class NotAcceptedError extends Error {
  * so a task is accepted exactly when both Postgres and Redis have it. With an idempotency key already used by the
  * same API key, the first task is returned (`created: false`) and nothing is added.
  */
-export async function submitTask(
+export function submitTask(
   deps: SubmitDeps,
   planned: PlannedTask,
   who: Submitter,
 ): Promise<{ task: TaskSummaryRow; created: boolean }> {
+  // The task's trace starts here: its steps, on whichever workers, are children of this span (see task-trace.ts).
+  const span = tracer().startSpan('orchex submit', {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'orchex.plan': planned.route.plan, 'orchex.task_type': planned.route.taskType ?? '' },
+  });
+  return inSpan(span, async () => {
+    const traceparent = activeTraceparent();
+    if (traceparent) addLogContext({ traceId: traceIdOf(traceparent) });
+    const submitted = await insertAndEnqueue(deps, planned, who, traceparent);
+    span.setAttributes({ 'orchex.task_id': submitted.task.id, 'orchex.created': submitted.created });
+    return submitted;
+  });
+}
+
+async function insertAndEnqueue(
+  deps: SubmitDeps,
+  planned: PlannedTask,
+  who: Submitter,
+  traceparent: string | undefined,
+): Promise<{ task: TaskSummaryRow; created: boolean }> {
   logRouting(deps, planned);
   const idempotencyKey = who.idempotencyKey ?? null;
   const requestHash = idempotencyKey ? (who.requestHash ?? null) : null;
-  const { row, parts } = taskRows(planned, who.apiKeyId);
+  const { row, parts } = taskRows(planned, who.apiKeyId, traceparent);
   if (!parts) {
     const { task, created } = await insertTask(deps.db, { ...row, idempotencyKey, requestHash });
+    addLogContext({ taskId: task.id });
     if (!created) return { task: replay(who, task), created };
     await enqueueOrUndo(
       deps,
@@ -112,6 +135,7 @@ export async function submitTask(
     return { task: replay(who, winner), created: false };
   }
   const { parent, mapIds, reduceId } = inserted;
+  addLogContext({ taskId: parent.id });
   await enqueueOrUndo(
     deps,
     () => enqueueParts(deps.queues, { reduceId, mapIds }, planned.first),
@@ -129,12 +153,26 @@ export async function submitBatch(
   planned: readonly PlannedTask[],
   who: Submitter & { name: string | null },
 ): Promise<{ batch: BatchRow; created: boolean }> {
+  // One span for the batch: its tasks' steps all continue this one trace.
+  const span = tracer().startSpan('orchex submit batch', {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'orchex.batch_size': planned.length },
+  });
+  return inSpan(span, () => insertAndEnqueueBatch(deps, planned, who, activeTraceparent()));
+}
+
+async function insertAndEnqueueBatch(
+  deps: SubmitDeps,
+  planned: readonly PlannedTask[],
+  who: Submitter & { name: string | null },
+  traceparent: string | undefined,
+): Promise<{ batch: BatchRow; created: boolean }> {
   const tasks: NewBatchTask[] = [];
   for (const [i, p] of planned.entries()) {
     // 10,000 tasks' rows take ~70 ms to build on a loaded machine: let other requests in between.
     if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
     logRouting(deps, p);
-    const { row, parts } = taskRows(p, who.apiKeyId);
+    const { row, parts } = taskRows(p, who.apiKeyId, traceparent);
     tasks.push(parts ? { ...row, parts } : row);
   }
   const inserted = await insertBatch(deps.db, {
@@ -209,8 +247,16 @@ function logRouting(deps: SubmitDeps, planned: PlannedTask): void {
 function taskRows(
   planned: PlannedTask,
   apiKeyId: string,
+  traceparent?: string,
 ): { row: WithTextPieces<Omit<NewTask, 'idempotencyKey'>>; parts?: NewParts } {
   const { input, route, split } = planned;
+  // The request's and the trace's ids go with the task, so every later log line and span of it can name them.
+  const requestId = logContext().requestId;
+  const traced = <P extends object>(params: P) => ({
+    ...params,
+    ...(traceparent ? { traceparent } : {}),
+    ...(requestId ? { requestId } : {}),
+  });
   const common = {
     apiKeyId,
     taskType: route.taskType ?? null,
@@ -226,7 +272,7 @@ function taskRows(
     prompt: input.prompt,
     messages: input.messages ?? null,
     context: input.context ?? null,
-    params: { ...taskParams(input), ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}) },
+    params: traced({ ...taskParams(input), ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}) }),
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
     currentStep: planned.firstStep,
@@ -236,7 +282,7 @@ function taskRows(
   // Parts carry the generation settings, not the caller's metadata or stream: the task's answer is the reduce's.
   const partParams = (maxTokens: number) => {
     const { metadata: _omit, stream: _parts, ...rest } = taskParams(input, maxTokens);
-    return rest;
+    return traced(rest);
   };
   const part = { ...common, variant: route.variant ?? null, routingReason: route.reason };
   return {

@@ -125,7 +125,12 @@ export function scheduleOrphanSweep(
   redis: RedisClient,
   prefix: string,
   logger: Logger,
-  opts: { everyMs?: number; pending?: PendingAttempts } = {},
+  opts: {
+    everyMs?: number;
+    pending?: PendingAttempts;
+    /** Told how many tasks each run re-added or finished (the worker's orchex_sweep_readds_total). */
+    onReadded?: (count: number) => void;
+  } = {},
 ): () => void {
   const everyMs = opts.everyMs ?? 30_000;
   const lockKey = `${prefix}:sweep-lock`;
@@ -135,10 +140,11 @@ export function scheduleOrphanSweep(
       if ((await redis.set(lockKey, String(process.pid), 'PX', everyMs, 'NX')) !== 'OK') return;
       const saved = await redis.get(cursorKey);
       const after = saved ? (JSON.parse(saved) as { createdAt: string; id: string }) : undefined;
-      const { next } = await sweepOrphansOnce(db, queues, logger, {
+      const { next, readded } = await sweepOrphansOnce(db, queues, logger, {
         ...(opts.pending ? { pending: opts.pending } : {}),
         after,
       });
+      opts.onReadded?.(readded);
       if (next) await redis.set(cursorKey, JSON.stringify(next));
       else await redis.del(cursorKey);
     } catch (err) {

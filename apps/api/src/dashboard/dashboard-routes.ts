@@ -26,7 +26,7 @@ export const RECENT_TASKS_LIMIT = 20;
  * credentials to this origin on its own, so a cross-site page could make it call anything listed here (CSRF) —
  * GETs without side effects are harmless, and CORS keeps their answers from that page.
  */
-const FORWARDED = new Set(['/costs/report', '/costs/analysis', '/budget']);
+const FORWARDED = new Set(['/costs/report', '/costs/analysis', '/budget', '/models']);
 
 const here = dirname(fileURLToPath(import.meta.url));
 // chart.js's package exports hide dist/, so find the folder from its CommonJS entry (dist/chart.cjs).

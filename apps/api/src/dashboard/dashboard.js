@@ -202,6 +202,30 @@ function renderRecent(list) {
   ]);
 }
 
+/** Each model's live limit state from GET /v1/models: slots, window counts against rpm/tpm, and any pause. */
+function renderLimits(models) {
+  const limited = models.data.filter((m) => m.orchex?.provider && m.orchex.limits);
+  rows(
+    'model-limits',
+    limited.map((m) => ({ ...m.orchex.limits, key: m.id })),
+    (l) => [
+      { text: l.key, field: 'model', className: l.limited ? 'status-failed' : '' },
+      { text: `${l.slots_in_use} / ${l.max_concurrency}`, value: l.slots_in_use, field: 'slots' },
+      { text: `${l.requests_in_window} / ${l.rpm}`, value: l.requests_in_window, field: 'requests' },
+      {
+        text: l.tpm === null ? `${l.tokens_in_window} (no tpm)` : `${l.tokens_in_window} / ${l.tpm}`,
+        value: l.tokens_in_window,
+        field: 'tokens',
+      },
+      {
+        text: l.paused_until ? new Date(l.paused_until).toLocaleTimeString() : '–',
+        value: l.paused_until ?? '',
+        field: 'paused',
+      },
+    ],
+  );
+}
+
 async function getBudget() {
   try {
     return await getJson('/v1/budget');
@@ -215,18 +239,20 @@ let refreshes = 0;
 
 async function refresh() {
   try {
-    const [byDay, byType, byModel, analysis, budget, recent] = await Promise.all([
+    const [byDay, byType, byModel, analysis, budget, recent, models] = await Promise.all([
       getJson('/v1/costs/report?group_by=day'),
       getJson('/v1/costs/report?group_by=task_type'),
       getJson('/v1/costs/report?group_by=model'),
       getJson('/v1/costs/analysis'),
       getBudget(),
       getJson('/recent-tasks'),
+      getJson('/v1/models'),
     ]);
     renderReport(byDay, byType, byModel);
     renderAnalysis(analysis);
     renderGauge(budget, byDay);
     renderRecent(recent);
+    renderLimits(models);
     refreshes += 1;
     document.body.dataset.refreshes = String(refreshes);
     $('status').className = 'muted';

@@ -8,6 +8,7 @@ import {
 } from '@orchex/core';
 import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
 import {
+  type ModelLimitStates,
   type ModelQueues,
   NotAcceptedError,
   type RedisClient,
@@ -44,6 +45,8 @@ export interface ChatRouteDeps {
   planner: RequestPlanner;
   /** Largest request body. Default {@link TASK_BODY_LIMIT}. */
   bodyLimit?: string;
+  /** Live limit state of each model, shown in GET /v1/models. */
+  limitStates: ModelLimitStates;
 }
 
 /**
@@ -58,9 +61,12 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   const router = Router();
 
   router.get('/models', async (_req: Request, res: Response) => {
-    // Health is shown when Redis answers; the list itself never depends on it.
-    const signals = await deps.signals.current().catch(() => undefined);
-    res.json({ object: 'list', data: listModels(config, signals) });
+    // Health and limits are shown when Redis answers; the list itself never depends on it.
+    const [signals, limits] = await Promise.all([
+      deps.signals.current().catch(() => undefined),
+      deps.limitStates.all().catch(() => null),
+    ]);
+    res.json({ object: 'list', data: listModels(config, signals, limits) });
   });
 
   router.post('/chat/completions', async (req: Request, res: Response) => {

@@ -21,8 +21,20 @@ function healthView(signal: ModelSignal | undefined) {
   };
 }
 
-/** OpenAI's model list: every configured model, every alias, orchex/auto and orchex/<task_type>. */
-export function listModels(config: OrchexConfig, signals: ModelSignals | undefined) {
+import type { ModelLimitState } from '@orchex/queue';
+import { limitView } from '../limit-view.ts';
+
+/**
+ * OpenAI's model list: every configured model, every alias, orchex/auto and orchex/<task_type>. Each model carries
+ * its quality, measured health (`orchex.health`) and live limit state (`orchex.limits`); the last two are null when
+ * they could not be read (Redis down: the list itself needs no Redis).
+ */
+export function listModels(
+  config: OrchexConfig,
+  signals: ModelSignals | undefined,
+  limits: readonly ModelLimitState[] | null = null,
+) {
+  const byModel = new Map(limits?.map((s) => [s.model, limitView(s)]));
   const created = 0; // orchex has no creation dates; OpenAI's field is required
   const models = Object.entries(config.models).map(([id, m]) => ({
     id,
@@ -38,6 +50,7 @@ export function listModels(config: OrchexConfig, signals: ModelSignals | undefin
       output_cost_per_1k: m.output_cost_per_1k,
       quality: qualityOf(m),
       health: signals ? healthView(signals[id]) : null,
+      limits: byModel.get(id) ?? null,
     },
   }));
   const aliases = Object.entries(config.aliases).map(([id, target]) => ({

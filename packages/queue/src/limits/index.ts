@@ -1,5 +1,6 @@
 export { type LimitKeys, limitKeys } from './limit-keys.ts';
 export type { RedisClient, ReplicaAcks } from './lua-command.ts';
+export { type ModelLimitState, ModelLimitStates, pausedForMs } from './model-limit-states.ts';
 export {
   type AcquireOptions,
   type AcquireResult,

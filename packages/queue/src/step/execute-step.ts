@@ -16,6 +16,7 @@ import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingChil
 import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
+import { inCallSpan, inStepSpan } from '../telemetry/step-spans.ts';
 import { type CacheFill, cacheRung } from './cache-step.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
@@ -47,6 +48,7 @@ export async function executeStep(
     const dependency = unavailableDependency(err);
     const taskId = (job.data as { taskId?: unknown }).taskId;
     if (dependency) {
+      deps.metrics.outageDelay(dependency);
       const ms = outageDelayMs(job.attemptsStarted);
       deps.logger.warn({ taskId, dependency, retryInMs: ms }, 'dependency unavailable; step delayed');
       return handBack(deps.queues, job, token, queueModel, { kind: 'delay', ms });
@@ -79,15 +81,16 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   if (cache.kind === 'hit') return { outcome: 'succeeded', model: run.modelName };
   if (cache.kind === 'wait') return back(queueModel, { kind: 'delay', ms: cache.ms });
   const fill = cache.kind === 'fill' ? cache.fill : undefined;
+  const ready = run;
   try {
-    return await callStep(deps, run, job, back, fill);
+    return await inStepSpan(ready, job, () => callStep(deps, ready, job, back, fill));
   } finally {
     // However this step ended without storing an answer (a failure, a limit, a hand-back), the next waiter fills.
     if (fill && !fill.stored) await deps.cache.release(fill.hash, fill.token).catch(() => {});
   }
 }
 
-/** Rungs 1–6: limits and hold, mark running, slot, call, record, finish or decide. */
+/** Rungs 1–6 for a loaded step, inside its span: limits on money, mark running, acquire, call, record, finish. */
 async function callStep(
   deps: StepDeps,
   run: StepRun,
@@ -140,6 +143,7 @@ async function callStep(
     })
     .catch(giveBack(release));
   if (!lease.ok) {
+    deps.metrics.limiterWait(modelName, lease.reason);
     await release();
     return back(modelName, { kind: 'pause-queue', ms: lease.retryInMs });
   }
@@ -151,16 +155,26 @@ async function callStep(
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
-  const call = await (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
-    prompt: lastUserText(run.messages),
-    messages: run.messages,
-    topP: task.params.topP,
-    stop: task.params.stop,
-    system: task.system ?? undefined,
-    maxOutputTokens: run.maxTokens,
-    temperature: task.params.temperature,
-    abortSignal: AbortSignal.timeout(run.timeoutMs),
-  }).finally(() => clearInterval(heartbeat));
+  const request = { maxTokens: run.maxTokens, temperature: task.params.temperature, topP: task.params.topP };
+  const call = await inCallSpan(run, { ...request, stream: task.params.stream === true }, () =>
+    (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
+      prompt: lastUserText(run.messages),
+      messages: run.messages,
+      topP: task.params.topP,
+      stop: task.params.stop,
+      system: task.system ?? undefined,
+      maxOutputTokens: run.maxTokens,
+      temperature: task.params.temperature,
+      abortSignal: AbortSignal.timeout(run.timeoutMs),
+    }),
+  ).finally(() => clearInterval(heartbeat));
+  const provider = run.modelConfig.provider;
+  deps.metrics.call(
+    modelName,
+    provider,
+    call.ok ? {} : { errorKind: call.error.kind },
+    (performance.now() - t0) / 1000,
+  );
   const attempt: AttemptBase = {
     taskId: task.id,
     step,
@@ -220,6 +234,7 @@ async function recordSuccess(
 ): Promise<void> {
   const { usage } = result;
   const cost = costMicros(usage, run.modelConfig);
+  deps.metrics.spent(run.modelName, run.modelConfig.provider, usage, cost);
   // Stored before the task's write, so identical waiting tasks are answered without waiting for Postgres. A cache
   // that cannot be written costs a later call, never this answer. Only complete answers (or ones cut at max_tokens,
   // which is in the key) are kept: a filtered or errored ending is not worth serving again for the TTL.
@@ -267,6 +282,7 @@ async function recordFailure(
   const estimated = error.outcomeUnknown;
   const cost = estimated ? run.worstCaseMicros : 0;
   const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
+  if (estimated) deps.metrics.spent(run.modelName, run.modelConfig.provider, undefined, cost);
   await Promise.all([
     deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
     estimated
@@ -332,10 +348,13 @@ async function act(
   decision: FailureDecision,
 ): Promise<Handback> {
   const { task, step, modelName } = run;
+  const provider = run.modelConfig.provider;
   switch (decision.action) {
     case 'retry':
+      deps.metrics.retry(modelName, provider, error.kind);
       return { kind: decision.pauseQueue ? 'pause-queue' : 'delay', ms: decision.delayMs };
     case 'reroute':
+      deps.metrics.reroute(modelName, provider, error.kind);
       return moveToStep(deps, run, job, decision.nextStep, error.kind);
     case 'fail':
       await failTask(deps, task, { kind: error.kind, message: `${modelName}: ${error.message}`.slice(0, 2000) });
@@ -378,11 +397,14 @@ async function skipStep(
 ): Promise<Handback> {
   const { task, step, modelName } = run;
   deps.logger.warn({ taskId: task.id, step, model: modelName, outcome: limit.kind }, 'attempt');
+  deps.metrics.moneyLimit(modelName, run.modelConfig.provider, limit.kind);
   const next = deps.config.orchestrator.enable_fallback
     ? task.plan.findIndex((name, i) => i > step && (run.worstCaseOn(name) ?? Number.POSITIVE_INFINITY) <= maxMicros)
     : -1;
-  if (next > step)
+  if (next > step) {
+    deps.metrics.reroute(modelName, run.modelConfig.provider, limit.kind);
     return moveToStep(deps, run, job, next, limit.kind, `step ${step} ${modelName} skipped: ${limit.why}`);
+  }
   const none = task.plan.length > step + 1 ? '; no later model of the plan fits either' : '';
   await failTask(deps, task, { kind: limit.kind, message: `${modelName}: ${limit.why}${none}` });
   return { kind: 'end', reason: `task failed: ${limit.kind}` };
@@ -412,6 +434,7 @@ const streamModel =
     options: GenerateOptions,
   ): Promise<{ ok: true; result: GenerateResult } | { ok: false; error: ProviderError }> => {
     const taskId = run.task.id;
+    const t0 = performance.now();
     const writes: Array<Promise<void>> = [];
     const tell = (event: Parameters<TaskStreams['append']>[1]) =>
       writes.push(deps.streams.append(taskId, event).catch(() => {}));
@@ -421,6 +444,7 @@ const streamModel =
       // doStream resolves once the first text arrived: a failure before it rejects here, with nothing streamed.
       for await (const part of await model.doStream(options)) {
         if (part.type === 'text-delta') {
+          if (!sent) deps.metrics.firstToken(run.modelName, run.modelConfig.provider, (performance.now() - t0) / 1000);
           sent = true;
           tell({ type: 'delta', attempt: run.attempt, model: run.modelName, text: part.text });
         } else {

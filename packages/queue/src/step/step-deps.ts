@@ -5,6 +5,7 @@ import type { KeyBudgets } from '../budget/index.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
 import type { ModelLimiter } from '../limits/index.ts';
 import type { RedisClient } from '../limits/lua-command.ts';
+import type { StepMetrics } from '../metrics/step-metrics.ts';
 import type { ModelQueues } from '../model-queues.ts';
 import type { SignalRecorder } from '../signals/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
@@ -46,6 +47,8 @@ export interface StepDeps {
   signals: SignalRecorder;
   /** The exact-match result cache (tasks that opted in), shared by every worker through Redis. */
   cache: ResultCache;
+  /** Counters and histograms of calls, tokens, cost, retries, re-routes and limit waits (the worker's /metrics). */
+  metrics: StepMetrics;
 }
 
 /** How a step that did not throw ended. */

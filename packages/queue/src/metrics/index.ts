@@ -1,0 +1,1 @@
+export { createStepMetrics, type LimiterWaitReason, type MoneyLimitKind, type StepMetrics } from './step-metrics.ts';
