@@ -152,7 +152,11 @@ describe('real answers match the document', () => {
 
     // Costs and budget.
     await conforms('get', '/v1/costs/report', '/v1/costs/report?group_by=day', { status: 200 });
+    await conforms('get', '/v1/costs/report', '/v1/costs/report?group_by=variant', { status: 200 });
     await conforms('get', '/v1/costs/report', '/v1/costs/report?group_by=nope', { status: 400 });
+    await conforms('post', '/v1/estimate', '/v1/estimate', { json: { prompt: 'x', strategy: 'cost' }, status: 200 });
+    await conforms('post', '/v1/estimate', '/v1/estimate', { json: { tasks: [{ prompt: 'x' }] }, status: 200 });
+    await conforms('post', '/v1/estimate', '/v1/estimate', { json: { prompt: 'x', strategy: 'fast' }, status: 400 });
     await conforms('get', '/v1/costs/analysis', '/v1/costs/analysis', { status: 200 });
     await conforms('get', '/v1/budget', '/v1/budget', { status: 200 });
     await conforms('get', '/v1/budget', '/v1/budget', { key: TEST_ADMIN_KEY, status: 200 });

@@ -127,6 +127,18 @@ const OPERATIONS: Operation[] = [
     errors: [400, 409, 413, 415, 422, 503],
   },
   {
+    method: 'post',
+    path: '/v1/estimate',
+    summary: "A task's or a batch's plan and cost, planned as a submit would plan it; nothing stored or run",
+    tag: 'tasks',
+    auth: 'client',
+    body: z.union([taskInputSchema, batchRequest]),
+    ok: {
+      200: { description: 'plans, expected and worst-case cost per model, budget left', schema: out.estimateSchema },
+    },
+    errors: [400, 413, 415, 422, 503],
+  },
+  {
     method: 'get',
     path: '/v1/batches/{id}',
     summary: "A batch's progress and cost",
@@ -164,7 +176,13 @@ const OPERATIONS: Operation[] = [
     tag: 'costs',
     auth: 'client',
     query: reportQuery,
-    ok: { 200: { description: 'the report', schema: out.costReportSchema } },
+    ok: {
+      200: {
+        description:
+          'the report; with group_by=variant, the A/B report (tasks, failures, cost, calls, tokens, latency per arm)',
+        schema: z.union([out.costReportSchema, out.variantReportSchema]),
+      },
+    },
     errors: [400, 503],
   },
   {

@@ -1,4 +1,4 @@
-import { TASK_STATUSES } from '@orchex/core';
+import { STRATEGIES, TASK_STATUSES } from '@orchex/core';
 import { z } from 'zod';
 
 // The answers of the API as zod schemas: the OpenAPI document is generated from them, and the conformance test
@@ -68,6 +68,8 @@ export const taskSchema = z.object({
   content: z.string().nullable().describe('the answer, once succeeded'),
   model: z.string().nullable(),
   cost: usd,
+  cached: z.boolean().describe('answered from the result cache: no model call, cost 0'),
+  saved_cost: usd.describe("what the cached answer's original call cost (0 when not cached)"),
   usage: usageSchema.nullable(),
   finish_reason: z.string().nullable(),
   error: z.object({ kind: z.string(), message: z.string() }).nullable(),
@@ -75,6 +77,7 @@ export const taskSchema = z.object({
   plan: z.array(z.string()),
   current_step: z.number().int(),
   routing_reason: z.string().nullable(),
+  variant: z.string().nullable().describe('the A/B variant of its routing rule, if any'),
   estimated_cost: usd,
   max_tokens: z.number().int(),
   metadata: z.unknown().nullable(),
@@ -108,8 +111,49 @@ export const taskAcceptedSchema = z.object({
   plan: z.array(z.string()),
   task_type: z.string().nullable(),
   routing_reason: z.string().nullable(),
+  strategy: z.enum(STRATEGIES).nullable().describe('the strategy that ordered the plan; null: the rule as written'),
+  variant: z.string().nullable().describe('the A/B variant assigned; null outside an A/B rule'),
   parts: z.number().int().optional(),
   estimated_cost: usd,
+});
+
+const perModelSchema = z.object({
+  model: z.string(),
+  quality: z.number().nullable(),
+  input_tokens: z.number().int(),
+  max_output_tokens: z.number().int(),
+  expected_cost: usd,
+  worst_case_cost: usd,
+  skipped: z.string().optional(),
+});
+
+/** 200 of POST /v1/estimate. */
+export const estimateSchema = z.object({
+  tasks: z.array(
+    z.object({
+      model: z.string(),
+      plan: z.array(z.string()),
+      task_type: z.string().nullable(),
+      strategy: z.enum(STRATEGIES).nullable(),
+      variant: z.string().nullable(),
+      routing_reason: z.string(),
+      parts: z.number().int().optional(),
+      estimated_cost: usd.describe('exactly what the submit stores: the worst case of the call it starts with'),
+      expected_cost: usd.describe("the output priced at the model's recent median answer length"),
+      per_model: z
+        .array(perModelSchema)
+        .optional()
+        .describe('one call on each model of the plan (not for a split task)'),
+    }),
+  ),
+  estimated_cost: usd,
+  expected_cost: usd,
+  budget: z.object({
+    day: z.string(),
+    remaining: usd.nullable().describe('what this key may still spend today (its own or the global limit); null: none'),
+    limited_by: z.enum(['key', 'global']).nullable(),
+    fits: z.boolean(),
+  }),
 });
 
 export const batchAcceptedSchema = z.object({ id: z.uuid(), size: z.number().int() });
@@ -133,6 +177,29 @@ export const batchResultsSchema = z.object({
 
 export const batchCancelledSchema = z.object({ cancelled: z.number().int() });
 
+const variantFigures = {
+  tasks: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  failure_rate: z.number().nullable(),
+  cost: usd,
+  avg_cost_per_task: usd,
+  requests: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  latency_p50_ms: z.number().nullable(),
+  latency_p95_ms: z.number().nullable(),
+};
+
+/** GET /v1/costs/report?group_by=variant: the arms of A/B rules over the tasks submitted in the range. */
+export const variantReportSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.literal('variant'),
+  ...variantFigures,
+  groups: z.array(z.object({ key: z.string().nullable(), task_type: z.string().nullable(), ...variantFigures })),
+});
+
 export const costReportSchema = z.object({
   from: z.string(),
   to: z.string(),
@@ -141,6 +208,8 @@ export const costReportSchema = z.object({
   total_requests: z.number().int(),
   avg_cost_per_request: usd,
   cost_by_model: z.record(z.string(), usd),
+  cache_hits: z.number().int().describe('tasks answered from the result cache (no model call)'),
+  saved_by_cache: usd.describe("what the cached answers' original calls cost"),
   groups: z.array(
     z.object({
       key: z.string().nullable(),
@@ -148,6 +217,8 @@ export const costReportSchema = z.object({
       requests: z.number().int(),
       input_tokens: z.number().int(),
       output_tokens: z.number().int(),
+      cache_hits: z.number().int(),
+      saved_by_cache: usd,
     }),
   ),
 });
@@ -168,6 +239,8 @@ export const costAnalysisSchema = z.object({
   distribution_by_family: z.record(z.string(), z.number()),
   distribution_by_model: z.record(z.string(), z.number()),
   optimization_score: z.number(),
+  cache_hits: z.number().int(),
+  saved_by_cache: usd,
 });
 
 const money = {
@@ -220,6 +293,22 @@ const limitsSchema = z
   })
   .describe("A model's live limit state; null when Redis could not be read.");
 
+const healthViewSchema = z
+  .object({
+    healthy: z.boolean(),
+    measured: z.boolean().describe('false: no call recorded lately (counts as healthy)'),
+    circuit: z.enum(['closed', 'open', 'half_open']),
+    retry_at: timestamp.optional(),
+    error_rate: z.number().optional(),
+    recent_calls: z.number().int().optional(),
+    latency_samples: z.number().int().optional(),
+    latency_p50_ms: z.number().nullable().optional(),
+    latency_p95_ms: z.number().nullable().optional(),
+    ms_per_output_token_p50: z.number().nullable().optional(),
+    ms_per_output_token_p95: z.number().nullable().optional(),
+  })
+  .describe("A model's measured health and latency (docs/routing.md); null when Redis could not be read.");
+
 export const modelListSchema = z.object({
   object: z.literal('list'),
   data: z.array(
@@ -236,6 +325,8 @@ export const modelListSchema = z.object({
           max_output_tokens: z.number().int(),
           input_cost_per_1k: z.number(),
           output_cost_per_1k: z.number(),
+          quality: z.number().describe('0–100, for routing strategies'),
+          health: healthViewSchema.nullable(),
           limits: limitsSchema.nullable(),
         }),
         z.object({ alias_of: z.string() }),
@@ -263,7 +354,14 @@ export const chatCompletionSchema = z.object({
     completion_tokens: z.number().int(),
     total_tokens: z.number().int(),
   }),
-  orchex: z.object({ task_id: z.uuid(), plan: z.array(z.string()), attempts: z.number().int(), cost: usd }),
+  orchex: z.object({
+    task_id: z.uuid(),
+    plan: z.array(z.string()),
+    attempts: z.number().int(),
+    cost: usd,
+    cached: z.boolean(),
+    saved_cost: usd,
+  }),
 });
 
 export const healthSchema = z.object({
