@@ -18,7 +18,7 @@ beforeAll(async () => {
       },
       routing: {
         min_latency_samples: 3,
-        health: { window: 10, min_outcomes: 4, consecutive_failures: 3, cooldown: 1, max_cooldown: 2 },
+        health: { enabled: true, window: 10, min_outcomes: 4, consecutive_failures: 3, cooldown: 1, max_cooldown: 2 },
       },
       routing_rules: {
         analysis: {

@@ -161,7 +161,7 @@ export function route(task: RoutableTask, config: OrchexConfig, ctx: RouteContex
     if (plan[0] !== before) reason += `; ${before} window too small for ~${inputTokens} input tokens, ${plan[0]} first`;
   }
   // An unhealthy model (open circuit) goes last in new plans; it keeps its place once its half-open probe is ours.
-  const unhealthy = plan.filter((n) => !isHealthy(signals[n]));
+  const unhealthy = config.routing.health.enabled ? plan.filter((n) => !isHealthy(signals[n])) : [];
   if (unhealthy.length > 0 && unhealthy.length < plan.length) {
     plan = unique([...plan.filter((n) => isHealthy(signals[n])), ...unhealthy]);
     reason += `; unhealthy, moved last: ${unhealthy.map((n) => `${n} (${healthText(signals[n] as ModelSignal)})`).join(', ')}`;

@@ -17,6 +17,8 @@ export const routerSettingsSchema = z
     min_latency_samples: z.number().int().min(1).max(1000).default(5),
     health: z
       .object({
+        /** Move models whose circuit is open to the back of new plans. Default true (figures are kept either way). */
+        enabled: z.boolean().default(true),
         /** Recent outcomes per model the error rate is taken over. Default 20. */
         window: z.number().int().min(2).max(1000).default(20),
         /** Outcomes needed before the error rate can open the circuit. Default 10. */
@@ -32,6 +34,7 @@ export const routerSettingsSchema = z
       })
       .strict()
       .default({
+        enabled: true,
         window: 20,
         min_outcomes: 10,
         max_error_rate: 0.5,

@@ -20,6 +20,7 @@ const config = testConfig({
     'gemini-test': { quality: 85 },
     'llama-test': { quality: 40 },
   },
+  routing: { health: { enabled: true } },
   routing_rules: {
     // The rule as written starts on the dearest, best model; its floor is its own lowest quality (80).
     code: { primary: 'claude-test', fallback: ['gpt-test', 'gemini-test'] },
@@ -152,6 +153,12 @@ describe('health', () => {
     const probe = route(task(), config, { signals: { 'claude-test': { ...halfOpen, probe: true } } });
     expect(probe.plan[0]).toBe('claude-test');
     expect(probe.reason).toContain('claude-test probed after its circuit opened');
+  });
+
+  it('with health.enabled false the figures are kept but plans are as written', () => {
+    const open: ModelSignal = { samples: 0, outcomes: 10, errorRate: 1, circuit: 'open' };
+    const off = testConfig({ routing: { health: { enabled: false } } });
+    expect(route(task(), off, { signals: { 'claude-test': open } }).plan[0]).toBe('claude-test');
   });
 
   it('a plan whose every model is unhealthy keeps its order', () => {
