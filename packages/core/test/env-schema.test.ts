@@ -28,7 +28,10 @@ describe('parseEnv: Redis Cluster, replicas, retention', () => {
 
   it('bad values name the variable; seed nodes without the switch are refused, not ignored', () => {
     expect(() => parseEnv({ ORCHEX_REDIS_NODES: 'r0:6379' })).toThrow(/ORCHEX_REDIS_NODES.*ORCHEX_REDIS_CLUSTER=1/);
-    expect(() => parseEnv({ ORCHEX_REDIS_CLUSTER: '1', ORCHEX_REDIS_NODES: 'r0' })).toThrow(/ORCHEX_REDIS_NODES/);
+    expect(() =>
+      parseEnv({ ORCHEX_REDIS_CLUSTER: '1', REDIS_URL: 'redis://r0:6379', ORCHEX_REDIS_NODES: 'r0' }),
+    ).toThrow(/ORCHEX_REDIS_NODES/);
+    expect(() => parseEnv({ ORCHEX_REDIS_CLUSTER: '1', ORCHEX_REDIS_NODES: 'r0:6379' })).toThrow(/REDIS_URL.*seed/);
     expect(() => parseEnv({ ORCHEX_REDIS_CLUSTER: 'yes' })).toThrow(/ORCHEX_REDIS_CLUSTER/);
     expect(() => parseEnv({ ORCHEX_RETENTION_DAYS: '0' })).toThrow(/ORCHEX_RETENTION_DAYS/);
     expect(() => parseEnv({ ORCHEX_REDIS_REPLICA_ACKS: '-1' })).toThrow(/ORCHEX_REDIS_REPLICA_ACKS/);
