@@ -1,6 +1,8 @@
+import { unavailableDependency } from '@orchex/core';
 import { faults } from '@orchex/providers/fake';
 import { BudgetLedger, createRedis, queueName, type RedisClient } from '@orchex/queue';
 import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateRedisCluster, startRedisCluster } from '../support/private-redis-cluster.ts';
 import { type QueueJobs, queueJobs } from '../support/queue-jobs.ts';
@@ -33,6 +35,20 @@ function document(words: number): string {
   }
   return paras.join('\n\n');
 }
+
+it('a redirection that reaches the caller (MOVED: the slot map is mid-failover) counts as Redis unavailable', async () => {
+  // A plain client asks a master for a key of another master's slot: the real ReplyError a stale slot map gets.
+  const owner = await cluster.masterOf('{gpt-test}');
+  const other = cluster.nodes.map((n) => Number(n.split(':')[1])).find((p) => p !== owner);
+  const plain = new Redis(`redis://127.0.0.1:${other}`);
+  try {
+    const err = await plain.get('x{gpt-test}').catch((e: unknown) => e);
+    expect(String(err)).toMatch(/^ReplyError: MOVED \d+ /);
+    expect(unavailableDependency(err)).toBe('redis');
+  } finally {
+    plain.disconnect();
+  }
+});
 
 describe('the path of a task on a Redis Cluster (API and workers in this process)', () => {
   let sys: TestSystem;

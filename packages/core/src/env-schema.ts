@@ -121,6 +121,11 @@ export const envVariablesSchema = z
   .refine((v) => v.ORCHEX_REDIS_CLUSTER || v.ORCHEX_REDIS_NODES.length === 0, {
     path: ['ORCHEX_REDIS_NODES'],
     message: 'is only read with ORCHEX_REDIS_CLUSTER=1',
+  })
+  // A cluster is never started locally (npm start's own Redis is one server): it needs a seed with its credentials.
+  .refine((v) => !v.ORCHEX_REDIS_CLUSTER || v.REDIS_URL !== undefined, {
+    path: ['REDIS_URL'],
+    message: 'must name a seed node of the cluster when ORCHEX_REDIS_CLUSTER=1',
   });
 
 /**

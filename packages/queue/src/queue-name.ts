@@ -6,6 +6,15 @@ export function queueName(model: string): string {
   return `{${model}}`;
 }
 
+/**
+ * A key of a model's own state beside its queue — `${prefix}:{model}:${parts…}` — in the model's hash-tag slot, so a
+ * script or MULTI over it and the model's queue or limiter keys stays on one Redis Cluster slot, and models spread
+ * over the masters. Per-model state (pending answers, a result cache) builds its keys here.
+ */
+export function modelSlotKey(prefix: string, model: string, ...parts: Array<string | number>): string {
+  return [prefix, queueName(model), ...parts].join(':');
+}
+
 /** Default key prefix of every orchex key in Redis. */
 export const DEFAULT_PREFIX = 'orchex';
 

@@ -1,6 +1,6 @@
 import type { NewAttempt, StepResult } from '@orchex/db';
 import type { RedisClient } from '../limits/lua-command.ts';
-import { queueName } from '../queue-name.ts';
+import { modelSlotKey } from '../queue-name.ts';
 
 /** An attempt that was made (and paid for) but could not be written to Postgres yet; with its answer, if it had one. */
 export interface PendingAttempt {
@@ -23,7 +23,7 @@ export class PendingAttempts {
   ) {}
 
   private key(model: string, taskId: string, step: number): string {
-    return `${this.prefix}:${queueName(model)}:pending:${taskId}:${step}`;
+    return modelSlotKey(this.prefix, model, 'pending', taskId, step);
   }
 
   /** Keeps an attempt (AOF-persisted like the jobs) until `take` finds it. */
