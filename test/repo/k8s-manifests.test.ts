@@ -67,7 +67,7 @@ describe('infra/k8s manifests', () => {
     }
   });
 
-  it('ports line up: the Service targets the API container port, which is PORT; probes hit /healthz on named ports', () => {
+  it("ports line up: the Service targets the API container port, which is PORT; probes hit /healthz (the worker's liveness /livez) on named ports", () => {
     const service = named('Service', 'orchex-api');
     const apiPorts = containers(api)[0]!.ports as Obj[];
     const target = service.spec.ports[0].targetPort;
@@ -76,7 +76,8 @@ describe('infra/k8s manifests', () => {
     for (const d of [api, worker]) {
       const c = containers(d)[0]!;
       for (const probe of [c.readinessProbe, c.livenessProbe]) {
-        expect(probe.httpGet.path, d.metadata.name).toBe('/healthz');
+        const liveness = probe === c.livenessProbe && d === worker;
+        expect(probe.httpGet.path, d.metadata.name).toBe(liveness ? '/livez' : '/healthz');
         expect(
           (c.ports as Obj[]).some((p) => p.name === probe.httpGet.port),
           d.metadata.name,

@@ -29,8 +29,8 @@ export interface WorkerHttp {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * `GET /metrics` (Prometheus text; auth as above) and `GET /healthz` (no auth, no data beyond up/draining: a liveness
- * and readiness probe). Plain node:http: two routes do not need a framework in the worker.
+ * `GET /metrics` (Prometheus text; auth as above), `GET /healthz` (no auth, no data beyond up/draining: readiness —
+ * taking jobs, Redis connected, not draining) and `GET /livez` (liveness: the process answers). Plain node:http: two routes do not need a framework in the worker.
  */
 export async function startWorkerHttp(opts: WorkerHttpOptions): Promise<WorkerHttp> {
   const allowed = opts.tokens.filter((t): t is string => Boolean(t)).map(digest);
@@ -49,12 +49,15 @@ export async function startWorkerHttp(opts: WorkerHttpOptions): Promise<WorkerHt
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'method_not_allowed' } });
+    // Liveness: the process answers. Not readiness: a worker waits out Redis and Postgres outages by design, and a
+    // restart would only cut its running calls (whose answers may already be paid for).
+    if (path === '/livez') return json(res, 200, { status: 'alive' });
     if (path === '/healthz') {
       const up = opts.ready();
       return json(res, up ? 200 : 503, { status: up ? 'ok' : 'unavailable' });
     }
     if (path !== '/metrics')
-      return json(res, 404, { error: { code: 'not_found', message: 'GET /metrics or /healthz' } });
+      return json(res, 404, { error: { code: 'not_found', message: 'GET /metrics, /healthz or /livez' } });
     if (allowed.length === 0) {
       return json(res, 404, {
         error: { code: 'disabled', message: 'metrics are disabled: set ORCHEX_METRICS_TOKEN (or ORCHEX_ADMIN_KEY)' },

@@ -28,6 +28,10 @@ describe('worker HTTP listener', () => {
     const down = await fetch(`${url}/healthz`);
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ status: 'unavailable' });
+    // Liveness stays 200: a worker waits outages out, and a restart would cut its running calls.
+    const live = await fetch(`${url}/livez`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'alive' });
   });
 
   it('/metrics: the token (or the admin key) opens it; anything else is 401', async () => {
