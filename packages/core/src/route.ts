@@ -56,10 +56,12 @@ export interface RouteContext {
 }
 
 /**
- * Chooses the models a task will try, in order: an explicit fallback_chain wins; else the rule for task_type
- * (classified from the prompt when missing); else default_model. Models whose context window cannot hold the
- * input plus max_tokens are moved behind those that can (they stay in the plan: the long-context path may still
- * split the input for them). With enable_fallback off, only the first model is kept.
+ * Chooses the models a task will try, in order (docs/routing.md): an explicit fallback_chain wins; else the rule for
+ * task_type (classified from the prompt when missing), or its A/B variant; else default_model. A strategy (the
+ * task's, the variant's or the rule's) then ranks the candidates instead of the order as written. Models whose
+ * context window cannot hold the input plus max_tokens are moved behind those that can (they stay in the plan: the
+ * long-context path may still split the input for them); unhealthy models (open circuit) go last. With
+ * enable_fallback off, only the first model is kept.
  */
 export function route(task: RoutableTask, config: OrchexConfig, ctx: RouteContext = {}): RoutePlan {
   // The approximation, not estimateInputTokens: one figure must order models of different providers (whose
