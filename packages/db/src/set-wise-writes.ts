@@ -38,13 +38,21 @@ export async function markRunningMany(db: Db, items: Array<{ taskId: string; ste
 }
 
 /**
- * Records attempts. Only new rows count — a re-delivered job writing the same (task, step, attempt) changes
- * nothing — and for those the cost is added to the task and the cost rollup in the same statement, the rollup
- * aggregated per key so each upsert row is touched once. Returns the attemptKey of every new row.
+ * Records attempts and, for those that carry a result, completes their task — in ONE statement, so a lone job's
+ * write is one round trip and needs no transaction (a statement is atomic). Only new rows count — a re-delivered job
+ * writing the same (task, step, attempt) changes nothing — and for those the cost is added to the task and the cost
+ * rollup, the rollup aggregated per key so each upsert row is touched once. A result is written only onto a task that
+ * is not terminal (whether or not its attempt row was new). Returns the attemptKey of every new row.
+ *
+ * The task's cost and its result are one UPDATE (Postgres applies only one of two updates of a row in one
+ * statement). Its SET expressions see the row as it was, so `status` decides completion there.
  */
-export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<string>> {
+export async function recordAttempts(
+  db: Db,
+  items: ReadonlyArray<{ row: NewAttempt; result?: StepResult | undefined }>,
+): Promise<Set<string>> {
   const json = JSON.stringify(
-    rows.map((row) => ({
+    items.map(({ row, result }) => ({
       task_id: row.taskId,
       step: row.step,
       attempt: row.attempt,
@@ -62,13 +70,19 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
       max_tokens: row.maxTokens ?? null,
       latency_ms: row.latencyMs,
       started_at: row.startedAt instanceof Date ? row.startedAt.toISOString() : row.startedAt,
+      done: result !== undefined,
+      r_model: result?.model ?? null,
+      r_text: result?.resultText ?? null,
+      r_finish: result?.finishReason ?? null,
+      r_usage: result?.usage ?? null,
     })),
   );
   const inserted = await db.execute<{ task_id: string; step: number; attempt: number }>(sql`
     with v as (
       select * from jsonb_to_recordset(${json}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
         outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
-        cost_micros bigint, cost_estimated boolean, max_tokens int, latency_ms int, started_at timestamptz)
+        cost_micros bigint, cost_estimated boolean, max_tokens int, latency_ms int, started_at timestamptz,
+        done boolean, r_model text, r_text text, r_finish text, r_usage jsonb)
     ), ins as (
       insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
                                usage, input_tokens, output_tokens, cost_micros, cost_estimated, max_tokens, latency_ms,
@@ -78,16 +92,34 @@ export async function recordAttempts(db: Db, rows: NewAttempt[]): Promise<Set<st
       on conflict do nothing
       returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
     ), costs as (
-      update ${tasks} t set cost_micros = t.cost_micros + c.cost, updated_at = now()
-      from (select task_id, sum(cost_micros) as cost from ins group by task_id) c
-      where t.id = c.task_id
+      select task_id, sum(cost_micros) as cost from ins group by task_id
+    ), results as (
+      select distinct on (task_id) task_id, r_model, r_text, r_finish, r_usage from v where done
+    ), x as (
+      select coalesce(c.task_id, r.task_id) as id, c.task_id is not null as fresh, coalesce(c.cost, 0) as cost,
+             r.task_id is not null as done,
+             r.r_model, r.r_text, r.r_finish, r.r_usage
+      from costs c full join results r on r.task_id = c.task_id
+    ), upd as (
+      update ${tasks} t set
+        cost_micros = t.cost_micros + x.cost,
+        status = case when x.done and t.status not in ${notTerminal} then 'succeeded' else t.status end,
+        model = case when x.done and t.status not in ${notTerminal} then x.r_model else t.model end,
+        result_text = case when x.done and t.status not in ${notTerminal} then x.r_text else t.result_text end,
+        finish_reason = case when x.done and t.status not in ${notTerminal} then x.r_finish else t.finish_reason end,
+        usage = case when x.done and t.status not in ${notTerminal} then x.r_usage else t.usage end,
+        error = case when x.done and t.status not in ${notTerminal} then null else t.error end,
+        finished_at = case when x.done and t.status not in ${notTerminal} then now() else t.finished_at end,
+        updated_at = now()
+      from x
+      where t.id = x.id and (x.fresh or (x.done and t.status not in ${notTerminal}))
       returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type
     ), roll as (
       insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
-      select (now() at time zone 'utc')::date, c.api_key_id, ins.model, ins.provider, c.task_type, count(*),
+      select (now() at time zone 'utc')::date, u.api_key_id, ins.model, ins.provider, u.task_type, count(*),
              count(*) filter (where ins.outcome = 'failed'), sum(ins.input_tokens), sum(ins.output_tokens), sum(ins.cost_micros)
-      from ins join costs c on c.id = ins.task_id
-      group by c.api_key_id, ins.model, ins.provider, c.task_type
+      from ins join upd u on u.id = ins.task_id
+      group by u.api_key_id, ins.model, ins.provider, u.task_type
       on conflict (day, api_key_id, model, task_type) do update set
         requests = ${costRollups.requests} + excluded.requests,
         failed = ${costRollups.failed} + excluded.failed,

@@ -5,21 +5,21 @@ import {
   attemptKey,
   type CachedResult,
   completeCachedTasks,
-  completeTasks,
   markRunningMany,
   recordAttempts,
   type StepResult,
 } from './set-wise-writes.ts';
 import { cancelQueuedParts, finishParent } from './split-task-store.ts';
-import { advanceStep, completeTask, failTask, markRunning, recordAttempt } from './task-store.ts';
+import { advanceStep, completeTask, failTask, recordAttempt } from './task-store.ts';
 
 export type { CachedResult, StepResult } from './set-wise-writes.ts';
 
 /**
  * Every write a worker makes, in one place. The hot ones (mark running, record attempt, complete) are grouped
  * set-wise: everything submitted while the previous group commits is written by the next group with ONE statement
- * per kind (rows passed as one JSON parameter), in ONE transaction. Each caller is answered after that commit, so
- * durability is unchanged; the cost is a few statements per group instead of a few per job. The rare ones (fail,
+ * per kind (rows passed as one JSON parameter; a statement is atomic, so each job's writes land whole or not at all).
+ * Each caller is answered after that commit, so durability is unchanged; the cost is a few statements per group
+ * instead of a few per job. The rare ones (fail,
  * advance, a split task's reduce) are plain statements.
  */
 export interface StepWriter {
@@ -93,27 +93,50 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
     });
   };
 
+  // Each kind of write is ONE statement (atomic on its own, so no BEGIN/COMMIT round trips), and the kinds of a
+  // group go out side by side on their own pooled connections: a lone job's write costs one round trip.
   async function write(group: Item[]): Promise<void> {
     const running = group.filter((i): i is Extract<Item, { kind: 'running' }> => i.kind === 'running');
     const atts = group.filter((i): i is Extract<Item, { kind: 'attempt' }> => i.kind === 'attempt');
     const hits = group.filter((i): i is Extract<Item, { kind: 'cached' }> => i.kind === 'cached');
+    await Promise.all([
+      running.length &&
+        settle(
+          running,
+          (xs) => markRunningMany(db, xs),
+          (ok, r) => ok.has(r.taskId),
+        ),
+      atts.length &&
+        settle(
+          atts,
+          (xs) => recordAttempts(db, xs),
+          (fresh, a) => fresh.has(attemptKey(a.row)),
+        ),
+      hits.length &&
+        settle(
+          hits,
+          (xs) => completeCached(db, xs),
+          (ok, h) => ok.has(h.taskId),
+        ),
+    ]);
+  }
+
+  /**
+   * Answers each item from the set-wise statement; if it failed (e.g. a task deleted under us) nothing of it
+   * persisted, so each item is written alone and only the item at fault fails.
+   */
+  async function settle<T extends Item>(
+    items: T[],
+    writeAll: (items: T[]) => Promise<Set<string>>,
+    answer: (done: Set<string>, item: T) => boolean,
+  ): Promise<void> {
     try {
-      const { runningOk, newAttempts, cachedOk } = await db.transaction(async (tx) => ({
-        runningOk: running.length ? await markRunningMany(tx, running) : new Set<string>(),
-        newAttempts: atts.length ? await recordAndComplete(tx, atts) : new Set<string>(),
-        cachedOk: hits.length ? await completeCached(tx, hits) : new Set<string>(),
-      }));
-      for (const r of running) r.resolve(runningOk.has(r.taskId));
-      for (const a of atts) a.resolve(newAttempts.has(attemptKey(a.row)));
-      for (const h of hits) h.resolve(cachedOk.has(h.taskId));
+      const done = await writeAll(items);
+      for (const item of items) item.resolve(answer(done, item));
     } catch {
-      // Something in the group failed (e.g. a task deleted under us): nothing persisted; write each item alone so
-      // only the item at fault fails.
-      for (const item of group) {
+      for (const item of items) {
         try {
-          if (item.kind === 'running') item.resolve(await markRunning(db, item.taskId, item.step));
-          else if (item.kind === 'cached') item.resolve((await completeCached(db, [item])).size > 0);
-          else item.resolve((await db.transaction((tx) => recordAndComplete(tx, [item]))).size > 0);
+          item.resolve(answer(await writeAll([item]), item));
         } catch (err) {
           item.reject(err);
         }
@@ -167,19 +190,6 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
       }
     },
   };
-}
-
-async function recordAndComplete(
-  tx: Db,
-  items: Array<{ row: NewAttempt; result: StepResult | undefined }>,
-): Promise<Set<string>> {
-  const fresh = await recordAttempts(
-    tx,
-    items.map((i) => i.row),
-  );
-  const done = items.flatMap(({ row, result }) => (result ? [{ id: row.taskId, result }] : []));
-  if (done.length) await completeTasks(tx, done);
-  return fresh;
 }
 
 const completeCached = (tx: Db, items: Array<{ taskId: string; result: CachedResult }>) =>

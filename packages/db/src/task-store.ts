@@ -86,7 +86,7 @@ export async function markRunning(db: Db, id: string, step: number): Promise<boo
  * job that writes the same (task, step, attempt) again changes nothing. Returns whether the row was new.
  */
 export async function recordAttempt(db: Db, row: NewAttempt): Promise<boolean> {
-  return (await recordAttempts(db, [row])).size > 0;
+  return (await recordAttempts(db, [{ row }])).size > 0;
 }
 
 /** The result of a task, written only if the task is not terminal yet. Returns whether it was written. */

@@ -73,6 +73,45 @@ describe.each([
     await w.close();
   });
 
+  it('in one group: a result never lands on a cancelled task, but its paid attempt still counts; a free failure counts as a request', async () => {
+    const w = createStepWriter(database.db);
+    const own = async () =>
+      (
+        await insertTask(database.db, {
+          apiKeyId: 'k',
+          prompt: 'p',
+          params: { maxTokens: 10 },
+          plan: ['m'],
+          routingReason: 'r',
+          taskType: 'grouped',
+        })
+      ).task;
+    const [cancelled, failing, ok] = await Promise.all([own(), own(), own()]);
+    await database.db.execute(sql`update tasks set status = 'cancelled' where id = ${cancelled.id}::uuid`);
+    const failed = { ...attempt(failing.id, 1, 0), outcome: 'failed' as const, errorKind: 'server_error' };
+    expect(
+      await Promise.all([
+        w.recordAttempt(attempt(cancelled.id, 1, 40), result),
+        w.recordAttempt(failed),
+        w.recordAttempt(attempt(ok.id, 1, 2), result),
+      ]),
+    ).toEqual([true, true, true]);
+    const rows = await database.db.execute<{ id: string; status: string; cost: string; text: string | null }>(
+      sql`select id, status, cost_micros as cost, result_text as text from tasks where task_type = 'grouped'`,
+    );
+    const by = new Map(rows.rows.map((r) => [r.id, r]));
+    expect(by.get(cancelled.id)).toMatchObject({ status: 'cancelled', text: null });
+    expect(Number(by.get(cancelled.id)!.cost)).toBe(40);
+    expect(by.get(failing.id)).toMatchObject({ status: 'queued', text: null });
+    expect(by.get(ok.id)).toMatchObject({ status: 'succeeded', text: 'answer' });
+    const roll = await database.db.execute<{ cost: string; requests: number; failed: number }>(
+      sql`select sum(cost_micros) as cost, sum(requests)::int as requests, sum(failed)::int as failed from cost_rollups where task_type = 'grouped'`,
+    );
+    expect(roll.rows[0]).toMatchObject({ requests: 3, failed: 1 });
+    expect(Number(roll.rows[0]!.cost)).toBe(42);
+    await w.close();
+  });
+
   it('one bad item (a task that does not exist) fails alone', async () => {
     const w = createStepWriter(database.db);
     const good = await newTask();
