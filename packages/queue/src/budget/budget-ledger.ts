@@ -5,6 +5,13 @@ import { RELEASE_LUA, RESERVE_LUA, SETTLE_LUA, STATE_LUA } from './budget-script
 /** How long a day's keys stay after their last write: long enough for calls straddling midnight to settle. */
 const KEEP_MS = 3 * 24 * 3600 * 1000;
 
+const DAY_MS = 24 * 3600 * 1000;
+/** How often today() measures Redis's clock again. */
+const CLOCK_CHECK_MS = 60_000;
+/** Within this much of a UTC midnight, today() asks Redis instead of trusting the measured offset. */
+const MIDNIGHT_GUARD_MS = 5_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 /** Options of {@link BudgetLedger}. */
 export interface BudgetLedgerOptions {
   /** Key prefix. Default `orchex`. */
@@ -104,6 +111,8 @@ export class BudgetLedger {
   private readonly releaseLua: LuaCommand<number>;
   private readonly stateLua: LuaCommand<[number, number, number]>;
   private readonly loading = new Map<string, Promise<boolean>>();
+  /** Redis's clock minus this host's, as last measured (see today()). */
+  private clock: { offsetMs: number; measuredAt: number } | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -124,10 +133,24 @@ export class BudgetLedger {
     return this.options.replicaAcks;
   }
 
-  /** Today's UTC day by Redis's clock (hosts' clocks may disagree around midnight). */
+  /**
+   * Today's UTC day by Redis's clock (hosts' clocks may disagree around midnight). Redis's offset from this host's
+   * clock is measured once a minute, so a reservation costs no TIME round trip — except within a few seconds of
+   * midnight, where the offset's error could name the wrong day and Redis is asked.
+   */
   async today(): Promise<string> {
-    const [seconds] = await this.redis.time();
-    return new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
+    const now = Date.now();
+    if (this.clock && now - this.clock.measuredAt < CLOCK_CHECK_MS) {
+      const redisNow = now + this.clock.offsetMs;
+      const intoDay = redisNow % DAY_MS;
+      if (intoDay > MIDNIGHT_GUARD_MS && intoDay < DAY_MS - MIDNIGHT_GUARD_MS) return isoDay(redisNow);
+    }
+    const sent = Date.now();
+    const [seconds, micros] = await this.redis.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const received = Date.now();
+    this.clock = { offsetMs: redisNow - (sent + received) / 2, measuredAt: received };
+    return isoDay(redisNow);
   }
 
   /** Keys of a day (all under the hash tag `{day}`). */

@@ -28,10 +28,10 @@ export type KeyedReserveResult =
     };
 
 /**
- * The daily budget of every key beside the global one. A call holds its worst case in both — its key's first, then
- * the global one, the second refusal giving the first hold back — so neither is ever overspent under any
- * concurrency. (The two holds are two scripts, not one: between them a concurrent reservation may see a hold that
- * is about to be given back and be refused for a moment; it is never admitted beyond a limit.) Each key's spend is
+ * The daily budget of every key beside the global one. A call holds its worst case in both — taken side by side, a
+ * refusal of either giving the other hold back — so neither is ever overspent under any concurrency. (The two holds
+ * are two scripts, not one: a concurrent reservation may see a hold that is about to be given back and be refused
+ * for a moment; it is never admitted beyond a limit.) Each key's spend is
  * rebuilt from Postgres's rollup, and its limits kept in `settings`, like the global ones.
  */
 export class KeyBudgets {
@@ -79,19 +79,36 @@ export class KeyBudgets {
     return next;
   }
 
-  /** Holds `amountMicros` in the key's budget and the global one, or in neither. */
+  /**
+   * Holds `amountMicros` in the key's budget and the global one, or in neither. The day and both limits are read
+   * together, then both holds are taken together (two round trips, whatever the outcome); when one is refused, the
+   * other is given back.
+   */
   async reserve(
     keyId: string,
     input: { reservationId: string; amountMicros: number; ttlMs: number },
   ): Promise<KeyedReserveResult> {
-    const key = await this.of(keyId).reserve(input);
-    if (!key.ok) return refused('key', key);
-    const global = await this.global.reserve({ ...input, day: key.day });
-    if (!global.ok) {
-      await this.of(keyId).release(input.reservationId, { day: key.day });
-      return refused('global', global);
-    }
-    return { ok: true, day: key.day, alertCrossed: global.alertCrossed };
+    const ledger = this.of(keyId);
+    const [day, keyLimit, globalLimit] = await Promise.all([
+      this.global.today(),
+      ledger.getLimit(),
+      this.global.getLimit(),
+    ]);
+    const [key, global] = await Promise.allSettled([
+      ledger.reserve({ ...input, day, limitMicros: keyLimit }),
+      this.global.reserve({ ...input, day, limitMicros: globalLimit }),
+    ]);
+    const held = (r: PromiseSettledResult<ReserveResult>) => r.status === 'fulfilled' && r.value.ok;
+    if (key.status === 'fulfilled' && global.status === 'fulfilled' && key.value.ok && global.value.ok)
+      return { ok: true, day, alertCrossed: global.value.alertCrossed };
+    // Refused (or failed) on one side: give back what the other side holds, then report why.
+    await Promise.all([
+      held(key) ? ledger.release(input.reservationId, { day }) : undefined,
+      held(global) ? this.global.release(input.reservationId, { day }) : undefined,
+    ]);
+    if (key.status === 'rejected') throw key.reason;
+    if (global.status === 'rejected') throw global.reason;
+    return key.value.ok ? refused('global', global.value as Refusal) : refused('key', key.value);
   }
 
   /** Replaces both holds with the actual cost. */
@@ -114,7 +131,9 @@ export class KeyBudgets {
   }
 }
 
-function refused(scope: 'key' | 'global', r: Extract<ReserveResult, { ok: false }>): KeyedReserveResult {
+type Refusal = Extract<ReserveResult, { ok: false }>;
+
+function refused(scope: 'key' | 'global', r: Refusal): KeyedReserveResult {
   const { day, spentMicros, reservedMicros, limitMicros } = r;
   return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros };
 }

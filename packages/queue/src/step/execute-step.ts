@@ -108,13 +108,26 @@ async function callStep(
     const why = `worst case $${microsToUsd(run.worstCaseMicros)} over cost_limits.max_per_request $${perCall}`;
     return back(modelName, await skipStep(deps, run, job, usdToMicros(perCall), { kind: 'cost_limit', why }));
   }
-  // Reserve: hold the worst case in the daily budget before calling; a call that cannot fit never happens.
-  // The hold outlives the call (which the timeout aborts) and its settlement; a dead worker's hold expires soon after.
-  const hold = await deps.budget.reserve(task.apiKeyId, {
-    reservationId,
-    amountMicros: run.worstCaseMicros,
-    ttlMs: run.timeoutMs + 15_000,
-  });
+  // Reserve — hold the worst case in the daily budget, so a call that cannot fit never happens — and 2. mark the
+  // task running, side by side: neither needs the other, and a stale re-delivery (another delivery moved the task
+  // on) or a refused hold each give the other back. The hold outlives the call (which the timeout aborts) and its
+  // settlement; a dead worker's hold expires soon after.
+  const [reserved, marking] = await Promise.allSettled([
+    deps.budget.reserve(task.apiKeyId, {
+      reservationId,
+      amountMicros: run.worstCaseMicros,
+      ttlMs: run.timeoutMs + 15_000,
+    }),
+    deps.steps.markRunning(task.id, step),
+  ]);
+  if (reserved.status === 'rejected') throw reserved.reason; // an outage: the job is delayed, the task stays put
+  const hold = reserved.value;
+  const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
+  if (marking.status === 'rejected' || !marking.value) {
+    if (hold.ok) await release().catch(() => {});
+    if (marking.status === 'rejected') throw marking.reason;
+    return { outcome: 'skipped', why: 'stale' };
+  }
   if (!hold.ok) {
     const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
     const whose = hold.scope === 'key' ? "this API key's daily budget" : 'daily budget';
@@ -122,15 +135,6 @@ async function callStep(
       `${whose} exceeded: $${microsToUsd(hold.spentMicros)} spent + $${microsToUsd(hold.reservedMicros)} ` +
       `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
     return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
-  }
-  const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
-
-  // 2. Mark running; a stale re-delivery (another delivery moved the task on) stops here. The hold is given back at
-  // once if this fails, not when it expires.
-  const marked = await deps.steps.markRunning(task.id, step).catch(giveBack(release));
-  if (!marked) {
-    await release();
-    return { outcome: 'skipped', why: 'stale' };
   }
 
   // 3. Acquire a slot of the model's limits, global across workers, last, so the acquisition is as close as possible
