@@ -26,12 +26,17 @@ const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '
 /**
  * Marks tasks running at their step unless terminal or already past it (a stale re-delivery). Returns the ids that
  * were marked: the others' jobs must not run.
+ *
+ * The one write on a call's way in does not wait for its WAL flush (`synchronous_commit` off for this statement's own
+ * transaction): the answer is what it returns, which is exact; a crash of Postgres right after could lose only the
+ * status `running` — the task reads `queued` again, which the sweep and the next delivery treat alike.
  */
 export async function markRunningMany(db: Db, items: Array<{ taskId: string; step: number }>): Promise<Set<string>> {
   const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step })));
   const res = await db.execute<{ id: string }>(sql`
     update ${tasks} t set status = 'running', current_step = v.step, started_at = coalesce(t.started_at, now()), updated_at = now()
-    from jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int)
+    from jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int),
+      (select set_config('synchronous_commit', 'off', true)) as relaxed
     where t.id = v.id and t.status not in ${notTerminal} and t.current_step <= v.step
     returning t.id`);
   return new Set(res.rows.map((r) => r.id));

@@ -1,6 +1,7 @@
 import type { TaskError } from '@orchex/core';
 import type { Db } from './db.ts';
 import type { NewAttempt } from './schema.ts';
+import { groupCommit } from './group-commit.ts';
 import {
   attemptKey,
   type CachedResult,
@@ -16,11 +17,10 @@ export type { CachedResult, StepResult } from './set-wise-writes.ts';
 
 /**
  * Every write a worker makes, in one place. The hot ones (mark running, record attempt, complete) are grouped
- * set-wise: everything submitted while the previous group commits is written by the next group with ONE statement
- * per kind (rows passed as one JSON parameter; a statement is atomic, so each job's writes land whole or not at all).
- * Each caller is answered after that commit, so durability is unchanged; the cost is a few statements per group
- * instead of a few per job. The rare ones (fail,
- * advance, a split task's reduce) are plain statements.
+ * set-wise (group-commit.ts): each kind has its own lane, and everything submitted while a lane's statement runs is
+ * written by its next one, rows passed as one JSON parameter. A statement is atomic, so each job's writes land whole
+ * or not at all, with no BEGIN/COMMIT round trips; each caller is answered after the commit, so durability is
+ * unchanged. The rare writes (fail, advance, a split task's reduce) are plain statements.
  */
 export interface StepWriter {
   /** As task-store's markRunning: false when the task is terminal or already past `step`. */
@@ -56,113 +56,29 @@ export interface StepWriter {
   close(): Promise<void>;
 }
 
-type Item =
-  | { kind: 'running'; taskId: string; step: number; resolve: (v: boolean) => void; reject: (e: unknown) => void }
-  | {
-      kind: 'attempt';
-      row: NewAttempt;
-      result: StepResult | undefined;
-      resolve: (v: boolean) => void;
-      reject: (e: unknown) => void;
-    }
-  | {
-      kind: 'cached';
-      taskId: string;
-      result: CachedResult;
-      resolve: (v: boolean) => void;
-      reject: (e: unknown) => void;
-    };
-
 export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
-  let pending: Item[] = [];
-  let inFlight: Promise<void> | undefined;
-  let scheduled = false;
-
-  const kick = () => {
-    if (inFlight || scheduled || pending.length === 0) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      if (inFlight || pending.length === 0) return;
-      const group = pending.slice(0, maxGroup);
-      pending = pending.slice(maxGroup);
-      inFlight = write(group).finally(() => {
-        inFlight = undefined;
-        kick();
-      });
-    });
-  };
-
-  // Each kind of write is ONE statement (atomic on its own, so no BEGIN/COMMIT round trips), and the kinds of a
-  // group go out side by side on their own pooled connections: a lone job's write costs one round trip.
-  async function write(group: Item[]): Promise<void> {
-    const running = group.filter((i): i is Extract<Item, { kind: 'running' }> => i.kind === 'running');
-    const atts = group.filter((i): i is Extract<Item, { kind: 'attempt' }> => i.kind === 'attempt');
-    const hits = group.filter((i): i is Extract<Item, { kind: 'cached' }> => i.kind === 'cached');
-    await Promise.all([
-      running.length &&
-        settle(
-          running,
-          (xs) => markRunningMany(db, xs),
-          (ok, r) => ok.has(r.taskId),
-        ),
-      atts.length &&
-        settle(
-          atts,
-          (xs) => recordAttempts(db, xs),
-          (fresh, a) => fresh.has(attemptKey(a.row)),
-        ),
-      hits.length &&
-        settle(
-          hits,
-          (xs) => completeCached(db, xs),
-          (ok, h) => ok.has(h.taskId),
-        ),
-    ]);
-  }
-
-  /**
-   * Answers each item from the set-wise statement; if it failed (e.g. a task deleted under us) nothing of it
-   * persisted, so each item is written alone and only the item at fault fails.
-   */
-  async function settle<T extends Item>(
-    items: T[],
-    writeAll: (items: T[]) => Promise<Set<string>>,
-    answer: (done: Set<string>, item: T) => boolean,
-  ): Promise<void> {
-    try {
-      const done = await writeAll(items);
-      for (const item of items) item.resolve(answer(done, item));
-    } catch {
-      for (const item of items) {
-        try {
-          item.resolve(answer(await writeAll([item]), item));
-        } catch (err) {
-          item.reject(err);
-        }
-      }
-    }
-  }
+  // One lane per kind of write, each with its own statement in flight: a running mark never waits behind the
+  // durable commit of another job's answer.
+  const runningLane = groupCommit(
+    (items: Array<{ taskId: string; step: number }>) => markRunningMany(db, items),
+    (ok, r) => ok.has(r.taskId),
+    maxGroup,
+  );
+  const attemptLane = groupCommit(
+    (items: Array<{ row: NewAttempt; result: StepResult | undefined }>) => recordAttempts(db, items),
+    (fresh, a) => fresh.has(attemptKey(a.row)),
+    maxGroup,
+  );
+  const cachedLane = groupCommit(
+    (items: Array<{ id: string; result: CachedResult }>) => completeCachedTasks(db, items),
+    (ok, h) => ok.has(h.id),
+    maxGroup,
+  );
 
   return {
-    markRunning(taskId, step) {
-      return new Promise((resolve, reject) => {
-        pending.push({ kind: 'running', taskId, step, resolve, reject });
-        kick();
-      });
-    },
-    recordAttempt(row, result) {
-      return new Promise((resolve, reject) => {
-        pending.push({ kind: 'attempt', row, result, resolve, reject });
-        kick();
-      });
-    },
-    completeCached(taskId, result) {
-      return new Promise((resolve, reject) => {
-        pending.push({ kind: 'cached', taskId, result, resolve, reject });
-        kick();
-      });
-    },
+    markRunning: (taskId, step) => runningLane.submit({ taskId, step }),
+    recordAttempt: (row, result) => attemptLane.submit({ row, result }),
+    completeCached: (id, result) => cachedLane.submit({ id, result }),
     completeReduce(row, result, parentId) {
       return db.transaction(async (tx) => {
         const recorded = await recordAttempt(tx, row);
@@ -184,16 +100,7 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
     },
     advance: (taskId, from, to, note) => advanceStep(db, taskId, from, to, note),
     async close() {
-      while (pending.length || inFlight || scheduled) {
-        kick();
-        await (inFlight ?? new Promise((r) => setImmediate(r)));
-      }
+      await Promise.all([runningLane.drain(), attemptLane.drain(), cachedLane.drain()]);
     },
   };
 }
-
-const completeCached = (tx: Db, items: Array<{ taskId: string; result: CachedResult }>) =>
-  completeCachedTasks(
-    tx,
-    items.map((i) => ({ id: i.taskId, result: i.result })),
-  );
