@@ -86,26 +86,28 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     const q = getQuery.safeParse(req.query);
     if (!q.success) throw validationError(zodIssues(q.error));
     const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;
-    let task = await findTask(db, id.data, owner);
-    if (!task) throw new HttpError(404, 'not_found', `task ${id.data} not found`);
     const deadline = Date.now() + (q.data.wait ?? 0) * 1000;
+    // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost. The
+    // waiter is registered BEFORE each read, so an announcement between the read and the wait is not missed.
+    const listen = () => deps.waiter.wait(id.data, Math.min(2000, deadline - Date.now()));
+    let w = deadline > Date.now() ? listen() : undefined;
+    let task = await findTask(db, id.data, owner);
+    if (!task) {
+      w?.cancel();
+      throw new HttpError(404, 'not_found', `task ${id.data} not found`);
+    }
     // One listener for the whole wait (not one per 2 s round): resolves when the client goes away.
     let closed: Promise<void> | undefined;
     while (!isTerminal(task.status) && Date.now() < deadline) {
-      // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost.
-      const w = deps.waiter.wait(task.id, Math.min(2000, deadline - Date.now()));
-      const fresh = await findTask(db, task.id, owner);
-      if (fresh && isTerminal(fresh.status)) {
-        w.cancel();
-        task = fresh;
-        break;
-      }
+      w ??= listen();
       closed ??= new Promise<void>((r) => req.once('close', () => r()));
       await Promise.race([w.done, closed]);
       w.cancel();
+      w = undefined;
       if (req.destroyed) return;
       task = (await findTask(db, task.id, owner)) ?? task;
     }
+    w?.cancel();
     // A split task's record lists its parts; only parents (no attempts of their own) need the query.
     const parts = task.attempts.length === 0 && !task.partKind ? await findParts(db, task.id) : [];
     res.json(taskView(task, parts));

@@ -63,13 +63,16 @@ export async function deleteTask(db: Db, id: string): Promise<void> {
 /** A task (without its input text) with its attempts, or null; with `apiKeyId`, only when that key owns it. */
 export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskSummaryWithAttempts | null> {
   const where = apiKeyId ? and(eq(tasks.id, id), eq(tasks.apiKeyId, apiKeyId)) : eq(tasks.id, id);
-  const [task] = await db.select(taskSummaryColumns).from(tasks).where(where);
+  // Side by side (one round trip of waiting); another key's task reads as not found, its attempts unused.
+  const [[task], rows] = await Promise.all([
+    db.select(taskSummaryColumns).from(tasks).where(where),
+    db
+      .select()
+      .from(attempts)
+      .where(eq(attempts.taskId, id))
+      .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt)),
+  ]);
   if (!task) return null;
-  const rows = await db
-    .select()
-    .from(attempts)
-    .where(eq(attempts.taskId, id))
-    .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt));
   return { ...task, attempts: rows };
 }
 
