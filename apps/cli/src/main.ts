@@ -1,4 +1,3 @@
-#!/usr/bin/env tsx
 import { runCli } from './run-cli.ts';
 
 /**
