@@ -5,8 +5,8 @@ import { build } from 'esbuild';
 /**
  * `npm run build`: every process orchex runs in production, bundled into dist/ as plain ESM JavaScript, so they start
  * without a TypeScript loader. Our own code (the workspace packages, whose exports are .ts sources) is bundled; npm
- * dependencies stay imports, resolved from node_modules at run time. Optional argument: another output folder (it
- * must sit inside the checkout, so that node_modules is found from it).
+ * dependencies stay imports, resolved from node_modules at run time. Optional argument: another output folder (from
+ * which node_modules must be found, as from dist/).
  */
 const root = resolve(import.meta.dirname, '..');
 const outdir = resolve(root, process.argv[2] ?? 'dist');
