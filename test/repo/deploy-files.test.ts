@@ -79,6 +79,19 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
       expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
   });
 
+  it('the image builds with the dev dependencies and runs the build with the production ones only', () => {
+    const stages = read('infra/Dockerfile').split(/^FROM /m).slice(1);
+    const build = stages.find((s) => /^\S+ AS build$/m.test(s)) ?? '';
+    const runtime = stages.at(-1) ?? '';
+    expect(build).toMatch(/^RUN npm ci --ignore-scripts /m);
+    expect(build).toMatch(/^RUN npm run build$/m);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev /m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist dist$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/api\.js"\]$/m);
+    // No TypeScript source in the image: it runs the build.
+    expect(runtime).not.toMatch(/^COPY (packages|apps|scripts) /m);
+  });
+
   it('the demo override points every provider of api and worker at the fake server of the demo profile', () => {
     const demo = parse(read('docker-compose.demo.yml')) as {
       services: Record<string, { environment?: Record<string, string> }>;
