@@ -41,9 +41,9 @@ await build({
   logLevel: 'warning',
 });
 
-// Files the code reads at run time, where the compiled code looks for them (see each one's import.meta.url).
+// Files the code reads at run time, copied where the compiled code looks for them (see each one's import.meta.url).
 cpSync(join(root, 'packages/db/drizzle'), join(outdir, 'drizzle'), { recursive: true });
-for (const name of ['dashboard.html', 'dashboard.js', 'dashboard.css']) {
-  cpSync(join(root, 'apps/api/src/dashboard', name), join(outdir, 'dashboard', name));
+for (const page of ['dashboard', 'docs']) {
+  const notSource = (path: string) => !path.endsWith('.ts');
+  cpSync(join(root, 'apps/api/src', page), join(outdir, page), { recursive: true, filter: notSource });
 }
-for (const name of ['docs.html', 'docs.js']) cpSync(join(root, 'apps/api/src/docs', name), join(outdir, 'docs', name));
