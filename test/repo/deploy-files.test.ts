@@ -80,7 +80,9 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
   });
 
   it('the image builds with the dev dependencies and runs the build with the production ones only', () => {
-    const stages = read('infra/Dockerfile').split(/^FROM /m).slice(1);
+    const stages = read('infra/Dockerfile')
+      .split(/^FROM /m)
+      .slice(1);
     const build = stages.find((s) => /^\S+ AS build$/m.test(s)) ?? '';
     const runtime = stages.at(-1) ?? '';
     expect(build).toMatch(/^RUN npm ci --ignore-scripts /m);
