@@ -1,5 +1,6 @@
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 /**
@@ -8,7 +9,8 @@ import { build } from 'esbuild';
  * dependencies stay imports, resolved from node_modules at run time. Optional argument: another output folder (from
  * which node_modules must be found, as from dist/).
  */
-const root = resolve(import.meta.dirname, '..');
+// Not import.meta.dirname: Node 20 before 20.11 (engines allows any 20) lacks it.
+const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = resolve(root, process.argv[2] ?? 'dist');
 
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
