@@ -53,18 +53,20 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
       expect(compose.services[s]?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
   });
 
-  it('every npm command it runs exists in package.json', () => {
-    for (const [name, svc] of Object.entries(compose.services)) {
-      const cmd = svc.command ?? [];
-      if (cmd[0] !== 'npm') continue;
-      const script = cmd[1] === 'run' ? cmd[2] : cmd[1];
-      expect(scripts[script as string], `${name}: npm script ${script}`).toBeDefined();
+  it('runs orchex processes as the npm scripts do: node on a file of the compiled build', () => {
+    // test/repo/compiled-build.test.ts runs those scripts' files; here each service must run one of them.
+    const compiled = Object.values(scripts).flatMap((s) => /^node (dist\/\S+\.js)$/.exec(s)?.[1] ?? []);
+    for (const name of ['migrate', 'api', 'worker', 'fake-llm']) {
+      const cmd = compose.services[name]?.command ?? [];
+      expect(cmd[0], name).toBe('node');
+      expect(compiled, name).toContain(cmd[1]);
     }
   });
 
   it('the Dockerfile copies paths that exist', () => {
     const docker = read('infra/Dockerfile');
-    const sources = [...docker.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    // COPY --from=<stage> copies from an earlier stage, not from the checkout.
+    const sources = [...docker.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
     expect(sources.length).toBeGreaterThan(3);
     for (const src of sources) expect(existsSync(join(root, src)), src).toBe(true);
     // Every workspace package's manifest is copied before `npm ci`, or the install would miss it.
@@ -75,6 +77,21 @@ describe('docker-compose.yml and infra/Dockerfile', () => {
     );
     for (const ws of workspaces)
       expect(docker, `infra/Dockerfile must COPY ${ws}/package.json`).toContain(`${ws}/package.json`);
+  });
+
+  it('the image builds with the dev dependencies and runs the build with the production ones only', () => {
+    const stages = read('infra/Dockerfile')
+      .split(/^FROM /m)
+      .slice(1);
+    const build = stages.find((s) => /^\S+ AS build$/m.test(s)) ?? '';
+    const runtime = stages.at(-1) ?? '';
+    expect(build).toMatch(/^RUN npm ci --ignore-scripts /m);
+    expect(build).toMatch(/^RUN npm run build$/m);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev /m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist dist$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/api\.js"\]$/m);
+    // No TypeScript source in the image: it runs the build.
+    expect(runtime).not.toMatch(/^COPY (packages|apps|scripts) /m);
   });
 
   it('the demo override points every provider of api and worker at the fake server of the demo profile', () => {

@@ -20,7 +20,7 @@ interface Orchex {
   lines: Array<Record<string, unknown>>;
   output: () => string;
   exited: Promise<number | null>;
-  /** Resolves when every process of the run (npm, sh, tsx, orchex's node) has let go of stdout: all have ended. */
+  /** Resolves when every process of the run (npm, sh, orchex's node) has let go of stdout: all have ended. */
   allGone: Promise<void>;
 }
 
@@ -64,7 +64,7 @@ async function npmStart(): Promise<Orchex> {
 }
 
 /**
- * Ctrl-C: SIGINT to npm's whole process group (npm, sh, tsx and orchex's node get it; orchex's Redis, in a group of
+ * Ctrl-C: SIGINT to npm's whole process group (npm, sh and orchex's node get it; orchex's Redis, in a group of
  * its own, does not), then wait until all of them have ended.
  */
 async function interrupt(orchex: Orchex): Promise<void> {

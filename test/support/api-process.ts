@@ -16,9 +16,16 @@ export interface ApiProcess {
   ready: Promise<void>;
 }
 
-/** Spawns the API on `port` (127.0.0.1 is where clients reach it; it binds 0.0.0.0 as in production). */
-export function spawnApi(env: Record<string, string>, port: number): ApiProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
+/**
+ * Spawns the API on `port` (127.0.0.1 is where clients reach it; it binds 0.0.0.0 as in production). `nodeArgs`:
+ * what node runs, by default the TypeScript source through tsx (a compiled build is e.g. ['dist/api.js']).
+ */
+export function spawnApi(
+  env: Record<string, string>,
+  port: number,
+  nodeArgs = ['--import', 'tsx', 'apps/api/src/main.ts'],
+): ApiProcess {
+  const proc = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

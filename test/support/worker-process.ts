@@ -16,8 +16,13 @@ export interface WorkerProcess {
   ready: Promise<void>;
 }
 
-export function spawnWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts', ...args], {
+/** `nodeArgs`: what node runs, by default the TypeScript source through tsx (a compiled build: ['dist/worker.js']). */
+export function spawnWorker(
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs = ['--import', 'tsx', 'apps/worker/src/main.ts'],
+): WorkerProcess {
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -61,7 +61,8 @@ const SLICE_CHARS = 256 * 1024;
  */
 const DETACH_CHARS = 64 * 1024;
 
-// The entry of a RequestPlanner thread (loaded through plan-thread-boot.mjs). One job at a time, in arrival order.
+// The entry of a RequestPlanner thread (from source through plan-thread-boot.mjs; compiled, dist/plan-thread.js). One
+// job at a time, in arrival order.
 const config = (workerData as { config: OrchexConfig }).config;
 preloadTokenizers(Object.values(config.models));
 const port = parentPort;

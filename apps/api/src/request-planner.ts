@@ -9,6 +9,13 @@ import type { PlanMessage, PlanReply } from './plan-thread.ts';
 import { attachTexts, fromPortable, type PortablePlannedTask, piecesOf } from './portable-plan.ts';
 import type { BodySink } from './read-json-body.ts';
 
+// Run from source (tsx, vitest), a thread needs tsx registered before it can load TypeScript: plan-thread-boot.mjs
+// does that. Compiled (`npm run build`), the thread is its own bundle in dist/, beside the one importing this code.
+const PLAN_THREAD_ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? './plan-thread-boot.mjs' : './plan-thread.js',
+  import.meta.url,
+);
+
 /** Options of a RequestPlanner. */
 export interface RequestPlannerOptions {
   /** Bodies up to this many bytes are planned on the calling thread. Default {@link INLINE_BODY_BYTES}. */
@@ -188,7 +195,7 @@ export class RequestPlanner {
   }
 
   private startThread(): Thread {
-    const worker = new Worker(new URL('./plan-thread-boot.mjs', import.meta.url), {
+    const worker = new Worker(PLAN_THREAD_ENTRY, {
       workerData: { config: this.config },
     });
     // An idle thread must not keep the process alive; the HTTP server does that.

@@ -8,7 +8,7 @@ try {
   // Only our own missing build gets the hint; a missing dependency (a broken install) keeps Node's own message.
   if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/run-cli.js')) throw err;
   process.stderr.write(
-    'orchex: the CLI is not built: run `npm run build -w @orchex/cli` (in the orchex checkout, `npm run orchex -- …` needs no build)\n',
+    'orchex: the CLI is not built: run `npm run build -w @orchex/cli` (in the orchex checkout: `npm run build`, then `npm run orchex -- …`)\n',
   );
   process.exit(2);
 }

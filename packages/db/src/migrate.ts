@@ -7,8 +7,10 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { DatabaseHandle } from './create-database.ts';
 
-/** The committed drizzle-kit migrations (packages/db/drizzle). */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../drizzle', import.meta.url));
+/** The committed drizzle-kit migrations (packages/db/drizzle; `npm run build` copies them to dist/drizzle). */
+export const MIGRATIONS_FOLDER = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../drizzle' : './drizzle', import.meta.url),
+);
 
 // Where drizzle-orm's migrator records applied migrations (its defaults).
 const JOURNAL = 'drizzle.__drizzle_migrations';

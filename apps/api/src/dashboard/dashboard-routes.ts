@@ -28,7 +28,8 @@ export const RECENT_TASKS_LIMIT = 20;
  */
 const FORWARDED = new Set(['/costs/report', '/costs/analysis', '/budget', '/models']);
 
-const here = dirname(fileURLToPath(import.meta.url));
+// The page's files: beside this source, or in dist/dashboard where `npm run build` copies them.
+const here = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.' : './dashboard', import.meta.url));
 // chart.js's package exports hide dist/, so find the folder from its CommonJS entry (dist/chart.cjs).
 const chartJsDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
 

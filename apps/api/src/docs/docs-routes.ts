@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { type Request, type Response, Router } from 'express';
 import { openApiDocument } from '../openapi/openapi-document.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// The page's files: beside this source, or in dist/docs where `npm run build` copies them.
+const here = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.' : './docs', import.meta.url));
 const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 const PAGE_HEADERS = {
