@@ -99,6 +99,8 @@ export interface DayOption {
 }
 
 type Counts = [number, number, number, number];
+/** status, spent, reserved, alertCrossed, the limit applied (-1 = none). */
+type ReserveReply = [number, number, number, number, number];
 
 /**
  * The daily budget across every worker: reservations of worst-case cost before a call, settled to the actual cost
@@ -106,7 +108,10 @@ type Counts = [number, number, number, number];
  */
 export class BudgetLedger {
   readonly prefix: string;
-  private readonly reserveLua: LuaCommand<Counts>;
+  private readonly reserveLua: LuaCommand<ReserveReply>;
+  /** The same script reading the runtime limit from its key (a 7th key): single-node Redis only. */
+  private readonly reserveReadingLua: LuaCommand<ReserveReply>;
+  private readonly cluster: boolean;
   private readonly settleLua: LuaCommand<Counts>;
   private readonly releaseLua: LuaCommand<number>;
   private readonly stateLua: LuaCommand<[number, number, number]>;
@@ -123,6 +128,8 @@ export class BudgetLedger {
     if (options.defaultLimitMicros != null) micros(options.defaultLimitMicros, 'defaultLimitMicros');
     const acks = options.replicaAcks;
     this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 6, RESERVE_LUA, acks);
+    this.reserveReadingLua = luaCommand(redis, 'orchexBudgetReserveReading', 7, RESERVE_LUA, acks);
+    this.cluster = (redis as { isCluster?: boolean }).isCluster === true;
     this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA, acks);
     this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA, acks);
     this.stateLua = luaCommand(redis, 'orchexBudgetState', 6, STATE_LUA);
@@ -163,25 +170,37 @@ export class BudgetLedger {
     const amount = micros(input.amountMicros, 'amountMicros');
     const ttlMs = micros(input.ttlMs, 'ttlMs');
     if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
-    const [day, limit] = await Promise.all([
+    // On one Redis the script reads the runtime limit itself (one round trip); on a cluster that key lives in
+    // another slot than the day's, so it is read first. A limit not cached in Redis is reloaded by getLimit().
+    const readInScript = input.limitMicros === undefined && !this.cluster;
+    const [day, given] = await Promise.all([
       this.dayOf(input),
-      input.limitMicros === undefined ? this.getLimit() : input.limitMicros,
+      input.limitMicros !== undefined || readInScript ? input.limitMicros : this.getLimit(),
     ]);
-    if (limit !== null) micros(limit, 'limitMicros');
-    const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
-      this.reserveLua(this.keyList(day), [
-        id(input.reservationId),
-        amount,
-        limit ?? '',
-        ttlMs,
-        this.options.alertMicros ?? '',
-        this.strict,
-        KEEP_MS,
-      ]),
-    );
+    if (given != null) micros(given, 'limitMicros');
+    const call = (limit: number | null | undefined) =>
+      this.run(day, () =>
+        (limit === undefined ? this.reserveReadingLua : this.reserveLua)(
+          limit === undefined ? [...this.keyList(day), budgetLimitKey(this.prefix)] : this.keyList(day),
+          [
+            id(input.reservationId),
+            amount,
+            limit ?? '',
+            ttlMs,
+            this.options.alertMicros ?? '',
+            this.strict,
+            KEEP_MS,
+            limit === undefined ? '1' : '0',
+            this.options.defaultLimitMicros ?? '',
+          ],
+        ),
+      );
+    let reply = await call(readInScript ? undefined : given);
+    if (reply[0] === -2) reply = await call(await this.getLimit());
+    const [status, spentMicros, reservedMicros, alert, shown] = reply;
     const alertCrossed = alert === 1;
     if (status === 1) return { ok: true, day, spentMicros, reservedMicros, alertCrossed };
-    return { ok: false, day, spentMicros, reservedMicros, limitMicros: limit ?? 0, alertCrossed };
+    return { ok: false, day, spentMicros, reservedMicros, limitMicros: Math.max(0, shown), alertCrossed };
   }
 
   /** Replaces the reservation with the actual cost. Idempotent per id and day. */

@@ -39,30 +39,42 @@ end
 `;
 
 /**
- * ARGV: id, amount, limit ('' = none), ttlMs, alert ('' = none), strict, keepMs.
- * Returns {status (1 ok, 0 over the limit, -1 unloaded), spent, reserved, alertCrossed}.
+ * ARGV: id, amount, limit ('' = none), ttlMs, alert ('' = none), strict, keepMs, readLimit, defaultLimit.
+ * With readLimit '1' the limit is read here from KEYS[7] (the runtime limit's key, see budgetLimitKey) instead of
+ * ARGV[3] — one round trip instead of two where all keys live on one Redis: 'default' means defaultLimit ('' = none),
+ * 'none' no limit; a missing key answers -2 so the caller reloads it from its store.
+ * Returns {status (1 ok, 0 over the limit, -1 unloaded, -2 limit not cached), spent, reserved, alertCrossed, limit
+ * (-1 = none)}.
  */
 export const RESERVE_LUA = `${COMMON}
 local id = ARGV[1]
-if unloaded(ARGV[6]) then return {-1, 0, 0, 0} end
+if unloaded(ARGV[6]) then return {-1, 0, 0, 0, -1} end
+local limit = ARGV[3]
+if ARGV[8] == '1' then
+  local stored = redis.call('GET', KEYS[7])
+  if not stored then return {-2, 0, 0, 0, -1} end
+  if stored == 'default' then limit = ARGV[9] elseif stored == 'none' then limit = '' else limit = stored end
+end
+local shown = -1
+if limit ~= '' then shown = tonumber(limit) end
 local now = nowMs()
 prune(now)
 local spent, reserved = num(KEYS[1]), num(KEYS[2])
 local alert = crossed(spent, ARGV[5], ARGV[7])
 -- Idempotent: a settled id stays settled; a live one is not counted again, only its expiry moves (a heartbeat).
-if redis.call('SISMEMBER', KEYS[5], id) == 1 then return {1, spent, reserved, alert} end
+if redis.call('SISMEMBER', KEYS[5], id) == 1 then return {1, spent, reserved, alert, shown} end
 if redis.call('HEXISTS', KEYS[3], id) == 1 then
   redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[4]), id)
-  return {1, spent, reserved, alert}
+  return {1, spent, reserved, alert, shown}
 end
-if ARGV[3] ~= '' and spent + reserved + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
-  return {0, spent, reserved, alert}
+if limit ~= '' and spent + reserved + tonumber(ARGV[2]) > tonumber(limit) then
+  return {0, spent, reserved, alert, shown}
 end
 redis.call('HSET', KEYS[3], id, ARGV[2])
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), id)
 reserved = redis.call('INCRBY', KEYS[2], ARGV[2])
 keep(ARGV[7])
-return {1, spent, reserved, alert}
+return {1, spent, reserved, alert, shown}
 `;
 
 /**

@@ -80,23 +80,19 @@ export class KeyBudgets {
   }
 
   /**
-   * Holds `amountMicros` in the key's budget and the global one, or in neither. The day and both limits are read
-   * together, then both holds are taken together (two round trips, whatever the outcome); when one is refused, the
-   * other is given back.
+   * Holds `amountMicros` in the key's budget and the global one, or in neither: both holds are taken together (one
+   * round trip on a single Redis — the day comes from the measured clock, each script reads its own limit); when one
+   * is refused, the other is given back.
    */
   async reserve(
     keyId: string,
     input: { reservationId: string; amountMicros: number; ttlMs: number },
   ): Promise<KeyedReserveResult> {
     const ledger = this.of(keyId);
-    const [day, keyLimit, globalLimit] = await Promise.all([
-      this.global.today(),
-      ledger.getLimit(),
-      this.global.getLimit(),
-    ]);
+    const day = await this.global.today();
     const [key, global] = await Promise.allSettled([
-      ledger.reserve({ ...input, day, limitMicros: keyLimit }),
-      this.global.reserve({ ...input, day, limitMicros: globalLimit }),
+      ledger.reserve({ ...input, day }),
+      this.global.reserve({ ...input, day }),
     ]);
     const held = (r: PromiseSettledResult<ReserveResult>) => r.status === 'fulfilled' && r.value.ok;
     if (key.status === 'fulfilled' && global.status === 'fulfilled' && key.value.ok && global.value.ok)
