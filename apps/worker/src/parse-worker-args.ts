@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 
 /**
- * Most jobs at once per model queue in one process. A call waiting on a model is a socket and a few KB of heap; the
- * worker's Redis connections, its Postgres pool (one group commit in flight) and its task reads (batched) do not grow
- * with it, so thousands of slow calls fit one process (see docs/performance.md, bench:memory).
+ * Most jobs at once per model queue in one process. A call waiting on a model holds a socket and 50–80 KB of resident
+ * memory, flat in the count; the worker's Redis connections, its Postgres pool (one group commit in flight) and its
+ * task reads (batched) do not grow with it, so thousands of slow calls fit one process (docs/performance.md, Memory).
  */
 export const MAX_CONCURRENCY = 5000;
 
