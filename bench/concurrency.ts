@@ -5,7 +5,8 @@
  * 200/s). Sustained: calls the fake saw start per second, between 1 s after the first start and 1 s before the last, so
  * neither the pipeline filling nor the queue running dry counts — each task is one call, so it is the task rate.
  *   The API, the fake and this driver share one process.
- *   Needs REDIS_URL and DATABASE_URL.   BENCH_CONCURRENCY=20 BENCH_LATENCY_MS=200 BENCH_SECONDS=10 npm run bench:concurrency
+ *   Needs REDIS_URL and DATABASE_URL.
+ *   BENCH_PROCESSES=1,2 BENCH_CONCURRENCY=20 BENCH_LATENCY_MS=200 BENCH_SECONDS=10 npm run bench:concurrency
  */
 import { BENCH_MODEL } from './support/bench-config.ts';
 import { loadAverage } from './support/load-average.ts';

@@ -48,7 +48,7 @@ const [rawC, rawRate] = best(raw);
 const [orchexC, orchexRate] = best(orchex);
 
 // ---- one task at a time: added latency over a direct SDK call (from this process, as the API calls nothing itself)
-const model = createLanguageModel(BENCH_MODEL, stack.bench.model, stack.fakeEnv);
+const model = createLanguageModel(BENCH_MODEL, stack.model, stack.fakeEnv);
 const procs = await startWorkerProcesses(1, orchexC, stack.workerEnv);
 const direct: number[] = [];
 const whole: number[] = [];

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningApi, startApi } from '@orchex/api/start';
-import { silentLogger } from '@orchex/core';
+import { type ModelConfig, type OrchexConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
 import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
 import { sql } from 'drizzle-orm';
 import { freshDatabase } from '../../test/support/fresh-database.ts';
-import { BENCH_MODEL, type BenchConfig, benchConfig } from './bench-config.ts';
+import { BENCH_CONFIG_SOURCE, BENCH_MODEL, benchConfig } from './bench-config.ts';
 
 /**
  * What the throughput, memory, concurrency and scale benches share: the fake server, a throwaway database, the API
@@ -15,7 +18,9 @@ export interface BenchStack {
   fake: FakeLlmServer;
   api: RunningApi;
   database: DatabaseHandle;
-  bench: BenchConfig;
+  config: OrchexConfig;
+  /** config.models[BENCH_MODEL]. */
+  model: ModelConfig;
   redisUrl: string;
   /** fakeProviderEnv(fake.url): for a process that calls the fake directly. */
   fakeEnv: Record<string, string>;
@@ -35,7 +40,10 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const baseDb = process.env.DATABASE_URL;
   if (!baseDb) throw new Error(`bench:${name} needs DATABASE_URL (Postgres)`);
-  const bench = benchConfig();
+  const { config, model } = benchConfig();
+  const configDir = mkdtempSync(join(tmpdir(), 'orchex-bench-'));
+  const configPath = join(configDir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(BENCH_CONFIG_SOURCE));
   const fake = await startFakeLlmServer();
   if (latencyMs > 0) fake.setDefault(BENCH_MODEL, { type: 'ok', latencyMs });
   const fresh = await freshDatabase(baseDb, `bench_${name}`);
@@ -44,7 +52,7 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
   const prefix = `bench-${name}-${randomBytes(3).toString('hex')}`;
   const key = 'bench-client-key-000001';
   const api = await startApi({
-    config: bench.config,
+    config,
     db: database.db,
     redisUrl,
     prefix,
@@ -64,7 +72,8 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
     fake,
     api,
     database,
-    bench,
+    config,
+    model,
     redisUrl,
     fakeEnv,
     workerEnv: {
@@ -73,7 +82,7 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
       REDIS_URL: redisUrl,
       DATABASE_URL: fresh.url,
       ORCHEX_PREFIX: prefix,
-      ORCHEX_CONFIG: bench.path,
+      ORCHEX_CONFIG: configPath,
     },
     post,
     get,
@@ -102,6 +111,7 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
       await database.close();
       await fake.close();
       await fresh.drop();
+      rmSync(configDir, { recursive: true, force: true });
     },
   };
 }
