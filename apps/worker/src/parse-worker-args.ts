@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
 
+/**
+ * Most jobs at once per model queue in one process. A call waiting on a model holds a socket and 50–80 KB of resident
+ * memory, flat in the count; the worker's Redis connections, its Postgres pool (one group commit in flight) and its
+ * task reads (batched) do not grow with it, so thousands of slow calls fit one process (docs/performance.md, Memory).
+ */
+export const MAX_CONCURRENCY = 5000;
+
 export interface WorkerArgs {
   /** Model queues to serve; undefined = all configured models. */
   queues: string[] | undefined;
@@ -30,8 +37,8 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     strict: true,
   });
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new Error(`--concurrency: must be a whole number from 1 to 1000, got "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new Error(`--concurrency: must be a whole number from 1 to ${MAX_CONCURRENCY}, got "${values.concurrency}"`);
   }
   const graceSeconds = Number(values.grace);
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0)

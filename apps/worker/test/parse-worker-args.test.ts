@@ -24,6 +24,11 @@ describe('worker flags', () => {
       concurrency: 16,
     });
   });
+  it('--concurrency up to 5,000: slow calls are cheap to hold, so one process may hold thousands', () => {
+    expect(parseWorkerArgs(['--concurrency', '1001']).concurrency).toBe(1001);
+    expect(parseWorkerArgs(['--concurrency', '5000']).concurrency).toBe(5000);
+    expect(() => parseWorkerArgs(['--concurrency', '5001'])).toThrow(/--concurrency: .*1 to 5000, got "5001"/);
+  });
   it('--metrics-port: where GET /healthz listens', () => {
     expect(parseWorkerArgs(['--metrics-port', '9464']).metricsPort).toBe(9464);
   });
@@ -32,6 +37,7 @@ describe('worker flags', () => {
     [['--metrics-port', '70000'], /--metrics-port/],
     [['--concurrency', '0'], /--concurrency/],
     [['--concurrency', 'many'], /--concurrency/],
+    [['--concurrency', '2.5'], /--concurrency/],
     [['--queues', ' , '], /--queues/],
     [['--grace', '-1'], /--grace/],
     [['--nope'], /nope/],

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningApi, startApi } from '@orchex/api/start';
+import { type ModelConfig, type OrchexConfig, silentLogger } from '@orchex/core';
+import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
+import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
+import { sql } from 'drizzle-orm';
+import { freshDatabase } from '../../test/support/fresh-database.ts';
+import { BENCH_CONFIG_SOURCE, BENCH_MODEL, benchConfig } from './bench-config.ts';
+
+/**
+ * What the throughput, memory, concurrency and scale benches share: the fake server, a throwaway database, the API
+ * in this process, and the environment a worker process (worker-process.ts) needs to join them.
+ */
+export interface BenchStack {
+  fake: FakeLlmServer;
+  api: RunningApi;
+  database: DatabaseHandle;
+  config: OrchexConfig;
+  /** config.models[BENCH_MODEL]. */
+  model: ModelConfig;
+  redisUrl: string;
+  /** fakeProviderEnv(fake.url): for a process that calls the fake directly. */
+  fakeEnv: Record<string, string>;
+  /** For `apps/worker/src/main.ts`: this Redis prefix, database, config and fake. */
+  workerEnv: NodeJS.ProcessEnv;
+  /** POST to the API as the bench's client key. */
+  post(path: string, body: unknown): Promise<Response>;
+  /** GET from the API as the bench's client key. */
+  get(path: string): Promise<Response>;
+  /** Submits `n` tasks as batches of 500 and resolves when all have succeeded; returns the seconds it took. */
+  runTasks(n: number, label: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** `latencyMs`: how long the fake model takes to answer each call. Needs DATABASE_URL; REDIS_URL defaults to local. */
+export async function startBenchStack(name: string, latencyMs: number): Promise<BenchStack> {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const baseDb = process.env.DATABASE_URL;
+  if (!baseDb) throw new Error(`bench:${name} needs DATABASE_URL (Postgres)`);
+  const { config, model } = benchConfig();
+  const configDir = mkdtempSync(join(tmpdir(), 'orchex-bench-'));
+  const configPath = join(configDir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(BENCH_CONFIG_SOURCE));
+  const fake = await startFakeLlmServer();
+  if (latencyMs > 0) fake.setDefault(BENCH_MODEL, { type: 'ok', latencyMs });
+  const fresh = await freshDatabase(baseDb, `bench_${name}`);
+  const database = await createDatabase({ url: fresh.url, poolSize: 10 });
+  await runMigrations(database);
+  const prefix = `bench-${name}-${randomBytes(3).toString('hex')}`;
+  const key = 'bench-client-key-000001';
+  const api = await startApi({
+    config,
+    db: database.db,
+    redisUrl,
+    prefix,
+    logger: silentLogger,
+    apiKeys: [key],
+    adminKey: undefined,
+    port: 0,
+    host: '127.0.0.1',
+  });
+  const fakeEnv = fakeProviderEnv(fake.url);
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const post = (path: string, body: unknown) =>
+    fetch(`${api.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const get = (path: string) => fetch(`${api.url}${path}`, { headers });
+
+  return {
+    fake,
+    api,
+    database,
+    config,
+    model,
+    redisUrl,
+    fakeEnv,
+    workerEnv: {
+      ...process.env,
+      ...fakeEnv,
+      REDIS_URL: redisUrl,
+      DATABASE_URL: fresh.url,
+      ORCHEX_PREFIX: prefix,
+      ORCHEX_CONFIG: configPath,
+    },
+    post,
+    get,
+    async runTasks(n, label) {
+      const ids: string[] = [];
+      const t = performance.now();
+      for (let i = 0; i < n; i += 500) {
+        const tasks = Array.from({ length: Math.min(500, n - i) }, (_, j) => ({
+          prompt: `${label} ${i + j}`,
+          max_tokens: 16,
+        }));
+        const res = await post('/v1/batches', { tasks });
+        if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      for (;;) {
+        const done = await database.db.execute<{ n: number }>(
+          sql`select count(*)::int as n from tasks where status = 'succeeded' and batch_id in ${ids}`,
+        );
+        if (Number(done.rows[0]?.n) >= n) return (performance.now() - t) / 1000;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async close() {
+      await api.close();
+      await database.close();
+      await fake.close();
+      await fresh.drop();
+      rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+}
