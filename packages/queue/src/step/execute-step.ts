@@ -159,6 +159,13 @@ async function callStep(
     () => void deps.limiter.extend(modelName, lease.leaseId, deps.leaseMs).catch(() => {}),
     Math.max(1000, Math.floor(deps.leaseMs / 3)),
   );
+  // The deadline as a timer cleared when the call ends: AbortSignal.timeout's timer (and what it holds) would live
+  // on until the deadline — up to a day per task — long after the call. Same reason as it gives: a TimeoutError.
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(
+    () => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    run.timeoutMs,
+  );
   const request = { maxTokens: run.maxTokens, temperature: task.params.temperature, topP: task.params.topP };
   const call = await inCallSpan(run, { ...request, stream: task.params.stream === true }, () =>
     (task.params.stream ? streamModel(deps, run) : callModel)(run.model, {
@@ -169,9 +176,12 @@ async function callStep(
       system: task.system ?? undefined,
       maxOutputTokens: run.maxTokens,
       temperature: task.params.temperature,
-      abortSignal: AbortSignal.timeout(run.timeoutMs),
+      abortSignal: deadline.signal,
     }),
-  ).finally(() => clearInterval(heartbeat));
+  ).finally(() => {
+    clearInterval(heartbeat);
+    clearTimeout(deadlineTimer);
+  });
   const provider = run.modelConfig.provider;
   deps.metrics.call(
     modelName,
