@@ -50,6 +50,12 @@ export interface TaskParams {
   traceparent?: string;
   /** x-request-id of the request that submitted the task, so the worker's log lines of the task carry it too. */
   requestId?: string;
+  /**
+   * Input tokens counted at submit for each model of the plan (estimateInputTokens over the same messages the worker
+   * sends): the worker's holds and tpm reservations reuse them, so a worker never loads a tokenizer's tables (~50 MB)
+   * for a task the API counted. Absent on split tasks' parts and older rows: the worker counts.
+   */
+  inputTokens?: Record<string, number>;
 }
 
 // Text plus a CHECK rather than a pg enum: adding a status later is one constraint swap inside the migration's

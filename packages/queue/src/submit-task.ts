@@ -272,7 +272,13 @@ function taskRows(
     prompt: input.prompt,
     messages: input.messages ?? null,
     context: input.context ?? null,
-    params: traced({ ...taskParams(input), ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}) }),
+    params: traced({
+      ...taskParams(input),
+      ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}),
+      ...(planned.calls?.length && !split
+        ? { inputTokens: Object.fromEntries(planned.calls.map((c) => [c.model, c.inputTokens])) }
+        : {}),
+    }),
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,
     currentStep: planned.firstStep,

@@ -79,9 +79,12 @@ export async function loadStep(
     }
     messages = [{ role: 'user', content: input.prompt }];
   }
-  // The same estimate as the API's pre-flight check, over exactly what is sent.
+  // The same estimate as the API's pre-flight check, over exactly what is sent: the count the API stored with the
+  // task (so this process never loads a tokenizer for it), else counted here — a reduce part's prompt is built here.
   const sent = { prompt: task.prompt, messages, system: task.system };
-  const inputTokens = estimateInputTokens(sent, modelConfig);
+  const counted = task.partKind === 'reduce' ? undefined : task.params.inputTokens;
+  const tokensOn = (name: string, m: ModelConfig) => counted?.[name] ?? estimateInputTokens(sent, m);
+  const inputTokens = tokensOn(modelName, modelConfig);
   return {
     run: {
       task,
@@ -98,7 +101,7 @@ export async function loadStep(
       worstCaseOn: (name) => {
         const m = findModel(deps.config, name);
         if (!m) return undefined;
-        const tokens = estimateInputTokens(sent, m);
+        const tokens = tokensOn(name, m);
         return worstCaseMicros(tokens, outputLimit(m, task.params.maxTokens), m);
       },
       timeoutMs: timeoutMs(task, deps.config),
