@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
@@ -8,9 +11,16 @@ import { BudgetLedger, createRedis, type RedisClient, replicaAcks } from '../src
 // is on the replica when the call returns, and a master left without a replica costs one WAIT timeout, not one per call.
 
 async function redisServer(port: number, ...args: string[]): Promise<ChildProcess> {
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...args], {
-    stdio: 'ignore',
-  });
+  // Its own folder: a replica's full sync writes the master's snapshot (dump.rdb) into the server's directory.
+  const dir = mkdtempSync(join(tmpdir(), 'orchex-replica-acks-'));
+  const p = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args],
+    {
+      stdio: 'ignore',
+    },
+  );
+  p.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
   probe.on('error', () => {}); // refused until the server listens
   for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
