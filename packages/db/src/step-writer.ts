@@ -1,7 +1,7 @@
 import type { TaskError } from '@orchex/core';
 import type { Db } from './db.ts';
-import type { NewAttempt } from './schema.ts';
 import { groupCommit } from './group-commit.ts';
+import type { NewAttempt } from './schema.ts';
 import {
   attemptKey,
   type CachedResult,
