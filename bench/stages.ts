@@ -8,23 +8,17 @@
  *
  *   Needs REDIS_URL and DATABASE_URL.   BENCH_SAMPLES=200 npm run bench:stages
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { startApi } from '@orchex/api/start';
-import { parseConfig, silentLogger } from '@orchex/core';
-import { createDatabase, runMigrations } from '@orchex/db';
+import { silentLogger } from '@orchex/core';
 import { createLanguageModel } from '@orchex/providers';
-import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
 import { KeyBudgets, ModelLimiter, ModelQueues } from '@orchex/queue';
 import { startWorkers } from '@orchex/worker/start';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freshDatabase } from '../test/support/fresh-database.ts';
+import { BENCH_MODEL } from './support/bench-config.ts';
+import { startBenchStack } from './support/start-bench-stack.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
-const baseDb = process.env.DATABASE_URL;
-if (!baseDb) throw new Error('bench:stages needs DATABASE_URL (Postgres)');
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Spans of the task being traced: [start, end, stage]; null between samples. */
 let spans: Array<[number, number, string]> | null = null;
@@ -86,69 +80,33 @@ wrap(ModelLimiter.prototype, 'release', 'worker: limiter release (Redis)');
 wrap(ModelQueues.prototype, 'enqueueStep', 'submit: add job (BullMQ)');
 wrap(ModelQueues.prototype, 'enqueueMany', 'submit: add job (BullMQ)');
 
-const fake = await startFakeLlmServer();
+const stack = await startBenchStack('stages', 0);
 const realFetch = globalThis.fetch;
 globalThis.fetch = (input, init) =>
-  timed(String(input).startsWith(fake.url) ? 'worker: model call (SDK → fake)' : undefined, () =>
+  timed(String(input).startsWith(stack.fake.url) ? 'worker: model call (SDK → fake)' : undefined, () =>
     realFetch(input, init),
   );
-
-const env = { ...process.env, ...fakeProviderEnv(fake.url) };
-const config = parseConfig({
-  orchestrator: { default_model: 'bench-model', timeout: 30 },
-  models: {
-    'bench-model': {
-      provider: 'openai',
-      model_id: 'bench-model',
-      input_cost_per_1k: 0.001,
-      output_cost_per_1k: 0.002,
-      max_tokens: 100_000,
-      rpm: 10_000_000,
-      max_concurrency: 10_000,
-    },
-  },
-});
-const fresh = await freshDatabase(baseDb, 'bench_stages');
-const database = await createDatabase({ url: fresh.url, poolSize: 20 });
-await runMigrations(database);
-const prefix = `bench-stages-${randomBytes(3).toString('hex')}`;
-const key = 'bench-client-key-000001';
+// The worker runs in this process, so the patched clients and classes above time its stages too.
 const pool = await startWorkers({
-  config,
-  db: database.db,
-  redisUrl,
-  prefix,
+  config: stack.config,
+  db: stack.database.db,
+  redisUrl: stack.redisUrl,
+  prefix: String(stack.workerEnv.ORCHEX_PREFIX),
   logger: silentLogger,
-  providerEnv: env,
+  providerEnv: { ...process.env, ...stack.fakeEnv },
   concurrency: 8,
 });
-const api = await startApi({
-  config,
-  db: database.db,
-  redisUrl,
-  prefix,
-  logger: silentLogger,
-  apiKeys: [key],
-  adminKey: undefined,
-  port: 0,
-  host: '127.0.0.1',
-});
-const model = createLanguageModel('bench-model', config.models['bench-model']!, env);
-const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+const model = createLanguageModel(BENCH_MODEL, stack.model, stack.fakeEnv);
 
 /** One task, traced: its spans relative to the POST's start, plus the two HTTP exchanges. */
 async function trace(i: number): Promise<Array<[number, number, string]>> {
   spans = [];
   const mine = spans;
   const t0 = now();
-  const posted = await realFetch(`${api.url}/v1/tasks`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ prompt: `stage ${i}`, max_tokens: 16 }),
-  });
+  const posted = await stack.post('/v1/tasks', { prompt: `stage ${i}`, max_tokens: 16 });
   const { id } = (await posted.json()) as { id: string };
   const t1 = now();
-  await (await realFetch(`${api.url}/v1/tasks/${id}?wait=30`, { headers })).json();
+  await (await stack.get(`/v1/tasks/${id}?wait=30`)).json();
   const t2 = now();
   spans = null;
   const out = mine.map(([s, e, l]) => [s - t0, e - t0, l] as [number, number, string]);
@@ -194,9 +152,6 @@ console.log(
   `${'direct SDK call to the same fake'.padEnd(45)} ${''.padStart(9)} ${median(direct).toFixed(2).padStart(7)}`,
 );
 
-await api.close();
 await pool.close(5000);
-await database.close();
-await fake.close();
-await fresh.drop();
+await stack.close();
 process.exit(0);

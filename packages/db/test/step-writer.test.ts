@@ -10,7 +10,7 @@ describe.each([
 ])('step writer on %s', (_name, open) => {
   const database = useMigratedDatabase(open);
 
-  const newTask = async () =>
+  const newTask = async (taskType = 'code') =>
     (
       await insertTask(database.db, {
         apiKeyId: 'k',
@@ -18,7 +18,7 @@ describe.each([
         params: { maxTokens: 10 },
         plan: ['m'],
         routingReason: 'r',
-        taskType: 'code',
+        taskType,
       })
     ).task;
   const attempt = (taskId: string, n: number, cost: number) => ({
@@ -38,7 +38,7 @@ describe.each([
 
   it('groups many jobs set-wise; each gets its own answer; costs and rollup match the attempts', async () => {
     const w = createStepWriter(database.db);
-    const tasks = await Promise.all(Array.from({ length: 40 }, newTask));
+    const tasks = await Promise.all(Array.from({ length: 40 }, () => newTask()));
     expect(await Promise.all(tasks.map((t) => w.markRunning(t.id, 0)))).toEqual(tasks.map(() => true));
     expect(await Promise.all(tasks.map((t, i) => w.recordAttempt(attempt(t.id, 1, 100 + i), result)))).toEqual(
       tasks.map(() => true),
@@ -75,18 +75,7 @@ describe.each([
 
   it('in one group: a result never lands on a cancelled task, but its paid attempt still counts; a free failure counts as a request', async () => {
     const w = createStepWriter(database.db);
-    const own = async () =>
-      (
-        await insertTask(database.db, {
-          apiKeyId: 'k',
-          prompt: 'p',
-          params: { maxTokens: 10 },
-          plan: ['m'],
-          routingReason: 'r',
-          taskType: 'grouped',
-        })
-      ).task;
-    const [cancelled, failing, ok] = await Promise.all([own(), own(), own()]);
+    const [cancelled, failing, ok] = await Promise.all([newTask('grouped'), newTask('grouped'), newTask('grouped')]);
     await database.db.execute(sql`update tasks set status = 'cancelled' where id = ${cancelled.id}::uuid`);
     const failed = { ...attempt(failing.id, 1, 0), outcome: 'failed' as const, errorKind: 'server_error' };
     expect(
