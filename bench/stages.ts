@@ -9,10 +9,8 @@
  *   Needs REDIS_URL and DATABASE_URL.   BENCH_SAMPLES=200 npm run bench:stages
  */
 import { loadavg } from 'node:os';
-import { silentLogger } from '@orchex/core';
 import { createLanguageModel } from '@orchex/providers';
 import { KeyBudgets, ModelLimiter, ModelQueues } from '@orchex/queue';
-import { startWorkers } from '@orchex/worker/start';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { BENCH_MODEL } from './support/bench-config.ts';
@@ -87,15 +85,7 @@ globalThis.fetch = (input, init) =>
     realFetch(input, init),
   );
 // The worker runs in this process, so the patched clients and classes above time its stages too.
-const pool = await startWorkers({
-  config: stack.config,
-  db: stack.database.db,
-  redisUrl: stack.redisUrl,
-  prefix: String(stack.workerEnv.ORCHEX_PREFIX),
-  logger: silentLogger,
-  providerEnv: { ...process.env, ...stack.fakeEnv },
-  concurrency: 8,
-});
+const pool = await stack.startWorkersHere(8);
 const model = createLanguageModel(BENCH_MODEL, stack.model, stack.fakeEnv);
 
 /** One task, traced: its spans relative to the POST's start, plus the two HTTP exchanges. */

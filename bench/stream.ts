@@ -6,64 +6,22 @@
  * At 1 and 50 concurrent streams; p50 and p99 of the time until the first content chunk.
  * Needs REDIS_URL and DATABASE_URL.   BENCH_STREAMS=200 npm run bench:stream
  */
-import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
-import { startApi } from '@orchex/api/start';
-import { parseConfig, silentLogger } from '@orchex/core';
-import { createDatabase, runMigrations } from '@orchex/db';
-import { fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
-import { startWorkers } from '@orchex/worker/start';
 import OpenAI from 'openai';
-import { freshDatabase } from '../test/support/fresh-database.ts';
+import { loadAverage } from './support/load-average.ts';
+import { startBenchStack } from './support/start-bench-stack.ts';
 
 const SAMPLES = Number(process.env.BENCH_STREAMS ?? 200);
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const baseDb = process.env.DATABASE_URL;
-if (!baseDb) throw new Error('bench:stream needs DATABASE_URL (Postgres)');
 
-const fake = await startFakeLlmServer();
+const stack = await startBenchStack('stream', 0);
 // A model that thinks 20 ms before its first token, then writes a word every 5 ms.
-fake.setDefault('*', { type: 'ok', latencyMs: 20, chunkDelayMs: 5, text: 'one two three four five six seven eight' });
-const env = { ...process.env, ...fakeProviderEnv(fake.url) };
-const config = parseConfig({
-  orchestrator: { default_model: 'bench-model', timeout: 30 },
-  models: {
-    'bench-model': {
-      provider: 'openai',
-      model_id: 'bench-model',
-      input_cost_per_1k: 0.001,
-      output_cost_per_1k: 0.002,
-      max_tokens: 100_000,
-      rpm: 10_000_000,
-      max_concurrency: 10_000,
-    },
-  },
+stack.fake.setDefault('*', {
+  type: 'ok',
+  latencyMs: 20,
+  chunkDelayMs: 5,
+  text: 'one two three four five six seven eight',
 });
-const fresh = await freshDatabase(baseDb, 'bench_stream');
-const database = await createDatabase({ url: fresh.url, poolSize: 20 });
-await runMigrations(database);
-const prefix = `bench-stream-${randomBytes(3).toString('hex')}`;
-const key = 'bench-client-key-000001';
-const pool = await startWorkers({
-  config,
-  db: database.db,
-  redisUrl,
-  prefix,
-  logger: silentLogger,
-  providerEnv: env,
-  concurrency: 64,
-});
-const api = await startApi({
-  config,
-  db: database.db,
-  redisUrl,
-  prefix,
-  logger: silentLogger,
-  apiKeys: [key],
-  adminKey: undefined,
-  port: 0,
-  host: '127.0.0.1',
-});
+const pool = await stack.startWorkersHere(64);
+const { fake, api, key } = stack;
 
 const direct = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'fake-key', maxRetries: 0 });
 const orchex = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: key, maxRetries: 0 });
@@ -100,11 +58,7 @@ const pct = (xs: number[], p: number) =>
 
 await measure(orchex, 4, 20); // warm-up: connections, tokenizer tables, JIT
 await measure(direct, 4, 20);
-console.log(
-  `time to first token, ${SAMPLES} streams per row; load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`time to first token, ${SAMPLES} streams per row; ${loadAverage()}`);
 for (const concurrency of [1, 50]) {
   const d = await measure(direct, concurrency, SAMPLES);
   const o = await measure(orchex, concurrency, SAMPLES);
@@ -118,8 +72,5 @@ for (const concurrency of [1, 50]) {
   );
 }
 
-await api.close();
 await pool.close(5000);
-await database.close();
-await fake.close();
-await fresh.drop();
+await stack.close();

@@ -6,13 +6,14 @@ import { type RunningApi, startApi } from '@orchex/api/start';
 import { type ModelConfig, type OrchexConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
 import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
+import { startWorkers, type WorkerPool } from '@orchex/worker/start';
 import { sql } from 'drizzle-orm';
 import { freshDatabase } from '../../test/support/fresh-database.ts';
-import { BENCH_CONFIG_SOURCE, BENCH_MODEL, benchConfig } from './bench-config.ts';
+import { BENCH_MODEL, type BenchLimits, benchConfig, benchConfigSource } from './bench-config.ts';
 
 /**
- * What the throughput, memory, concurrency and scale benches share: the fake server, a throwaway database, the API
- * in this process, and the environment a worker process (worker-process.ts) needs to join them.
+ * What the benches share: the fake server, a throwaway database, the API in this process, and the environment a
+ * worker process (worker-process.ts) needs to join them — or workers in this process.
  */
 export interface BenchStack {
   fake: FakeLlmServer;
@@ -26,24 +27,31 @@ export interface BenchStack {
   fakeEnv: Record<string, string>;
   /** For `apps/worker/src/main.ts`: this Redis prefix, database, config and fake. */
   workerEnv: NodeJS.ProcessEnv;
+  /** The bench's client API key. */
+  key: string;
   /** POST to the API as the bench's client key. */
   post(path: string, body: unknown): Promise<Response>;
   /** GET from the API as the bench's client key. */
   get(path: string): Promise<Response>;
+  /** Workers in this process (for benches that time what happens inside them), on this stack's queues. */
+  startWorkersHere(concurrency: number): Promise<WorkerPool>;
   /** Submits `n` tasks as batches of 500 and resolves when all have succeeded; returns the seconds it took. */
   runTasks(n: number, label: string): Promise<number>;
   close(): Promise<void>;
 }
 
-/** `latencyMs`: how long the fake model takes to answer each call. Needs DATABASE_URL; REDIS_URL defaults to local. */
-export async function startBenchStack(name: string, latencyMs: number): Promise<BenchStack> {
+/**
+ * `latencyMs`: how long the fake model takes to answer each call; `limits`: the model's (default: none that a bench
+ * reaches). Needs DATABASE_URL; REDIS_URL defaults to local.
+ */
+export async function startBenchStack(name: string, latencyMs: number, limits?: BenchLimits): Promise<BenchStack> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const baseDb = process.env.DATABASE_URL;
   if (!baseDb) throw new Error(`bench:${name} needs DATABASE_URL (Postgres)`);
-  const { config, model } = benchConfig();
+  const { config, model } = benchConfig(limits);
   const configDir = mkdtempSync(join(tmpdir(), 'orchex-bench-'));
   const configPath = join(configDir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(BENCH_CONFIG_SOURCE));
+  writeFileSync(configPath, JSON.stringify(benchConfigSource(limits)));
   const fake = await startFakeLlmServer();
   if (latencyMs > 0) fake.setDefault(BENCH_MODEL, { type: 'ok', latencyMs });
   const fresh = await freshDatabase(baseDb, `bench_${name}`);
@@ -76,6 +84,7 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
     model,
     redisUrl,
     fakeEnv,
+    key,
     workerEnv: {
       ...process.env,
       ...fakeEnv,
@@ -86,6 +95,16 @@ export async function startBenchStack(name: string, latencyMs: number): Promise<
     },
     post,
     get,
+    startWorkersHere: (concurrency) =>
+      startWorkers({
+        config,
+        db: database.db,
+        redisUrl,
+        prefix,
+        logger: silentLogger,
+        providerEnv: { ...process.env, ...fakeEnv },
+        concurrency,
+      }),
     async runTasks(n, label) {
       const ids: string[] = [];
       const t = performance.now();

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { LongTextField, OrchexConfig, PlannedTask, TextPieces } from '@orchex/core';
+import { type LongTextField, type OrchexConfig, type PlannedTask, runtimeFile, type TextPieces } from '@orchex/core';
 import type { SignalReader } from '@orchex/queue';
 import { HttpError } from './http-errors.ts';
 import { OpenAIError } from './openai/openai-error.ts';
@@ -11,10 +11,7 @@ import type { BodySink } from './read-json-body.ts';
 
 // Run from source (tsx, vitest), a thread needs tsx registered before it can load TypeScript: plan-thread-boot.mjs
 // does that. Compiled (`npm run build`), the thread is its own bundle in dist/, beside the one importing this code.
-const PLAN_THREAD_ENTRY = new URL(
-  import.meta.url.endsWith('.ts') ? './plan-thread-boot.mjs' : './plan-thread.js',
-  import.meta.url,
-);
+const PLAN_THREAD_ENTRY = runtimeFile(import.meta.url, './plan-thread-boot.mjs', './plan-thread.js');
 
 /** Options of a RequestPlanner. */
 export interface RequestPlannerOptions {

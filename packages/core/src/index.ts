@@ -32,6 +32,7 @@ export * from './redact-url.ts';
 export * from './resolve-config.ts';
 export * from './route.ts';
 export * from './router-settings-schema.ts';
+export * from './runtime-file.ts';
 export * from './safe-string.ts';
 export * from './split-context.ts';
 export * from './task-schema.ts';

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { runtimeFile } from '@orchex/core';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -8,9 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { DatabaseHandle } from './create-database.ts';
 
 /** The committed drizzle-kit migrations (packages/db/drizzle; `npm run build` copies them to dist/drizzle). */
-export const MIGRATIONS_FOLDER = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../drizzle' : './drizzle', import.meta.url),
-);
+export const MIGRATIONS_FOLDER = fileURLToPath(runtimeFile(import.meta.url, '../drizzle', './drizzle'));
 
 // Where drizzle-orm's migrator records applied migrations (its defaults).
 const JOURNAL = 'drizzle.__drizzle_migrations';

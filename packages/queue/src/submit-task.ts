@@ -275,9 +275,8 @@ function taskRows(
     params: traced({
       ...taskParams(input),
       ...(cacheTtlSec !== undefined ? { cacheTtlSec } : {}),
-      ...(planned.calls?.length && !split
-        ? { inputTokens: Object.fromEntries(planned.calls.map((c) => [c.model, c.inputTokens])) }
-        : {}),
+      // Unset for a split task: its parts' prompts are not the task's.
+      ...(planned.calls ? { inputTokens: Object.fromEntries(planned.calls.map((c) => [c.model, c.inputTokens])) } : {}),
     }),
     routingReason: route.reason,
     estimatedCostMicros: planned.estimateMicros,

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { microsToUsd } from '@orchex/core';
+import { microsToUsd, runtimeFile } from '@orchex/core';
 import { type Db, recentTasks } from '@orchex/db';
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { KeyId } from '../auth.ts';
@@ -29,7 +29,7 @@ export const RECENT_TASKS_LIMIT = 20;
 const FORWARDED = new Set(['/costs/report', '/costs/analysis', '/budget', '/models']);
 
 // The page's files: beside this source, or in dist/dashboard where `npm run build` copies them.
-const here = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.' : './dashboard', import.meta.url));
+const here = fileURLToPath(runtimeFile(import.meta.url, '.', './dashboard'));
 // chart.js's package exports hide dist/, so find the folder from its CommonJS entry (dist/chart.cjs).
 const chartJsDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
 

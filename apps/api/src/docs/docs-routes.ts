@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeFile } from '@orchex/core';
 import { type Request, type Response, Router } from 'express';
 import { openApiDocument } from '../openapi/openapi-document.ts';
 
 // The page's files: beside this source, or in dist/docs where `npm run build` copies them.
-const here = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.' : './docs', import.meta.url));
+const here = fileURLToPath(runtimeFile(import.meta.url, '.', './docs'));
 const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 const PAGE_HEADERS = {
