@@ -8,12 +8,12 @@
  *
  *   Needs REDIS_URL and DATABASE_URL.   BENCH_SAMPLES=200 npm run bench:stages
  */
-import { loadavg } from 'node:os';
 import { createLanguageModel } from '@orchex/providers';
 import { KeyBudgets, ModelLimiter, ModelQueues } from '@orchex/queue';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { BENCH_MODEL } from './support/bench-config.ts';
+import { loadAverage } from './support/load-average.ts';
 import { startBenchStack } from './support/start-bench-stack.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -127,11 +127,7 @@ for (let i = 0; i < SAMPLES; i++) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-console.log(
-  `one task at a time, ${SAMPLES} samples, load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`one task at a time, ${SAMPLES} samples, ${loadAverage()}`);
 console.log('stage                                         starts at   takes   (medians, ms)');
 const rows = [...byStage].sort((a, b) => median(a[1].starts) - median(b[1].starts));
 for (const [stage, { starts, durations }] of rows)

@@ -9,12 +9,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '@orchex/db';
 import { freePort } from '../test/support/free-port.ts';
 import { freshDatabase } from '../test/support/fresh-database.ts';
+import { loadAverage } from './support/load-average.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 5);
@@ -112,11 +112,7 @@ for (let run = 0; run < RUNS; run++) {
   for (const v of variants) results.set(v.name, [...(results.get(v.name) ?? []), await measure(v)]);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-console.log(
-  `${RUNS} runs each, idle ${IDLE_SECONDS} s; load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`${RUNS} runs each, idle ${IDLE_SECONDS} s; ${loadAverage()}`);
 console.log('| process | start → /healthz 200 (median) | idle RSS (median) |');
 console.log('| --- | --- | --- |');
 for (const [name, rs] of results) {
