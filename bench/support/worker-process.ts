@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** BENCH_WORKER_NODE_ARGS: extra node flags for each worker, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile. */
+const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts `apps/worker/src/main.ts` as deployed, one process per worker; resolves once each logged "worker started". */
 export async function startWorkerProcesses(
   n: number,
@@ -11,7 +14,7 @@ export async function startWorkerProcesses(
   env: NodeJS.ProcessEnv,
 ): Promise<ChildProcess[]> {
   const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts', '--concurrency', String(concurrency)], {
+    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts', '--concurrency', String(concurrency)], {
       cwd: ROOT,
       // info: the start line is how we know it is serving.
       env: { ...env, LOG_LEVEL: 'info' },
