@@ -6,6 +6,7 @@ import { type RunningApi, startApi } from '@orchex/api/start';
 import { type ModelConfig, type OrchexConfig, silentLogger } from '@orchex/core';
 import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
 import { type FakeLlmServer, fakeProviderEnv, startFakeLlmServer } from '@orchex/providers/fake';
+import { createRedis } from '@orchex/queue';
 import { startWorkers, type WorkerPool } from '@orchex/worker/start';
 import { sql } from 'drizzle-orm';
 import { freshDatabase } from '../../test/support/fresh-database.ts';
@@ -131,10 +132,23 @@ export async function startBenchStack(name: string, latencyMs: number, limits?: 
     },
     async close() {
       await api.close();
+      await removeKeys(redisUrl, prefix);
       await database.close();
       await fake.close();
       await fresh.drop();
       rmSync(configDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes a bench's keys (its queues keep their completed jobs, its budgets and limits their days) from Redis. */
+async function removeKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = createRedis(redisUrl, 'orchex-bench-cleanup');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
 }

@@ -14,12 +14,16 @@ export async function startWorkerProcesses(
   env: NodeJS.ProcessEnv,
 ): Promise<ChildProcess[]> {
   const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts', '--concurrency', String(concurrency)], {
-      cwd: ROOT,
-      // info: the start line is how we know it is serving.
-      env: { ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts', '--concurrency', String(concurrency)],
+      {
+        cwd: ROOT,
+        // info: the start line is how we know it is serving.
+        env: { ...env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   await Promise.all(
     procs.map(

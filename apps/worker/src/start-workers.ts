@@ -125,7 +125,9 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     opts.providerEnv ?? process.env,
     await loadPlugins(config.plugins),
   );
-  const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster });
+  // Every job's scripts (hold, slot, settle, release, announce) share this client: pipelined, concurrent jobs' commands
+  // leave in one write per tick instead of one syscall each.
+  const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster, autoPipeline: true });
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);
   const lockDuration = opts.lockDurationMs ?? 30_000;

@@ -3,7 +3,7 @@ import { type BudgetKeys, budgetKeys, budgetLimitKey } from './budget-keys.ts';
 import { RELEASE_LUA, RESERVE_LUA, SETTLE_LUA, STATE_LUA } from './budget-scripts.ts';
 
 /** How long a day's keys stay after their last write: long enough for calls straddling midnight to settle. */
-const KEEP_MS = 3 * 24 * 3600 * 1000;
+export const KEEP_MS = 3 * 24 * 3600 * 1000;
 
 const DAY_MS = 24 * 3600 * 1000;
 /** How often today() measures Redis's clock again. */
@@ -183,7 +183,7 @@ export class BudgetLedger {
         (limit === undefined ? this.reserveReadingLua : this.reserveLua)(
           limit === undefined ? [...this.keyList(day), budgetLimitKey(this.prefix)] : this.keyList(day),
           [
-            id(input.reservationId),
+            checkedId(input.reservationId),
             amount,
             limit ?? '',
             ttlMs,
@@ -209,7 +209,7 @@ export class BudgetLedger {
     const day = await this.dayOf(options);
     const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
       this.settleLua(this.keyList(day), [
-        id(reservationId),
+        checkedId(reservationId),
         actual,
         this.options.alertMicros ?? '',
         this.strict,
@@ -222,7 +222,7 @@ export class BudgetLedger {
   /** Drops a reservation without spending (the call failed before any cost). True when one was live. */
   async release(reservationId: string, options: DayOption = {}): Promise<boolean> {
     const day = await this.dayOf(options);
-    return (await this.releaseLua(this.keyList(day), [id(reservationId)])) === 1;
+    return (await this.releaseLua(this.keyList(day), [checkedId(reservationId)])) === 1;
   }
 
   /** A day's spent, reserved (live reservations only), limit and remaining. */
@@ -284,17 +284,55 @@ export class BudgetLedger {
   /** Runs a script; when it reports the day's counter missing, rebuilds it once (one load per day per process). */
   private async run<T extends number[]>(day: string, call: () => Promise<T>): Promise<T> {
     const first = await call();
+    if (first[0] !== -1 || !this.options.loadSpent) return first;
+    await this.reload(day);
+    const second = await call();
+    if (second[0] === -1) throw new Error(`budget counter for ${day} is still missing after loading it`);
+    return second;
+  }
+
+  /**
+   * Rebuilds a day's missing spent counter from Postgres (one load at a time per day and process), after a script
+   * answered -1. Without a loader there is nothing to rebuild from.
+   */
+  async reload(day: string): Promise<void> {
     const load = this.options.loadSpent;
-    if (first[0] !== -1 || !load) return first;
+    if (!load) return;
     let pending = this.loading.get(day);
     if (!pending) {
       pending = this.ensureLoaded(day, () => load(day)).finally(() => this.loading.delete(day));
       this.loading.set(day, pending);
     }
     await pending;
-    const second = await call();
-    if (second[0] === -1) throw new Error(`budget counter for ${day} is still missing after loading it`);
-    return second;
+  }
+
+  /**
+   * This ledger's part of a pair script (KeyBudgets): its day keys, then on a single Redis its limit key, and its
+   * ARGV — limit, alert, strict, readLimit, defaultLimit. `limit` undefined = read from the limit key in the script.
+   */
+  pairPart(day: string, limit: number | null | undefined): { keys: string[]; args: Array<string | number> } {
+    if (limit != null) micros(limit, 'limitMicros');
+    if (limit === undefined && this.cluster) throw new Error('on a cluster the limit is read before the script');
+    return {
+      keys: this.cluster ? this.keyList(day) : [...this.keyList(day), budgetLimitKey(this.prefix)],
+      args: [
+        limit ?? '',
+        this.options.alertMicros ?? '',
+        this.strict,
+        limit === undefined ? '1' : '0',
+        this.options.defaultLimitMicros ?? '',
+      ],
+    };
+  }
+
+  /** This ledger's day keys and ARGV (alert, strict) in a pair settle or release. */
+  pairSettlePart(day: string): { keys: string[]; args: Array<string | number> } {
+    return { keys: this.keyList(day), args: [this.options.alertMicros ?? '', this.strict] };
+  }
+
+  /** True on a Redis Cluster, where the runtime limit's key is in another slot than a day's keys. */
+  get onCluster(): boolean {
+    return this.cluster;
   }
 
   private async dayOf(options: DayOption): Promise<string> {
@@ -307,12 +345,14 @@ export class BudgetLedger {
   }
 }
 
-function micros(n: number, name: string): number {
+/** A whole, non-negative amount (micro-dollars or ms), or a RangeError naming it. */
+export function micros(n: number, name: string): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
   return n;
 }
 
-function id(reservationId: string): string {
+/** A non-empty reservation id, or a RangeError. */
+export function checkedId(reservationId: string): string {
   if (reservationId.length === 0) throw new RangeError('reservationId must not be empty');
   return reservationId;
 }

@@ -1,40 +1,105 @@
 import { LUA_CHUNKS, LUA_INT, LUA_NOW_MS } from '../limits/lua-command.ts';
 
-// All scripts: KEYS = spent, reserved, amounts, expiry, settled, alerted (see budget-keys.ts). Amounts arrive as
+// All scripts: K = spent, reserved, amounts, expiry, settled, alerted (see budget-keys.ts), one ledger's keys. Amounts arrive as
 // integer strings in ARGV and go to INCRBY/DECRBY as they are, so Lua's doubles never round money.
 
 const COMMON = `${LUA_NOW_MS}${LUA_INT}${LUA_CHUNKS}
+-- The ledger's keys (see budget-keys.ts): KEYS, or one ledger's slice of them in a pair script (PAIR_KEYS).
+local K = KEYS
 -- When a loader exists, a missing spent counter means Redis lost it: refuse (-1) so the caller rebuilds it from
 -- Postgres first. Counting on from 0 would let today's budget be spent twice.
 local function unloaded(strict)
-  return strict == '1' and redis.call('EXISTS', KEYS[1]) == 0
+  return strict == '1' and redis.call('EXISTS', K[1]) == 0
 end
 
 local function num(key) return tonumber(redis.call('GET', key) or '0') end
 
 -- Reservations past their expiry belong to workers that died between reserve and settle: give their money back.
 local function prune(now)
-  local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+  local dead = redis.call('ZRANGEBYSCORE', K[4], '-inf', now)
   if #dead == 0 then return end
   local freed = 0
   chunks(dead, function(...)
-    for _, n in ipairs(redis.call('HMGET', KEYS[3], ...)) do freed = freed + (tonumber(n) or 0) end
-    redis.call('HDEL', KEYS[3], ...)
-    redis.call('ZREM', KEYS[4], ...)
+    for _, n in ipairs(redis.call('HMGET', K[3], ...)) do freed = freed + (tonumber(n) or 0) end
+    redis.call('HDEL', K[3], ...)
+    redis.call('ZREM', K[4], ...)
   end)
-  redis.call('DECRBY', KEYS[2], int(freed))
+  redis.call('DECRBY', K[2], int(freed))
 end
 
 -- Once per day: the first call that sees spent at or past the threshold wins the SET NX and reports it.
 local function crossed(spent, alert, keepMs)
   if alert == '' or spent < tonumber(alert) then return 0 end
-  if redis.call('SET', KEYS[6], '1', 'NX', 'PX', keepMs) then return 1 end
+  if redis.call('SET', K[6], '1', 'NX', 'PX', keepMs) then return 1 end
   return 0
 end
 
 -- A day's keys outlive the day by keepMs, then vanish; Postgres keeps the ledger.
 local function keep(keepMs)
-  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], keepMs) end
+  for i = 1, 5 do redis.call('PEXPIRE', K[i], keepMs) end
+end
+`;
+
+// reserve(id, amount, limit, ttlMs, alert, strict, keepMs, readLimit, defaultLimit, limitKey): see RESERVE_LUA.
+const RESERVE_FN = `
+local function reserve(id, amount, limit, ttlMs, alertAt, strict, keepMs, readLimit, defaultLimit, limitKey)
+  if unloaded(strict) then return {-1, 0, 0, 0, -1} end
+  if readLimit == '1' then
+    local stored = redis.call('GET', limitKey)
+    if not stored then return {-2, 0, 0, 0, -1} end
+    if stored == 'default' then limit = defaultLimit elseif stored == 'none' then limit = '' else limit = stored end
+  end
+  local shown = -1
+  if limit ~= '' then shown = tonumber(limit) end
+  local now = nowMs()
+  prune(now)
+  local spent, reserved = num(K[1]), num(K[2])
+  local alert = crossed(spent, alertAt, keepMs)
+  -- Idempotent: a settled id stays settled; a live one is not counted again, only its expiry moves (a heartbeat).
+  if redis.call('SISMEMBER', K[5], id) == 1 then return {1, spent, reserved, alert, shown} end
+  if redis.call('HEXISTS', K[3], id) == 1 then
+    redis.call('ZADD', K[4], 'XX', now + tonumber(ttlMs), id)
+    return {1, spent, reserved, alert, shown}
+  end
+  if limit ~= '' and spent + reserved + tonumber(amount) > tonumber(limit) then
+    return {0, spent, reserved, alert, shown}
+  end
+  redis.call('HSET', K[3], id, amount)
+  redis.call('ZADD', K[4], now + tonumber(ttlMs), id)
+  reserved = redis.call('INCRBY', K[2], amount)
+  keep(keepMs)
+  return {1, spent, reserved, alert, shown}
+end
+`;
+
+// settle(id, actual, alert, strict, keepMs): see SETTLE_LUA.
+const SETTLE_FN = `
+local function settle(id, actual, alertAt, strict, keepMs)
+  if unloaded(strict) then return {-1, 0, 0, 0} end
+  prune(nowMs())
+  if redis.call('SISMEMBER', K[5], id) == 1 then return {0, num(K[1]), num(K[2]), 0} end
+  local held = redis.call('HGET', K[3], id)
+  if held then
+    redis.call('HDEL', K[3], id)
+    redis.call('ZREM', K[4], id)
+    redis.call('DECRBY', K[2], held)
+  end
+  local spent = redis.call('INCRBY', K[1], actual)
+  redis.call('SADD', K[5], id)
+  keep(keepMs)
+  return {1, spent, num(K[2]), crossed(spent, alertAt, keepMs)}
+end
+`;
+
+// release(id): see RELEASE_LUA.
+const RELEASE_FN = `
+local function release(id)
+  local held = redis.call('HGET', K[3], id)
+  if not held then return 0 end
+  redis.call('HDEL', K[3], id)
+  redis.call('ZREM', K[4], id)
+  redis.call('DECRBY', K[2], held)
+  return 1
 end
 `;
 
@@ -46,35 +111,8 @@ end
  * Returns {status (1 ok, 0 over the limit, -1 unloaded, -2 limit not cached), spent, reserved, alertCrossed, limit
  * (-1 = none)}.
  */
-export const RESERVE_LUA = `${COMMON}
-local id = ARGV[1]
-if unloaded(ARGV[6]) then return {-1, 0, 0, 0, -1} end
-local limit = ARGV[3]
-if ARGV[8] == '1' then
-  local stored = redis.call('GET', KEYS[7])
-  if not stored then return {-2, 0, 0, 0, -1} end
-  if stored == 'default' then limit = ARGV[9] elseif stored == 'none' then limit = '' else limit = stored end
-end
-local shown = -1
-if limit ~= '' then shown = tonumber(limit) end
-local now = nowMs()
-prune(now)
-local spent, reserved = num(KEYS[1]), num(KEYS[2])
-local alert = crossed(spent, ARGV[5], ARGV[7])
--- Idempotent: a settled id stays settled; a live one is not counted again, only its expiry moves (a heartbeat).
-if redis.call('SISMEMBER', KEYS[5], id) == 1 then return {1, spent, reserved, alert, shown} end
-if redis.call('HEXISTS', KEYS[3], id) == 1 then
-  redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[4]), id)
-  return {1, spent, reserved, alert, shown}
-end
-if limit ~= '' and spent + reserved + tonumber(ARGV[2]) > tonumber(limit) then
-  return {0, spent, reserved, alert, shown}
-end
-redis.call('HSET', KEYS[3], id, ARGV[2])
-redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), id)
-reserved = redis.call('INCRBY', KEYS[2], ARGV[2])
-keep(ARGV[7])
-return {1, spent, reserved, alert, shown}
+export const RESERVE_LUA = `${COMMON}${RESERVE_FN}
+return reserve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], KEYS[7])
 `;
 
 /**
@@ -82,36 +120,87 @@ return {1, spent, reserved, alert, shown}
  * spent, reserved, alertCrossed}. Adds the actual cost even when the reservation already expired: the money was
  * spent all the same.
  */
-export const SETTLE_LUA = `${COMMON}
-local id = ARGV[1]
-if unloaded(ARGV[4]) then return {-1, 0, 0, 0} end
-prune(nowMs())
-if redis.call('SISMEMBER', KEYS[5], id) == 1 then return {0, num(KEYS[1]), num(KEYS[2]), 0} end
-local held = redis.call('HGET', KEYS[3], id)
-if held then
-  redis.call('HDEL', KEYS[3], id)
-  redis.call('ZREM', KEYS[4], id)
-  redis.call('DECRBY', KEYS[2], held)
-end
-local spent = redis.call('INCRBY', KEYS[1], ARGV[2])
-redis.call('SADD', KEYS[5], id)
-keep(ARGV[5])
-return {1, spent, num(KEYS[2]), crossed(spent, ARGV[3], ARGV[5])}
+export const SETTLE_LUA = `${COMMON}${SETTLE_FN}
+return settle(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `;
 
 /** ARGV: id. Returns 1 when a live reservation was removed without spending, 0 when there was none. */
-export const RELEASE_LUA = `
-local held = redis.call('HGET', KEYS[3], ARGV[1])
-if not held then return 0 end
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('DECRBY', KEYS[2], held)
-return 1
+export const RELEASE_LUA = `local K = KEYS${RELEASE_FN}
+return release(ARGV[1])
 `;
 
 /** ARGV: strict. Returns {status (1, or -1 unloaded), spent, reserved} after pruning expired reservations. */
 export const STATE_LUA = `${COMMON}
 if unloaded(ARGV[1]) then return {-1, 0, 0} end
 prune(nowMs())
-return {1, num(KEYS[1]), num(KEYS[2])}
+return {1, num(K[1]), num(K[2])}
+`;
+
+// Pair scripts: an API key's ledger and the global one in one atomic call. All their keys share the hash tag
+// {day}, so a pair is one slot even on a cluster. KEYS: the key ledger's six day keys, [its limit key], the global
+// ledger's six, [its limit key] — 14 keys with the limit keys (one Redis), 12 without (a cluster: ARGV carries the
+// limits). The reply ends with which ledger answered (1 key, 2 global) when it is not a plain success.
+
+const PAIR_KEYS = `
+local per = #KEYS / 2
+local function part(i)
+  local k = {}
+  for j = 1, per do k[j] = KEYS[(i - 1) * per + j] end
+  return k
+end
+local A, B = part(1), part(2)
+`;
+
+/**
+ * ARGV: id, amount, ttlMs, keepMs, then for each ledger (key's, global's): limit, alert, strict, readLimit,
+ * defaultLimit. Holds the amount in both ledgers or in neither: a refusal (or a missing counter or limit, -1/-2) of
+ * the global ledger gives back the key ledger's hold first. Returns the global ledger's
+ * {status, spent, reserved, alertCrossed, limit} on success, else the answering ledger's, followed by which it was.
+ */
+export const RESERVE_PAIR_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}
+local id, amount, ttlMs, keepMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local function on(i)
+  local o = 4 + (i - 1) * 5
+  return reserve(id, amount, ARGV[o + 1], ttlMs, ARGV[o + 2], ARGV[o + 3], keepMs, ARGV[o + 4], ARGV[o + 5], K[7])
+end
+K = A
+local a = on(1)
+if a[1] ~= 1 then
+  a[6] = 1
+  return a
+end
+K = B
+local b = on(2)
+if b[1] ~= 1 then
+  K = A
+  release(id)
+  b[6] = 2
+end
+return b
+`;
+
+/**
+ * ARGV: id, actual, keepMs, then each ledger's alert and strict. Settles both (idempotent per ledger); a missing
+ * counter (-1) stops before the ledger it belongs to. Returns the global ledger's {status, spent, reserved,
+ * alertCrossed}, or the key ledger's -1 reply; then which ledger answered.
+ */
+export const SETTLE_PAIR_LUA = `${COMMON}${SETTLE_FN}${PAIR_KEYS}
+K = A
+local a = settle(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[3])
+if a[1] == -1 then
+  a[5] = 1
+  return a
+end
+K = B
+local b = settle(ARGV[1], ARGV[2], ARGV[6], ARGV[7], ARGV[3])
+b[5] = 2
+return b
+`;
+
+/** ARGV: id. Gives back both ledgers' holds. Returns how many were live. */
+export const RELEASE_PAIR_LUA = `local K = KEYS${RELEASE_FN}${PAIR_KEYS}
+K = A
+local n = release(ARGV[1])
+K = B
+return n + release(ARGV[1])
 `;

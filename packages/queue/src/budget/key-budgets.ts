@@ -1,6 +1,15 @@
 import { type Db, getSetting, putSetting, spentOnDay } from '@orchex/db';
-import type { RedisClient } from '../limits/index.ts';
-import { type BudgetLedger, type BudgetState, BudgetLedger as Ledger, type ReserveResult } from './budget-ledger.ts';
+import { type LuaCommand, luaCommand, type RedisClient } from '../limits/lua-command.ts';
+import {
+  type BudgetLedger,
+  type BudgetState,
+  checkedId,
+  KEEP_MS,
+  BudgetLedger as Ledger,
+  micros,
+  type ReserveResult,
+} from './budget-ledger.ts';
+import { RELEASE_PAIR_LUA, RESERVE_PAIR_LUA, SETTLE_PAIR_LUA } from './budget-scripts.ts';
 
 /** A key's own daily limits: the admin's cap and the key's own (lower) choice; micro-dollars, null = none. */
 export interface KeyLimits {
@@ -27,22 +36,43 @@ export type KeyedReserveResult =
       limitMicros: number;
     };
 
+/** Which ledger of a pair answered: 1 the key's, 2 the global one. */
+type Which = 1 | 2;
+/** status, spent, reserved, alertCrossed, limit (-1 = none), which (absent on a plain success). */
+type PairReserveReply = [number, number, number, number, number, Which?];
+/** status, spent, reserved, alertCrossed, which. */
+type PairSettleReply = [number, number, number, number, Which];
 /**
- * The daily budget of every key beside the global one. A call holds its worst case in both — taken side by side, a
- * refusal of either giving the other hold back — so neither is ever overspent under any concurrency. (The two holds
- * are two scripts, not one: a concurrent reservation may see a hold that is about to be given back and be refused
- * for a moment; it is never admitted beyond a limit.) Each key's spend is
- * rebuilt from Postgres's rollup, and its limits kept in `settings`, like the global ones.
+ * Calls of a pair script at most: each ledger may answer -1 (a counter to rebuild) and -2 (a limit to reload) once
+ * — a fresh day on a fresh Redis — before it answers for good.
+ */
+const PAIR_TRIES = 5;
+
+/**
+ * The daily budget of every key beside the global one. A call holds its worst case in both or in neither, settles
+ * both and gives both back, each in ONE script over both ledgers' keys (all under the day's hash tag, so one slot
+ * even on a cluster): neither is ever overspent under any concurrency, and no reservation is ever refused for a hold
+ * that is about to be given back. Each key's spend is rebuilt from Postgres's rollup, and its limits kept in
+ * `settings`, like the global ones.
  */
 export class KeyBudgets {
   private readonly ledgers = new Map<string, BudgetLedger>();
+  private readonly reservePair: LuaCommand<PairReserveReply>;
+  private readonly settlePair: LuaCommand<PairSettleReply>;
+  private readonly releasePair: LuaCommand<number>;
 
   constructor(
     readonly global: BudgetLedger,
     private readonly redis: RedisClient,
     private readonly db: Db,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // The key count differs (with the limit keys or without), so each call gives it.
+    const acks = global.replicaAcks;
+    this.reservePair = luaCommand(redis, 'orchexBudgetReservePair', 'varying', RESERVE_PAIR_LUA, acks);
+    this.settlePair = luaCommand(redis, 'orchexBudgetSettlePair', 'varying', SETTLE_PAIR_LUA, acks);
+    this.releasePair = luaCommand(redis, 'orchexBudgetReleasePair', 'varying', RELEASE_PAIR_LUA, acks);
+  }
 
   /** The ledger of one API key (its own prefix, its own spend and limit). */
   of(keyId: string): BudgetLedger {
@@ -80,56 +110,66 @@ export class KeyBudgets {
   }
 
   /**
-   * Holds `amountMicros` in the key's budget and the global one, or in neither: both holds are taken together (one
-   * round trip on a single Redis — the day comes from the measured clock, each script reads its own limit); when one
-   * is refused, the other is given back.
+   * Holds `amountMicros` in the key's budget and the global one, or in neither: one script, one round trip on a
+   * single Redis (the day comes from the measured clock, the script reads both runtime limits). On a cluster the
+   * limits live in other slots and are read first. A missing counter or limit is rebuilt and the script asked again.
    */
   async reserve(
     keyId: string,
     input: { reservationId: string; amountMicros: number; ttlMs: number },
   ): Promise<KeyedReserveResult> {
-    const ledger = this.of(keyId);
-    const day = await this.global.today();
-    const [key, global] = await Promise.allSettled([
-      ledger.reserve({ ...input, day }),
-      this.global.reserve({ ...input, day }),
+    const amount = micros(input.amountMicros, 'amountMicros');
+    const ttlMs = micros(input.ttlMs, 'ttlMs');
+    if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
+    const ledgers = [this.of(keyId), this.global] as const;
+    const cluster = this.global.onCluster;
+    const [day, ...read] = await Promise.all([
+      this.global.today(),
+      ...ledgers.map((l) => (cluster ? l.getLimit() : undefined)),
     ]);
-    const held = (r: PromiseSettledResult<ReserveResult>) => r.status === 'fulfilled' && r.value.ok;
-    if (key.status === 'fulfilled' && global.status === 'fulfilled' && key.value.ok && global.value.ok)
-      return { ok: true, day, alertCrossed: global.value.alertCrossed };
-    // Refused (or failed) on one side: give back what the other side holds, then report why.
-    await Promise.all([
-      held(key) ? ledger.release(input.reservationId, { day }) : undefined,
-      held(global) ? this.global.release(input.reservationId, { day }) : undefined,
-    ]);
-    if (key.status === 'rejected') throw key.reason;
-    if (global.status === 'rejected') throw global.reason;
-    return key.value.ok ? refused('global', global.value as Refusal) : refused('key', key.value);
+    const limits: Array<number | null | undefined> = read;
+    for (let tries = 1; ; tries++) {
+      const parts = ledgers.map((l, i) => l.pairPart(day, limits[i]));
+      const [status, spentMicros, reservedMicros, alert, shown, which] = await this.reservePair(
+        parts.flatMap((p) => p.keys),
+        [checkedId(input.reservationId), amount, ttlMs, KEEP_MS, ...parts.flatMap((p) => p.args)],
+      );
+      if (status === 1) return { ok: true, day, alertCrossed: alert === 1 };
+      const scope = which === 1 ? 'key' : 'global';
+      const ledger = ledgers[which === 1 ? 0 : 1];
+      if (status === 0) {
+        return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) };
+      }
+      if (tries >= PAIR_TRIES) throw new Error(`${scope} budget for ${day}: counter or limit still missing`);
+      if (status === -1) await ledger.reload(day);
+      else limits[which === 1 ? 0 : 1] = await ledger.getLimit(); // -2: reloads the cached limit too
+    }
   }
 
-  /** Replaces both holds with the actual cost. */
+  /** Replaces both holds with the actual cost (idempotent per ledger); answers with the global ledger's totals. */
   async settle(keyId: string, reservationId: string, actualMicros: number, day: string) {
-    const [, global] = await Promise.all([
-      this.of(keyId).settle(reservationId, actualMicros, { day }),
-      this.global.settle(reservationId, actualMicros, { day }),
-    ]);
-    return global;
+    const actual = micros(actualMicros, 'actualMicros');
+    const ledgers = [this.of(keyId), this.global] as const;
+    for (let tries = 1; ; tries++) {
+      const parts = ledgers.map((l) => l.pairSettlePart(day));
+      const [status, spentMicros, reservedMicros, alert, which] = await this.settlePair(
+        parts.flatMap((p) => p.keys),
+        [checkedId(reservationId), actual, KEEP_MS, ...parts.flatMap((p) => p.args)],
+      );
+      if (status !== -1) return { applied: status === 1, day, spentMicros, reservedMicros, alertCrossed: alert === 1 };
+      if (tries >= PAIR_TRIES) throw new Error(`budget counter for ${day} is still missing after loading it`);
+      await ledgers[which === 1 ? 0 : 1].reload(day);
+    }
   }
 
   /** Gives both holds back. */
   async release(keyId: string, reservationId: string, day: string): Promise<void> {
-    await Promise.all([this.of(keyId).release(reservationId, { day }), this.global.release(reservationId, { day })]);
+    const keys = [this.of(keyId), this.global].flatMap((l) => l.pairSettlePart(day).keys);
+    await this.releasePair(keys, [checkedId(reservationId)]);
   }
 
   /** One key's budget today (what that key may see). */
   state(keyId: string): Promise<BudgetState> {
     return this.of(keyId).state();
   }
-}
-
-type Refusal = Extract<ReserveResult, { ok: false }>;
-
-function refused(scope: 'key' | 'global', r: Refusal): KeyedReserveResult {
-  const { day, spentMicros, reservedMicros, limitMicros } = r;
-  return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros };
 }

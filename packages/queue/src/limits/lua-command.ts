@@ -23,14 +23,19 @@ export interface ReplicaAcks {
 export function luaCommand<T>(
   redis: RedisClient,
   name: string,
-  numberOfKeys: number,
+  numberOfKeys: number | 'varying',
   lua: string,
   acks?: ReplicaAcks,
 ): LuaCommand<T> {
   const methods = redis as unknown as Record<string, unknown>;
-  if (typeof methods[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
+  // 'varying': each call says how many of its arguments are keys (ioredis then takes numkeys as the first argument).
+  const varying = numberOfKeys === 'varying';
+  if (typeof methods[name] !== 'function')
+    redis.defineCommand(name, varying ? { lua } : { numberOfKeys: numberOfKeys as number, lua });
   const fn = methods[name] as (...args: Array<string | number>) => Promise<T>;
-  const plain: LuaCommand<T> = (keys, args) => fn.call(redis, ...keys, ...args);
+  const argv = (keys: string[], args: Array<string | number>) =>
+    varying ? [keys.length, ...keys, ...args] : [...keys, ...args];
+  const plain: LuaCommand<T> = (keys, args) => fn.call(redis, ...argv(keys, args));
   if (!acks || acks.replicas <= 0) return plain;
   // WAIT blocks the connection it is sent on — every other command of this process to that master queues behind it
   // — so a master that has no replica to answer (one lost its replica, or was just promoted) would cost every call
@@ -40,7 +45,7 @@ export function luaCommand<T>(
     if (Date.now() < unreplicatedUntil) return plain(keys, args);
     for (let tries = 1; ; tries++) {
       const pipeline = redis.pipeline() as unknown as Record<string, (...a: Array<string | number>) => unknown>;
-      (pipeline[name] as (...a: Array<string | number>) => unknown).call(pipeline, ...keys, ...args);
+      (pipeline[name] as (...a: Array<string | number>) => unknown).call(pipeline, ...argv(keys, args));
       const results = await (pipeline as unknown as ReturnType<RedisClient['pipeline']>)
         .wait(acks.replicas, acks.timeoutMs)
         .exec();
