@@ -6,8 +6,12 @@ import type { TaskWithAttempts } from './task-store.ts';
 
 /** What a worker reads: tasks with their attempts (batched), and a split task's parts. */
 export interface TaskReader {
-  /** A task with its attempts; the loads of one event-loop turn share two queries. */
-  load(id: string): Promise<TaskWithAttempts | null>;
+  /**
+   * A task with its attempts; the loads of one event-loop turn share two queries. `withAttempts` false: the caller
+   * knows there are none yet (a first delivery of a first step) — `attempts` is then empty, and a turn whose loads
+   * all say so skips the attempts query.
+   */
+  load(id: string, withAttempts?: boolean): Promise<TaskWithAttempts | null>;
   /** The parts of a split task in order (maps by chunk, then the reduce). */
   parts(parentId: string): Promise<PartRow[]>;
 }
@@ -20,20 +24,23 @@ export interface TaskReader {
 export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
   let pending = new Map<
     string,
-    Array<{ resolve: (t: TaskWithAttempts | null) => void; reject: (e: unknown) => void }>
+    Array<{ resolve: (t: TaskWithAttempts | null) => void; reject: (e: unknown) => void; withAttempts: boolean }>
   >();
   let scheduled = false;
 
   async function flush(batch: typeof pending): Promise<void> {
     const ids = [...batch.keys()];
+    const attemptIds = ids.filter((id) => batch.get(id)?.some((w) => w.withAttempts));
     try {
       const [rows, atts] = await Promise.all([
         db.select().from(tasks).where(inArray(tasks.id, ids)),
-        db
-          .select()
-          .from(attempts)
-          .where(inArray(attempts.taskId, ids))
-          .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt)),
+        attemptIds.length === 0
+          ? []
+          : db
+              .select()
+              .from(attempts)
+              .where(inArray(attempts.taskId, attemptIds))
+              .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt)),
       ]);
       const byTask = new Map<string, TaskWithAttempts>(rows.map((r) => [r.id, { ...r, attempts: [] }]));
       for (const a of atts) byTask.get(a.taskId)?.attempts.push(a);
@@ -45,11 +52,11 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
 
   return {
     parts: (parentId) => findParts(db, parentId),
-    load(id) {
+    load(id, withAttempts = true) {
       return new Promise((resolve, reject) => {
         const list = pending.get(id);
-        if (list) list.push({ resolve, reject });
-        else pending.set(id, [{ resolve, reject }]);
+        if (list) list.push({ resolve, reject, withAttempts });
+        else pending.set(id, [{ resolve, reject, withAttempts }]);
         if (pending.size >= maxBatch) {
           const batch = pending;
           pending = new Map();

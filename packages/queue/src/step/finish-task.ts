@@ -68,6 +68,8 @@ export async function failTask(
 async function announce(deps: StepDeps, task: TaskWithAttempts, status: 'succeeded' | 'failed'): Promise<void> {
   // Best effort, like the announcement: a stream reader also watches the task's record.
   if (task.params.stream) await deps.streams.append(task.id, { type: 'end', status }).catch(() => {});
-  await publishTaskFinished(deps.redis, deps.prefix, task.id);
-  if (task.parentTaskId) await publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
+  // Not awaited: the end is already durable in Postgres and waiters poll it too, so the job need not wait for the
+  // message (publishTaskFinished never rejects).
+  void publishTaskFinished(deps.redis, deps.prefix, task.id);
+  if (task.parentTaskId) void publishTaskFinished(deps.redis, deps.prefix, task.parentTaskId);
 }

@@ -59,7 +59,10 @@ export async function loadStep(
     return { handBack: { kind: 'end', reason: `bad job payload: ${(err as Error).message}` } };
   }
   const { taskId, step } = payload;
-  const task = await deps.reader.load(taskId);
+  // A first step's first delivery cannot have attempts yet (a re-added job carries attemptBase, a re-delivery
+  // attemptsStarted > 1): its load skips reading them.
+  const firstRun = step === 0 && job.attemptsStarted <= 1 && payload.attemptBase === undefined;
+  const task = await deps.reader.load(taskId, !firstRun);
   if (!task) return { handBack: { kind: 'end', reason: `task ${taskId} not found` } };
   if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
   if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
