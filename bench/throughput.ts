@@ -10,7 +10,7 @@
  * Both sides run at each concurrency of BENCH_CONCURRENCY, a fresh process each, and the best of each is compared:
  * the ceiling is raw BullMQ at its best, not at orchex's setting.
  * Also one task at a time: submit + wait (GET ?wait) vs a direct SDK call, p50/p99.
- * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=16,32,50,100 npm run bench:throughput
+ * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=32,50,100,200 npm run bench:throughput
  */
 import { createLanguageModel } from '@orchex/providers';
 import { BENCH_MODEL } from './support/bench-config.ts';
@@ -20,7 +20,7 @@ import { startRawWorker } from './support/start-raw-worker.ts';
 import { startWorkerProcesses, stopWorkerProcesses } from './support/worker-process.ts';
 
 const N = Number(process.env.BENCH_TASKS ?? 2000);
-const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '16,32,50,100').split(',').map(Number);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '32,50,100,200').split(',').map(Number);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 /** Tasks each fresh process runs before it is timed: JIT, connections and pools warm. */
 const WARM_UP = Math.min(500, Math.ceil(N / 4));
