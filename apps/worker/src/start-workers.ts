@@ -125,8 +125,8 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     opts.providerEnv ?? process.env,
     await loadPlugins(config.plugins),
   );
-  // Every job's scripts (hold, slot, settle, release, announce) share this client: pipelined, concurrent jobs' commands
-  // leave in one write per tick instead of one syscall each.
+  // Every job's scripts (hold, slot, settle, release, announce) share this client: on a single Redis it auto-pipelines,
+  // so concurrent jobs' commands leave in one write per tick instead of one syscall each.
   const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster, autoPipeline: true });
   const queues = new ModelQueues(config, redis, prefix);
   const steps = createStepWriter(db);

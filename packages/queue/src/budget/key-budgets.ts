@@ -7,7 +7,6 @@ import {
   KEEP_MS,
   BudgetLedger as Ledger,
   micros,
-  type ReserveResult,
 } from './budget-ledger.ts';
 import { RELEASE_PAIR_LUA, RESERVE_PAIR_LUA, SETTLE_PAIR_LUA } from './budget-scripts.ts';
 
