@@ -108,10 +108,10 @@ type ReserveReply = [number, number, number, number, number];
  */
 export class BudgetLedger {
   readonly prefix: string;
+  /** Six day keys, and on one Redis the runtime limit's key as a 7th (see reservePart). */
   private readonly reserveLua: LuaCommand<ReserveReply>;
-  /** The same script reading the runtime limit from its key (a 7th key): single-node Redis only. */
-  private readonly reserveReadingLua: LuaCommand<ReserveReply>;
-  private readonly cluster: boolean;
+  /** On a Redis Cluster the runtime limit's key is in another slot than a day's keys: it is read before a script. */
+  readonly onCluster: boolean;
   private readonly settleLua: LuaCommand<Counts>;
   private readonly releaseLua: LuaCommand<number>;
   private readonly stateLua: LuaCommand<[number, number, number]>;
@@ -127,9 +127,8 @@ export class BudgetLedger {
     if (options.alertMicros !== undefined) micros(options.alertMicros, 'alertMicros');
     if (options.defaultLimitMicros != null) micros(options.defaultLimitMicros, 'defaultLimitMicros');
     const acks = options.replicaAcks;
-    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 6, RESERVE_LUA, acks);
-    this.reserveReadingLua = luaCommand(redis, 'orchexBudgetReserveReading', 7, RESERVE_LUA, acks);
-    this.cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 'varying', RESERVE_LUA, acks);
+    this.onCluster = (redis as { isCluster?: boolean }).isCluster === true;
     this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA, acks);
     this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA, acks);
     this.stateLua = luaCommand(redis, 'orchexBudgetState', 6, STATE_LUA);
@@ -172,29 +171,16 @@ export class BudgetLedger {
     if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
     // On one Redis the script reads the runtime limit itself (one round trip); on a cluster that key lives in
     // another slot than the day's, so it is read first. A limit not cached in Redis is reloaded by getLimit().
-    const readInScript = input.limitMicros === undefined && !this.cluster;
+    const readInScript = input.limitMicros === undefined && !this.onCluster;
     const [day, given] = await Promise.all([
       this.dayOf(input),
       input.limitMicros !== undefined || readInScript ? input.limitMicros : this.getLimit(),
     ]);
-    if (given != null) micros(given, 'limitMicros');
     const call = (limit: number | null | undefined) =>
-      this.run(day, () =>
-        (limit === undefined ? this.reserveReadingLua : this.reserveLua)(
-          limit === undefined ? [...this.keyList(day), budgetLimitKey(this.prefix)] : this.keyList(day),
-          [
-            checkedId(input.reservationId),
-            amount,
-            limit ?? '',
-            ttlMs,
-            this.options.alertMicros ?? '',
-            this.strict,
-            KEEP_MS,
-            limit === undefined ? '1' : '0',
-            this.options.defaultLimitMicros ?? '',
-          ],
-        ),
-      );
+      this.run(day, () => {
+        const part = this.reservePart(day, limit);
+        return this.reserveLua(part.keys, [checkedId(input.reservationId), amount, ttlMs, KEEP_MS, ...part.args]);
+      });
     let reply = await call(readInScript ? undefined : given);
     if (reply[0] === -2) reply = await call(await this.getLimit());
     const [status, spentMicros, reservedMicros, alert, shown] = reply;
@@ -207,14 +193,9 @@ export class BudgetLedger {
   async settle(reservationId: string, actualMicros: number, options: DayOption = {}): Promise<SettleResult> {
     const actual = micros(actualMicros, 'actualMicros');
     const day = await this.dayOf(options);
+    const part = this.settlePart(day);
     const [status, spentMicros, reservedMicros, alert] = await this.run(day, () =>
-      this.settleLua(this.keyList(day), [
-        checkedId(reservationId),
-        actual,
-        this.options.alertMicros ?? '',
-        this.strict,
-        KEEP_MS,
-      ]),
+      this.settleLua(part.keys, [checkedId(reservationId), actual, KEEP_MS, ...part.args]),
     );
     return { applied: status === 1, day, spentMicros, reservedMicros, alertCrossed: alert === 1 };
   }
@@ -307,14 +288,15 @@ export class BudgetLedger {
   }
 
   /**
-   * This ledger's part of a pair script (KeyBudgets): its day keys, then on a single Redis its limit key, and its
-   * ARGV — limit, alert, strict, readLimit, defaultLimit. `limit` undefined = read from the limit key in the script.
+   * This ledger's part of a reserve script (its own, or KeyBudgets' pair): its day keys, then on a single Redis its
+   * limit key, and its ARGV — limit, alert, strict, readLimit, defaultLimit. `limit` undefined = read from the limit
+   * key in the script.
    */
-  pairPart(day: string, limit: number | null | undefined): { keys: string[]; args: Array<string | number> } {
+  reservePart(day: string, limit: number | null | undefined): { keys: string[]; args: Array<string | number> } {
     if (limit != null) micros(limit, 'limitMicros');
-    if (limit === undefined && this.cluster) throw new Error('on a cluster the limit is read before the script');
+    if (limit === undefined && this.onCluster) throw new Error('on a cluster the limit is read before the script');
     return {
-      keys: this.cluster ? this.keyList(day) : [...this.keyList(day), budgetLimitKey(this.prefix)],
+      keys: this.onCluster ? this.keyList(day) : [...this.keyList(day), budgetLimitKey(this.prefix)],
       args: [
         limit ?? '',
         this.options.alertMicros ?? '',
@@ -325,14 +307,9 @@ export class BudgetLedger {
     };
   }
 
-  /** This ledger's day keys and ARGV (alert, strict) in a pair settle or release. */
-  pairSettlePart(day: string): { keys: string[]; args: Array<string | number> } {
+  /** This ledger's day keys and ARGV (alert, strict) in a settle script (its own or a pair's) or a pair release. */
+  settlePart(day: string): { keys: string[]; args: Array<string | number> } {
     return { keys: this.keyList(day), args: [this.options.alertMicros ?? '', this.strict] };
-  }
-
-  /** True on a Redis Cluster, where the runtime limit's key is in another slot than a day's keys. */
-  get onCluster(): boolean {
-    return this.cluster;
   }
 
   private async dayOf(options: DayOption): Promise<string> {

@@ -104,24 +104,24 @@ end
 `;
 
 /**
- * ARGV: id, amount, limit ('' = none), ttlMs, alert ('' = none), strict, keepMs, readLimit, defaultLimit.
- * With readLimit '1' the limit is read here from KEYS[7] (the runtime limit's key, see budgetLimitKey) instead of
- * ARGV[3] — one round trip instead of two where all keys live on one Redis: 'default' means defaultLimit ('' = none),
- * 'none' no limit; a missing key answers -2 so the caller reloads it from its store.
- * Returns {status (1 ok, 0 over the limit, -1 unloaded, -2 limit not cached), spent, reserved, alertCrossed, limit
- * (-1 = none)}.
+ * ARGV: id, amount, ttlMs, keepMs, then the ledger's part (BudgetLedger.reservePart): limit ('' = none), alert
+ * ('' = none), strict, readLimit, defaultLimit. With readLimit '1' the limit is read here from KEYS[7] (the runtime
+ * limit's key, see budgetLimitKey) instead of ARGV[5] — one round trip instead of two where all keys live on one
+ * Redis: 'default' means defaultLimit ('' = none), 'none' no limit; a missing key answers -2 so the caller reloads it
+ * from its store. Returns {status (1 ok, 0 over the limit, -1 unloaded, -2 limit not cached), spent, reserved,
+ * alertCrossed, limit (-1 = none)}.
  */
 export const RESERVE_LUA = `${COMMON}${RESERVE_FN}
-return reserve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], KEYS[7])
+return reserve(ARGV[1], ARGV[2], ARGV[5], ARGV[3], ARGV[6], ARGV[7], ARGV[4], ARGV[8], ARGV[9], KEYS[7])
 `;
 
 /**
- * ARGV: id, actual, alert ('' = none), strict, keepMs. Returns {status (1 applied, 0 already settled, -1 unloaded),
- * spent, reserved, alertCrossed}. Adds the actual cost even when the reservation already expired: the money was
- * spent all the same.
+ * ARGV: id, actual, keepMs, then the ledger's part (BudgetLedger.settlePart): alert ('' = none), strict. Returns
+ * {status (1 applied, 0 already settled, -1 unloaded), spent, reserved, alertCrossed}. Adds the actual cost even when
+ * the reservation already expired: the money was spent all the same.
  */
 export const SETTLE_LUA = `${COMMON}${SETTLE_FN}
-return settle(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return settle(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[3])
 `;
 
 /** ARGV: id. Returns 1 when a live reservation was removed without spending, 0 when there was none. */

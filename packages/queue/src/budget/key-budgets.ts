@@ -128,20 +128,20 @@ export class KeyBudgets {
     ]);
     const limits: Array<number | null | undefined> = read;
     for (let tries = 1; ; tries++) {
-      const parts = ledgers.map((l, i) => l.pairPart(day, limits[i]));
+      const parts = ledgers.map((l, i) => l.reservePart(day, limits[i]));
       const [status, spentMicros, reservedMicros, alert, shown, which] = await this.reservePair(
         parts.flatMap((p) => p.keys),
         [checkedId(input.reservationId), amount, ttlMs, KEEP_MS, ...parts.flatMap((p) => p.args)],
       );
       if (status === 1) return { ok: true, day, alertCrossed: alert === 1 };
       const scope = which === 1 ? 'key' : 'global';
-      const ledger = ledgers[which === 1 ? 0 : 1];
       if (status === 0) {
         return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) };
       }
       if (tries >= PAIR_TRIES) throw new Error(`${scope} budget for ${day}: counter or limit still missing`);
-      if (status === -1) await ledger.reload(day);
-      else limits[which === 1 ? 0 : 1] = await ledger.getLimit(); // -2: reloads the cached limit too
+      const i = which === 1 ? 0 : 1;
+      if (status === -1) await ledgers[i].reload(day);
+      else limits[i] = await ledgers[i].getLimit(); // -2: reloads the cached limit too
     }
   }
 
@@ -150,7 +150,7 @@ export class KeyBudgets {
     const actual = micros(actualMicros, 'actualMicros');
     const ledgers = [this.of(keyId), this.global] as const;
     for (let tries = 1; ; tries++) {
-      const parts = ledgers.map((l) => l.pairSettlePart(day));
+      const parts = ledgers.map((l) => l.settlePart(day));
       const [status, spentMicros, reservedMicros, alert, which] = await this.settlePair(
         parts.flatMap((p) => p.keys),
         [checkedId(reservationId), actual, KEEP_MS, ...parts.flatMap((p) => p.args)],
@@ -163,7 +163,7 @@ export class KeyBudgets {
 
   /** Gives both holds back. */
   async release(keyId: string, reservationId: string, day: string): Promise<void> {
-    const keys = [this.of(keyId), this.global].flatMap((l) => l.pairSettlePart(day).keys);
+    const keys = [this.of(keyId), this.global].flatMap((l) => l.settlePart(day).keys);
     await this.releasePair(keys, [checkedId(reservationId)]);
   }
 

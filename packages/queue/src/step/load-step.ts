@@ -59,10 +59,10 @@ export async function loadStep(
     return { handBack: { kind: 'end', reason: `bad job payload: ${(err as Error).message}` } };
   }
   const { taskId, step } = payload;
-  // A first step's first delivery cannot have attempts yet (a re-added job carries attemptBase, a re-delivery
-  // attemptsStarted > 1): its load skips reading them.
-  const firstRun = step === 0 && job.attemptsStarted <= 1 && payload.attemptBase === undefined;
-  const task = await deps.reader.load(taskId, !firstRun);
+  // An earlier run of this job (a re-delivery) or of this step (a re-added job carries attemptBase) may have left
+  // attempts; a first step without either has none yet, and its load skips reading them.
+  const mayHavePending = job.attemptsStarted > 1 || payload.attemptBase !== undefined;
+  const task = await deps.reader.load(taskId, step > 0 || mayHavePending);
   if (!task) return { handBack: { kind: 'end', reason: `task ${taskId} not found` } };
   if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
   if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
@@ -93,7 +93,7 @@ export async function loadStep(
       task,
       step,
       attempt: (payload.attemptBase ?? 0) + job.attemptsStarted,
-      mayHavePending: job.attemptsStarted > 1 || payload.attemptBase !== undefined,
+      mayHavePending,
       modelName,
       modelConfig,
       model,
