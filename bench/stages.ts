@@ -43,11 +43,10 @@ function wrap(proto: object, method: string, stage: string): void {
 const sqlStage = (text: string): string | undefined => {
   const t = text.replace(/\s+/g, ' ').trim();
   if (t.startsWith('insert into "tasks"')) return 'submit: insert task row';
-  if (t.includes("set status = 'running'")) return 'worker: mark running (Postgres)';
+  if (t.startsWith('update "tasks" set "status"') && t.includes('jsonb_to_recordset'))
+    return 'worker: claim task (Postgres: read + mark running)';
   if (t.startsWith('with v as') && t.includes('insert into "attempts"'))
     return 'worker: record attempt + result (Postgres)';
-  if (t.startsWith('select') && t.includes('from "tasks"') && t.includes('"tasks"."id" in'))
-    return 'worker: load task (Postgres)';
   if (t.startsWith('select') && t.includes('from "tasks"') && t.includes('"tasks"."id" ='))
     return 'api: read task (GET)';
   return undefined;

@@ -233,7 +233,7 @@ export interface CancelledTask {
 
 /**
  * Cancels the batch's tasks that have not started (status `queued`) in one UPDATE and stamps the batch. A worker
- * that picks up such a task's job skips it (terminal), and markRunning refuses terminal tasks, so the race with a
+ * that picks up such a task's job skips it (terminal), and TaskReader.claim refuses terminal tasks, so the race with a
  * starting worker has exactly one winner. Running tasks are left to finish.
  */
 export async function cancelBatch(db: Db, id: string): Promise<CancelledTask[]> {

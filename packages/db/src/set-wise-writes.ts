@@ -1,7 +1,7 @@
 import { TERMINAL_STATUSES, type Usage } from '@orchex/core';
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
-import { attempts, costRollups, type NewAttempt, tasks } from './schema.ts';
+import { attempts, costRollups, type NewAttempt, type TaskRow, tasks } from './schema.ts';
 
 /** What a successful attempt writes onto its task. */
 export interface StepResult {
@@ -24,22 +24,38 @@ export const attemptKey = (r: { taskId: string; step: number; attempt: number })
 const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
 /**
- * Marks tasks running at their step unless terminal or already past it (a stale re-delivery). Returns the ids that
- * were marked: the others' jobs must not run.
+ * Claims tasks for their steps: marks each running at its step and returns its row, in ONE statement — the worker's
+ * read of the task and its running mark are the same round trip. A task is not claimed (absent from the result)
+ * when it is terminal, already past the step (a stale re-delivery), or its plan names another model at that step;
+ * its job must not run, and the caller reads the task to say which. Terminal tasks are never claimed, so a cancel
+ * racing a starting worker has exactly one winner (see cancelBatch).
  *
- * The one write on a call's way in does not wait for its WAL flush (`synchronous_commit` off for this statement's own
- * transaction): the answer is what it returns, which is exact; a crash of Postgres right after could lose only the
- * status `running` — the task reads `queued` again, which the sweep and the next delivery treat alike.
+ * The statement does not wait for its WAL flush (`synchronous_commit` off for its own transaction): the rows it
+ * returns are exact; a crash of Postgres right after could lose only the status `running` — the task reads `queued`
+ * again, which the sweep and the next delivery treat alike.
  */
-export async function markRunningMany(db: Db, items: Array<{ taskId: string; step: number }>): Promise<Set<string>> {
-  const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step })));
-  const res = await db.execute<{ id: string }>(sql`
-    update ${tasks} t set status = 'running', current_step = v.step, started_at = coalesce(t.started_at, now()), updated_at = now()
-    from jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int),
-      (select set_config('synchronous_commit', 'off', true)) as relaxed
-    where t.id = v.id and t.status not in ${notTerminal} and t.current_step <= v.step
-    returning t.id`);
-  return new Set(res.rows.map((r) => r.id));
+export async function claimTasks(
+  db: Db,
+  items: ReadonlyArray<{ taskId: string; step: number; model: string }>,
+): Promise<TaskRow[]> {
+  const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step, model: i.model })));
+  return db
+    .update(tasks)
+    .set({
+      status: 'running',
+      currentStep: sql`v.step`,
+      startedAt: sql`coalesce(${tasks.startedAt}, now())`,
+      updatedAt: sql`now()`,
+    })
+    .from(
+      sql`jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int, model text),
+        (select set_config('synchronous_commit', 'off', true)) as relaxed`,
+    )
+    .where(
+      sql`${tasks.id} = v.id and ${tasks.status} not in ${notTerminal} and ${tasks.currentStep} <= v.step
+        and ${tasks.plan} ->> v.step = v.model`,
+    )
+    .returning();
 }
 
 /**

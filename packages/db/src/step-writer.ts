@@ -6,7 +6,6 @@ import {
   attemptKey,
   type CachedResult,
   completeCachedTasks,
-  markRunningMany,
   recordAttempts,
   type StepResult,
 } from './set-wise-writes.ts';
@@ -16,15 +15,13 @@ import { advanceStep, completeTask, failTask, recordAttempt } from './task-store
 export type { CachedResult, StepResult } from './set-wise-writes.ts';
 
 /**
- * Every write a worker makes, in one place. The hot ones (mark running, record attempt, complete) are grouped
+ * Every write a worker makes after claiming its task (TaskReader.claim). The hot ones (record attempt, complete) are grouped
  * set-wise (group-commit.ts): each kind has its own lane, and everything submitted while a lane's statement runs is
  * written by its next one, rows passed as one JSON parameter. A statement is atomic, so each job's writes land whole
  * or not at all, with no BEGIN/COMMIT round trips; each caller is answered after the commit, so durability is
  * unchanged. The rare writes (fail, advance, a split task's reduce) are plain statements.
  */
 export interface StepWriter {
-  /** As task-store's markRunning: false when the task is terminal or already past `step`. */
-  markRunning(taskId: string, step: number): Promise<boolean>;
   /**
    * Records an attempt (unique per task/step/attempt; its cost and rollup counted only when new) and, with
    * `result`, completes the task unless it is terminal. Resolves whether the attempt row was new.
@@ -57,13 +54,7 @@ export interface StepWriter {
 }
 
 export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
-  // One lane per kind of write, each with its own statement in flight: a running mark never waits behind the
-  // durable commit of another job's answer.
-  const runningLane = groupCommit(
-    (items: Array<{ taskId: string; step: number }>) => markRunningMany(db, items),
-    (ok, r) => ok.has(r.taskId),
-    maxGroup,
-  );
+  // One lane per kind of write, each with its own statement in flight.
   const attemptLane = groupCommit(
     (items: Array<{ row: NewAttempt; result: StepResult | undefined }>) => recordAttempts(db, items),
     (fresh, a) => fresh.has(attemptKey(a.row)),
@@ -76,7 +67,6 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
   );
 
   return {
-    markRunning: (taskId, step) => runningLane.submit({ taskId, step }),
     recordAttempt: (row, result) => attemptLane.submit({ row, result }),
     completeCached: (id, result) => cachedLane.submit({ id, result }),
     completeReduce(row, result, parentId) {
@@ -100,7 +90,7 @@ export function createStepWriter(db: Db, maxGroup = 500): StepWriter {
     },
     advance: (taskId, from, to, note) => advanceStep(db, taskId, from, to, note),
     async close() {
-      await Promise.all([runningLane.drain(), attemptLane.drain(), cachedLane.drain()]);
+      await Promise.all([attemptLane.drain(), cachedLane.drain()]);
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   type TaskRow,
   tasks,
 } from './schema.ts';
-import { completeTasks, markRunningMany, recordAttempts, type StepResult } from './set-wise-writes.ts';
+import { completeTasks, recordAttempts, type StepResult } from './set-wise-writes.ts';
 import { type TaskSummaryRow, taskSummaryColumns } from './task-summary.ts';
 
 /** A task with its attempts in order (step, then attempt). */
@@ -74,14 +74,6 @@ export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<T
   ]);
   if (!task) return null;
   return { ...task, attempts: rows };
-}
-
-/**
- * Marks a task running at `step` unless it is terminal or already past that step (a stale re-delivery).
- * Returns false when the job should not run.
- */
-export async function markRunning(db: Db, id: string, step: number): Promise<boolean> {
-  return (await markRunningMany(db, [{ taskId: id, step }])).has(id);
 }
 
 /**

@@ -11,7 +11,8 @@ import {
 } from '../src/batch-store.ts';
 import type { Db } from '../src/db.ts';
 import { attempts, tasks } from '../src/schema.ts';
-import { completeTask, markRunning, recordAttempt } from '../src/task-store.ts';
+import { createTaskReader } from '../src/task-reader.ts';
+import { completeTask, recordAttempt } from '../src/task-store.ts';
 import { openPglite, openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
 const task = (i: number): NewBatch['tasks'][number] => ({
@@ -90,7 +91,9 @@ describe.each([
     });
     if (!r.created) throw new Error('expected a new batch');
     const [t0, t1] = [r.tasks[0]!, r.tasks[1]!];
-    await markRunning(db, t0.id, 0);
+    const reader = createTaskReader(db);
+    const claimed = (id: string) => reader.claim(id, 0, 'model-a', false).then((t) => t !== null);
+    await claimed(t0.id);
     await recordAttempt(db, {
       taskId: t0.id,
       step: 0,
@@ -103,7 +106,7 @@ describe.each([
       startedAt: new Date(),
     });
     await completeTask(db, t0.id, { model: 'model-a', resultText: 'ok', finishReason: 'stop', usage: null });
-    await markRunning(db, t1.id, 0);
+    await claimed(t1.id);
 
     const s = await findBatchSummary(db, r.batch.id, 'k3');
     expect(s).toMatchObject({
@@ -121,7 +124,7 @@ describe.each([
     expect(cancelled.map((c) => c.id)).toEqual([r.tasks[2]?.id]);
     expect(cancelled[0]).toMatchObject({ plan: ['model-a', 'model-b'], currentStep: 0 });
     // The running task is not touched and can still finish.
-    expect(await markRunning(db, r.tasks[2]!.id, 0)).toBe(false);
+    expect(await claimed(r.tasks[2]!.id)).toBe(false);
     await completeTask(db, t1.id, { model: 'model-a', resultText: 'late', finishReason: 'stop', usage: null });
     const after = await findBatchSummary(db, r.batch.id);
     expect(after?.counts).toEqual({ queued: 0, running: 0, succeeded: 2, failed: 0, cancelled: 1 });

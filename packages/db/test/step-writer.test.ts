@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createStepWriter } from '../src/step-writer.ts';
+import { createTaskReader } from '../src/task-reader.ts';
 import { insertTask } from '../src/task-store.ts';
 import { openPglite, openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
@@ -39,7 +40,9 @@ describe.each([
   it('groups many jobs set-wise; each gets its own answer; costs and rollup match the attempts', async () => {
     const w = createStepWriter(database.db);
     const tasks = await Promise.all(Array.from({ length: 40 }, () => newTask()));
-    expect(await Promise.all(tasks.map((t) => w.markRunning(t.id, 0)))).toEqual(tasks.map(() => true));
+    const reader = createTaskReader(database.db);
+    const claimed = await Promise.all(tasks.map((t) => reader.claim(t.id, 0, 'm', false)));
+    expect(claimed.map((t) => t?.status)).toEqual(tasks.map(() => 'running'));
     expect(await Promise.all(tasks.map((t, i) => w.recordAttempt(attempt(t.id, 1, 100 + i), result)))).toEqual(
       tasks.map(() => true),
     );
@@ -60,12 +63,12 @@ describe.each([
     await w.close();
   });
 
-  it('a re-delivered attempt changes nothing; a finished task is not marked running again', async () => {
+  it('a re-delivered attempt changes nothing; a finished task is not claimed again', async () => {
     const w = createStepWriter(database.db);
     const t = await newTask();
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(true);
     expect(await w.recordAttempt(attempt(t.id, 1, 500), result)).toBe(false);
-    expect(await w.markRunning(t.id, 0)).toBe(false);
+    expect(await createTaskReader(database.db).claim(t.id, 0, 'm')).toBeNull();
     const row = await database.db.execute<{ cost: string }>(
       sql`select cost_micros as cost from tasks where id = ${t.id}::uuid`,
     );

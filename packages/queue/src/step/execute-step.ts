@@ -27,7 +27,7 @@ import type { StepDeps, StepOutcome } from './step-deps.ts';
 
 /**
  * Runs one step of a task — one call to the model of plan[step] — as the ladder in docs/architecture.md reads:
- * load → reserve → mark running → acquire → call → record → finish, or decide and hand the job back. Delivery is at
+ * claim → reserve → acquire → call → record → finish, or decide and hand the job back. Delivery is at
  * least once, so every write is guarded (terminal tasks and stale steps are skipped, attempt rows are unique per
  * task/step/attempt, results are written only to non-terminal tasks).
  *
@@ -61,7 +61,8 @@ export async function executeStep(
 
 async function climb(deps: StepDeps, queueModel: string, job: Job, token: string | undefined): Promise<StepOutcome> {
   const back = (model: string, h: Handback) => handBack(deps.queues, job, token, model, h);
-  // 0. Load the task at this step (or skip it: it ended or moved on); write what an earlier run could not.
+  // 0. Claim the task at this step — read it and mark it running — or skip it (it ended or moved on); write what an
+  // earlier run could not.
   const loaded = await loadStep(deps, queueModel, job);
   if ('skipped' in loaded) return loaded.skipped;
   if ('handBack' in loaded) return back(queueModel, loaded.handBack);
@@ -90,7 +91,7 @@ async function climb(deps: StepDeps, queueModel: string, job: Job, token: string
   }
 }
 
-/** Rungs 1–6 for a loaded step, inside its span: limits on money, mark running, acquire, call, record, finish. */
+/** Rungs 1–5 for a claimed step, inside its span: limits on money, acquire, call, record, finish. */
 async function callStep(
   deps: StepDeps,
   run: StepRun,
@@ -108,26 +109,15 @@ async function callStep(
     const why = `worst case $${microsToUsd(run.worstCaseMicros)} over cost_limits.max_per_request $${perCall}`;
     return back(modelName, await skipStep(deps, run, job, usdToMicros(perCall), { kind: 'cost_limit', why }));
   }
-  // Reserve — hold the worst case in the daily budget, so a call that cannot fit never happens — and 2. mark the
-  // task running, side by side: neither needs the other, and a stale re-delivery (another delivery moved the task
-  // on) or a refused hold each give the other back. The hold outlives the call (which the timeout aborts) and its
-  // settlement; a dead worker's hold expires soon after.
-  const [reserved, marking] = await Promise.allSettled([
-    deps.budget.reserve(task.apiKeyId, {
-      reservationId,
-      amountMicros: run.worstCaseMicros,
-      ttlMs: run.timeoutMs + 15_000,
-    }),
-    deps.steps.markRunning(task.id, step),
-  ]);
-  if (reserved.status === 'rejected') throw reserved.reason; // an outage: the job is delayed, the task stays put
-  const hold = reserved.value;
+  // Reserve: hold the worst case in the daily budget, so a call that cannot fit never happens. (The task was marked
+  // running by its claim, rung 0.) The hold outlives the call (which the timeout aborts) and its settlement; a dead
+  // worker's hold expires soon after.
+  const hold = await deps.budget.reserve(task.apiKeyId, {
+    reservationId,
+    amountMicros: run.worstCaseMicros,
+    ttlMs: run.timeoutMs + 15_000,
+  });
   const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
-  if (marking.status === 'rejected' || !marking.value) {
-    if (hold.ok) await release().catch(() => {});
-    if (marking.status === 'rejected') throw marking.reason;
-    return { outcome: 'skipped', why: 'stale' };
-  }
   if (!hold.ok) {
     const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
     const whose = hold.scope === 'key' ? "this API key's daily budget" : 'daily budget';
@@ -137,7 +127,7 @@ async function callStep(
     return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
   }
 
-  // 3. Acquire a slot of the model's limits, global across workers, last, so the acquisition is as close as possible
+  // 2. Acquire a slot of the model's limits, global across workers, last, so the acquisition is as close as possible
   // to the request reaching the provider. When full, the whole queue waits (no job is failed).
   const lease = await deps.limiter
     .acquire(modelName, toModelLimits(run.modelConfig), {
@@ -152,7 +142,7 @@ async function callStep(
     return back(modelName, { kind: 'pause-queue', ms: lease.retryInMs });
   }
 
-  // 4. Call the provider through its SDK, with a deadline; the slot's lease is renewed while the call runs.
+  // 3. Call the provider through its SDK, with a deadline; the slot's lease is renewed while the call runs.
   const startedAt = new Date();
   const t0 = performance.now();
   const heartbeat = setInterval(
@@ -204,11 +194,11 @@ async function callStep(
   if (call.ok) deps.signals.succeeded(modelName, attempt.latencyMs, call.result.usage.outputTokens.total);
   else deps.signals.failed(modelName, call.error.kind);
   if (call.ok) {
-    // 5. Record and 6. finish: the task (and a reduce part's split task) succeeds and is announced.
+    // 4. Record and 5. finish: the task (and a reduce part's split task) succeeds and is announced.
     await recordSuccess(deps, run, held, attempt, call.result, fill);
     return { outcome: 'succeeded', model: modelName };
   }
-  // 5. Record the failed attempt, then 6. decide: the same model again, the next model of the plan, or the end.
+  // 4. Record the failed attempt, then 5. decide: the same model again, the next model of the plan, or the end.
   await recordFailure(deps, run, held, attempt, call.error);
   const decision = decideAfterFailure(call.error, {
     tries: task.attempts.filter((a) => a.step === step && a.outcome === 'failed').length + 1,

@@ -59,19 +59,16 @@ export async function loadStep(
     return { handBack: { kind: 'end', reason: `bad job payload: ${(err as Error).message}` } };
   }
   const { taskId, step } = payload;
+  const modelConfig = findModel(deps.config, queueModel);
+  const model = deps.models.get(queueModel);
+  if (!modelConfig || !model) return { handBack: { kind: 'end', reason: `model ${queueModel} is not configured` } };
   // An earlier run of this job (a re-delivery) or of this step (a re-added job carries attemptBase) may have left
-  // attempts; a first step without either has none yet, and its load skips reading them.
+  // attempts; a first step without either has none yet, and its claim skips reading them.
   const mayHavePending = job.attemptsStarted > 1 || payload.attemptBase !== undefined;
-  const task = await deps.reader.load(taskId, step > 0 || mayHavePending);
-  if (!task) return { handBack: { kind: 'end', reason: `task ${taskId} not found` } };
-  if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
-  if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
-  const modelName = task.plan[step];
-  const modelConfig = modelName === undefined ? undefined : findModel(deps.config, modelName);
-  const model = modelName === undefined ? undefined : deps.models.get(modelName);
-  if (modelName !== queueModel || !modelConfig || !model) {
-    return { handBack: { kind: 'end', reason: `step ${step} of ${taskId} is for ${modelName}, not ${queueModel}` } };
-  }
+  // The read and the running mark in one statement; a task that cannot run this step is read to say why.
+  const task = await deps.reader.claim(taskId, step, queueModel, step > 0 || mayHavePending);
+  if (!task) return whyNotClaimed(deps, taskId, step, queueModel);
+  const modelName = queueModel;
   let messages = buildMessages(task);
   if (task.partKind === 'reduce') {
     const input = await reduceInput(deps, task);
@@ -110,6 +107,26 @@ export async function loadStep(
       timeoutMs: timeoutMs(task, deps.config),
     },
   };
+}
+
+/** Why a task could not be claimed: read as it is now (another delivery may have moved it on meanwhile). */
+async function whyNotClaimed(
+  deps: StepDeps,
+  taskId: string,
+  step: number,
+  queueModel: string,
+): Promise<{ skipped: StepOutcome } | { handBack: Handback }> {
+  const task = await deps.reader.load(taskId, false);
+  if (!task) return { handBack: { kind: 'end', reason: `task ${taskId} not found` } };
+  if (isTerminal(task.status)) return { skipped: { outcome: 'skipped', why: 'terminal' } };
+  if (task.currentStep > step) return { skipped: { outcome: 'skipped', why: 'stale' } };
+  const planned = task.plan[step];
+  if (planned !== queueModel) {
+    return { handBack: { kind: 'end', reason: `step ${step} of ${taskId} is for ${planned}, not ${queueModel}` } };
+  }
+  // Claimable now: it lost to another step's claim in the same statement (a stale delivery beside this one). Run
+  // again shortly, without spending a retry; the claim then decides.
+  return { handBack: { kind: 'delay', ms: 50 } };
 }
 
 /** Whole milliseconds: timers, Redis TTLs and the budget hold need integers. */
