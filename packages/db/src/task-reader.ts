@@ -29,6 +29,7 @@ type Waiter = { resolve: (t: TaskWithAttempts | null) => void; reject: (e: unkno
  * side, instead of 64 round trips.
  */
 export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
+  const readTasks = (ids: string[]) => db.select().from(tasks).where(inArray(tasks.id, ids));
   const claims = batcher(
     maxBatch,
     (items: Array<{ taskId: string; step: number; model: string }>) => claimTasks(db, items),
@@ -41,7 +42,7 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
   );
   const loads = batcher(
     maxBatch,
-    (items: Array<{ taskId: string }>) => db.select().from(tasks).where(inArray(tasks.id, items.map((i) => i.taskId))),
+    (items: Array<{ taskId: string }>) => readTasks(items.map((i) => i.taskId)),
     (i) => i.taskId,
     (i) => i.taskId,
     () => true,
