@@ -20,6 +20,14 @@ export const attemptKey = (r: { taskId: string; step: number; attempt: number })
 // one statement per kind of write, whatever its size. The single-row functions in task-store call these with one row.
 // Internal to @orchex/db: the worker writes through StepWriter.
 
+/**
+ * The tasks a statement touches, as one `uuid[]` parameter for `t.id = any(…)`: the planner then knows how many rows
+ * that is and reads them by primary key. Joined on `jsonb_to_recordset` alone it counts 100 rows whatever was sent,
+ * and on a table without statistics yet (a new deployment, every bench) it scanned the whole table for a lone task:
+ * 3 ms at 8,000 rows against 0.2 ms. Not a string built into SQL: one bound parameter, every element cast to uuid.
+ */
+const idList = (ids: Iterable<string>) => sql`${`{${[...new Set(ids)].join(',')}}`}::uuid[]`;
+
 /** `('succeeded', 'failed', 'cancelled')`, for raw statements (task-store's Drizzle queries use notInArray). */
 const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
@@ -52,8 +60,8 @@ export async function claimTasks(
         (select set_config('synchronous_commit', 'off', true)) as relaxed`,
     )
     .where(
-      sql`${tasks.id} = v.id and ${tasks.status} not in ${notTerminal} and ${tasks.currentStep} <= v.step
-        and ${tasks.plan} ->> v.step = v.model`,
+      sql`${tasks.id} = any(${idList(items.map((i) => i.taskId))}) and ${tasks.id} = v.id
+        and ${tasks.status} not in ${notTerminal} and ${tasks.currentStep} <= v.step and ${tasks.plan} ->> v.step = v.model`,
     )
     .returning();
 }
@@ -133,7 +141,8 @@ export async function recordAttempts(
         finished_at = case when x.done and t.status not in ${notTerminal} then now() else t.finished_at end,
         updated_at = now()
       from x
-      where t.id = x.id and (x.fresh or (x.done and t.status not in ${notTerminal}))
+      where t.id = any(${idList(items.map((i) => i.row.taskId))}) and t.id = x.id
+        and (x.fresh or (x.done and t.status not in ${notTerminal}))
       returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type
     ), roll as (
       insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
@@ -167,7 +176,7 @@ export async function completeTasks(db: Db, items: Array<{ id: string; result: S
     update ${tasks} t set status = 'succeeded', model = v.model, result_text = v.result_text, finish_reason = v.finish_reason,
       usage = v.usage, error = null, finished_at = now(), updated_at = now()
     from jsonb_to_recordset(${json}::jsonb) as v(id uuid, model text, result_text text, finish_reason text, usage jsonb)
-    where t.id = v.id and t.status not in ${notTerminal}
+    where t.id = any(${idList(items.map((i) => i.id))}) and t.id = v.id and t.status not in ${notTerminal}
     returning t.id`);
   return new Set(res.rows.map((r) => r.id));
 }
@@ -209,7 +218,7 @@ export async function completeCachedTasks(
         finish_reason = v.finish_reason, usage = v.usage, error = null, cached = true, saved_cost_micros = v.saved_micros,
         started_at = coalesce(t.started_at, now()), finished_at = now(), updated_at = now()
       from v
-      where t.id = v.id and t.status not in ${notTerminal}
+      where t.id = any(${idList(items.map((i) => i.id))}) and t.id = v.id and t.status not in ${notTerminal}
       returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type, v.model, v.provider, v.saved_micros
     ), roll as (
       insert into ${costRollups} (day, api_key_id, model, provider, task_type, cache_hits, saved_micros)
