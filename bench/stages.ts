@@ -9,7 +9,7 @@
  *   Needs REDIS_URL and DATABASE_URL.   BENCH_SAMPLES=200 npm run bench:stages
  */
 import { createLanguageModel } from '@orchex/providers';
-import { KeyBudgets, ModelLimiter, ModelQueues } from '@orchex/queue';
+import { KeyBudgets, ModelQueues } from '@orchex/queue';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { BENCH_MODEL } from './support/bench-config.ts';
@@ -70,10 +70,9 @@ const sendCommand = Redis.prototype.sendCommand as unknown as (...a: unknown[]) 
   if (spans && cmd.name === 'publish') timed('worker: announce (PUBLISH)', () => cmd.promise);
   return out;
 };
-wrap(KeyBudgets.prototype, 'reserve', 'worker: budget hold (Redis)');
-wrap(KeyBudgets.prototype, 'settle', 'worker: budget settle (Redis)');
-wrap(ModelLimiter.prototype, 'acquire', 'worker: limiter slot (Redis)');
-wrap(ModelLimiter.prototype, 'release', 'worker: limiter release (Redis)');
+// On one Redis the hold and the slot are one script, and so are the settle and the slot's release.
+wrap(KeyBudgets.prototype, 'reserveWithSlot', 'worker: budget hold + limiter slot (Redis)');
+wrap(KeyBudgets.prototype, 'settleWithSlot', 'worker: budget settle + slot release (Redis)');
 wrap(ModelQueues.prototype, 'enqueueStep', 'submit: add job (BullMQ)');
 wrap(ModelQueues.prototype, 'enqueueMany', 'submit: add job (BullMQ)');
 

@@ -1,3 +1,4 @@
+import { SLOT_FNS } from '../limits/limit-scripts.ts';
 import { LUA_CHUNKS, LUA_INT, LUA_NOW_MS } from '../limits/lua-command.ts';
 
 // All scripts: K = spent, reserved, amounts, expiry, settled, alerted (see budget-keys.ts), one ledger's keys. Amounts arrive as
@@ -139,16 +140,61 @@ return {1, num(K[1]), num(K[2])}
 // Pair scripts: an API key's ledger and the global one in one atomic call. All their keys share the hash tag
 // {day}, so a pair is one slot even on a cluster. KEYS: the key ledger's six day keys, [its limit key], the global
 // ledger's six, [its limit key] — 14 keys with the limit keys (one Redis), 12 without (a cluster: ARGV carries the
-// limits). The reply ends with which ledger answered (1 key, 2 global) when it is not a plain success.
+// limits) — then, in the scripts that also take or give a model's slot (one Redis only), the slot's four keys. The
+// reply ends with which ledger answered (1 key, 2 global) when it is not a plain success.
 
+// The two ledgers' key tables from the first n KEYS.
 const PAIR_KEYS = `
-local per = #KEYS / 2
-local function part(i)
-  local k = {}
-  for j = 1, per do k[j] = KEYS[(i - 1) * per + j] end
-  return k
+local function pairKeys(n)
+  local per = n / 2
+  local function part(i)
+    local k = {}
+    for j = 1, per do k[j] = KEYS[(i - 1) * per + j] end
+    return k
+  end
+  return part(1), part(2)
 end
-local A, B = part(1), part(2)
+`;
+
+// reservePair(A, B): ARGV as RESERVE_PAIR_LUA's; the global ledger's reply, or the refusing ledger's with which.
+const RESERVE_PAIR_FN = `
+local function reservePair(A, B)
+  local id, amount, ttlMs, keepMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+  local function on(i)
+    local o = 4 + (i - 1) * 5
+    return reserve(id, amount, ARGV[o + 1], ttlMs, ARGV[o + 2], ARGV[o + 3], keepMs, ARGV[o + 4], ARGV[o + 5], K[7])
+  end
+  K = A
+  local a = on(1)
+  if a[1] ~= 1 then
+    a[6] = 1
+    return a
+  end
+  K = B
+  local b = on(2)
+  if b[1] ~= 1 then
+    K = A
+    release(id)
+    b[6] = 2
+  end
+  return b
+end
+`;
+
+// settlePair(A, B): ARGV as SETTLE_PAIR_LUA's; the global ledger's reply, or the key ledger's -1, then which.
+const SETTLE_PAIR_FN = `
+local function settlePair(A, B)
+  K = A
+  local a = settle(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[3])
+  if a[1] == -1 then
+    a[5] = 1
+    return a
+  end
+  K = B
+  local b = settle(ARGV[1], ARGV[2], ARGV[6], ARGV[7], ARGV[3])
+  b[5] = 2
+  return b
+end
 `;
 
 /**
@@ -157,26 +203,8 @@ local A, B = part(1), part(2)
  * the global ledger gives back the key ledger's hold first. Returns the global ledger's
  * {status, spent, reserved, alertCrossed, limit} on success, else the answering ledger's, followed by which it was.
  */
-export const RESERVE_PAIR_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}
-local id, amount, ttlMs, keepMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local function on(i)
-  local o = 4 + (i - 1) * 5
-  return reserve(id, amount, ARGV[o + 1], ttlMs, ARGV[o + 2], ARGV[o + 3], keepMs, ARGV[o + 4], ARGV[o + 5], K[7])
-end
-K = A
-local a = on(1)
-if a[1] ~= 1 then
-  a[6] = 1
-  return a
-end
-K = B
-local b = on(2)
-if b[1] ~= 1 then
-  K = A
-  release(id)
-  b[6] = 2
-end
-return b
+export const RESERVE_PAIR_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}${RESERVE_PAIR_FN}
+return reservePair(pairKeys(#KEYS))
 `;
 
 /**
@@ -184,23 +212,53 @@ return b
  * counter (-1) stops before the ledger it belongs to. Returns the global ledger's {status, spent, reserved,
  * alertCrossed}, or the key ledger's -1 reply; then which ledger answered.
  */
-export const SETTLE_PAIR_LUA = `${COMMON}${SETTLE_FN}${PAIR_KEYS}
-K = A
-local a = settle(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[3])
-if a[1] == -1 then
-  a[5] = 1
-  return a
-end
-K = B
-local b = settle(ARGV[1], ARGV[2], ARGV[6], ARGV[7], ARGV[3])
-b[5] = 2
-return b
+export const SETTLE_PAIR_LUA = `${COMMON}${SETTLE_FN}${PAIR_KEYS}${SETTLE_PAIR_FN}
+return settlePair(pairKeys(#KEYS))
 `;
 
 /** ARGV: id. Gives back both ledgers' holds. Returns how many were live. */
 export const RELEASE_PAIR_LUA = `local K = KEYS${RELEASE_FN}${PAIR_KEYS}
+local A, B = pairKeys(#KEYS)
 K = A
 local n = release(ARGV[1])
 K = B
 return n + release(ARGV[1])
+`;
+
+// With a slot (one Redis only: the slot's keys carry the model's hash tag, the budget's the day's). KEYS: the pair's
+// 14, then the slot's 4 (limit-keys.ts).
+const WITH_SLOT = `${SLOT_FNS}
+local A, B = pairKeys(#KEYS - 4)
+L = {KEYS[#KEYS - 3], KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]}
+`;
+
+/**
+ * The hold and the model's slot in ONE call: ARGV as RESERVE_PAIR_LUA's (14), then the slot's as ACQUIRE_LUA's (9).
+ * Both ledgers' holds first; only when both fit is the slot asked for, and when it is refused the holds are given
+ * back, so a refusal of either leaves nothing held. Returns {status, spent, reserved, alertCrossed, limit, which
+ * (0 = none), slot granted (1/0, or -1 not asked), slot value (acquiredAtMs or retryInMs), slot reason}.
+ */
+export const RESERVE_WITH_SLOT_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}${RESERVE_PAIR_FN}${WITH_SLOT}
+local b = reservePair(A, B)
+local s = {-1, 0, ''}
+if b[1] == 1 then
+  s = acquire(ARGV, 14)
+  if s[1] ~= 1 then
+    K = A
+    release(ARGV[1])
+    K = B
+    release(ARGV[1])
+  end
+end
+return {b[1], b[2], b[3], b[4], b[5], b[6] or 0, s[1], s[2], s[3] or ''}
+`;
+
+/**
+ * The slot given back and both holds settled in ONE call: ARGV as SETTLE_PAIR_LUA's (7), then leaseId and
+ * actualTokens ('' = keep the estimate). The slot goes first and is idempotent, so a retry after a missing counter
+ * (-1) repeats it harmlessly. Returns SETTLE_PAIR_LUA's reply.
+ */
+export const SETTLE_WITH_SLOT_LUA = `${COMMON}${SETTLE_FN}${PAIR_KEYS}${SETTLE_PAIR_FN}${WITH_SLOT}
+releaseSlot(ARGV[8], ARGV[9])
+return settlePair(A, B)
 `;

@@ -10,4 +10,11 @@ export {
   type ReserveResult,
   type SettleResult,
 } from './budget-ledger.ts';
-export { effectiveLimit, KeyBudgets, type KeyedReserveResult, type KeyLimits } from './key-budgets.ts';
+export {
+  effectiveLimit,
+  type HoldInput,
+  KeyBudgets,
+  type KeyedReserveResult,
+  type KeyedSettleResult,
+  type KeyLimits,
+} from './key-budgets.ts';

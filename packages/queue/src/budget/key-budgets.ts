@@ -8,7 +8,14 @@ import {
   BudgetLedger as Ledger,
   micros,
 } from './budget-ledger.ts';
-import { RELEASE_PAIR_LUA, RESERVE_PAIR_LUA, SETTLE_PAIR_LUA } from './budget-scripts.ts';
+import type { SlotPart } from '../limits/model-limiter.ts';
+import {
+  RELEASE_PAIR_LUA,
+  RESERVE_PAIR_LUA,
+  RESERVE_WITH_SLOT_LUA,
+  SETTLE_PAIR_LUA,
+  SETTLE_WITH_SLOT_LUA,
+} from './budget-scripts.ts';
 
 /** A key's own daily limits: the admin's cap and the key's own (lower) choice; micro-dollars, null = none. */
 export interface KeyLimits {
@@ -35,6 +42,22 @@ export type KeyedReserveResult =
       limitMicros: number;
     };
 
+/** What a hold is for: its id (task.step.attempt), the worst case it holds, and how long it lives without a settle. */
+export interface HoldInput {
+  reservationId: string;
+  amountMicros: number;
+  ttlMs: number;
+}
+
+/** Outcome of a settle across both budgets, with the global ledger's totals. */
+export interface KeyedSettleResult {
+  applied: boolean;
+  day: string;
+  spentMicros: number;
+  reservedMicros: number;
+  alertCrossed: boolean;
+}
+
 /** Which ledger of a pair answered: 1 the key's, 2 the global one. */
 type Which = 1 | 2;
 /** status, spent, reserved, alertCrossed, limit (-1 = none), which (absent on a plain success). */
@@ -59,6 +82,8 @@ export class KeyBudgets {
   private readonly reservePair: LuaCommand<PairReserveReply>;
   private readonly settlePair: LuaCommand<PairSettleReply>;
   private readonly releasePair: LuaCommand<number>;
+  private readonly reserveSlot: LuaCommand<[number, number, number, number, number, number, number, number, string]>;
+  private readonly settleSlot: LuaCommand<PairSettleReply>;
 
   constructor(
     readonly global: BudgetLedger,
@@ -71,6 +96,8 @@ export class KeyBudgets {
     this.reservePair = luaCommand(redis, 'orchexBudgetReservePair', 'varying', RESERVE_PAIR_LUA, acks);
     this.settlePair = luaCommand(redis, 'orchexBudgetSettlePair', 'varying', SETTLE_PAIR_LUA, acks);
     this.releasePair = luaCommand(redis, 'orchexBudgetReleasePair', 'varying', RELEASE_PAIR_LUA, acks);
+    this.reserveSlot = luaCommand(redis, 'orchexBudgetReserveWithSlot', 'varying', RESERVE_WITH_SLOT_LUA, acks);
+    this.settleSlot = luaCommand(redis, 'orchexBudgetSettleWithSlot', 'varying', SETTLE_WITH_SLOT_LUA, acks);
   }
 
   /** The ledger of one API key (its own prefix, its own spend and limit). */
@@ -113,10 +140,38 @@ export class KeyBudgets {
    * single Redis (the day comes from the measured clock, the script reads both runtime limits). On a cluster the
    * limits live in other slots and are read first. A missing counter or limit is rebuilt and the script asked again.
    */
-  async reserve(
+  async reserve(keyId: string, input: HoldInput): Promise<KeyedReserveResult> {
+    return (await this.reserveThrough(keyId, input, (keys, args) => this.reservePair(keys, args))).hold;
+  }
+
+  /**
+   * reserve and a model's slot (ModelLimiter.acquirePart) in ONE script, on a single Redis only (a cluster keeps the
+   * slot's keys in the model's slot): the slot is asked for only when both holds fit, and a refused slot gives the
+   * holds back, so either refusal leaves nothing held. `slot` is the script's slot reply for ModelLimiter.acquired
+   * ({-1, 0, ''}: not asked, the holds were refused).
+   */
+  async reserveWithSlot(
     keyId: string,
-    input: { reservationId: string; amountMicros: number; ttlMs: number },
-  ): Promise<KeyedReserveResult> {
+    input: HoldInput,
+    slot: SlotPart,
+  ): Promise<{ hold: KeyedReserveResult; slot: [number, number, string] }> {
+    if (this.global.onCluster)
+      throw new Error('reserveWithSlot needs a single Redis: on a cluster, reserve then acquire');
+    let reply: [number, number, string] = [-1, 0, ''];
+    const { hold } = await this.reserveThrough(keyId, input, async (keys, args) => {
+      const r = await this.reserveSlot([...keys, ...slot.keys], [...args, ...slot.args]);
+      reply = [r[6], r[7], r[8]];
+      return [r[0], r[1], r[2], r[3], r[4], r[5] === 0 ? undefined : (r[5] as Which)];
+    });
+    return { hold, slot: reply };
+  }
+
+  /** The loop of reserve and reserveWithSlot: rebuild what Redis lost and ask again, at most PAIR_TRIES calls. */
+  private async reserveThrough(
+    keyId: string,
+    input: HoldInput,
+    call: (keys: string[], args: Array<string | number>) => Promise<PairReserveReply>,
+  ): Promise<{ hold: KeyedReserveResult }> {
     const amount = micros(input.amountMicros, 'amountMicros');
     const ttlMs = micros(input.ttlMs, 'ttlMs');
     if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
@@ -129,14 +184,14 @@ export class KeyBudgets {
     const limits: Array<number | null | undefined> = read;
     for (let tries = 1; ; tries++) {
       const parts = ledgers.map((l, i) => l.reservePart(day, limits[i]));
-      const [status, spentMicros, reservedMicros, alert, shown, which] = await this.reservePair(
+      const [status, spentMicros, reservedMicros, alert, shown, which] = await call(
         parts.flatMap((p) => p.keys),
         [checkedId(input.reservationId), amount, ttlMs, KEEP_MS, ...parts.flatMap((p) => p.args)],
       );
-      if (status === 1) return { ok: true, day, alertCrossed: alert === 1 };
+      if (status === 1) return { hold: { ok: true, day, alertCrossed: alert === 1 } };
       const scope = which === 1 ? 'key' : 'global';
       if (status === 0) {
-        return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) };
+        return { hold: { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) } };
       }
       if (tries >= PAIR_TRIES) throw new Error(`${scope} budget for ${day}: counter or limit still missing`);
       const i = which === 1 ? 0 : 1;
@@ -146,12 +201,39 @@ export class KeyBudgets {
   }
 
   /** Replaces both holds with the actual cost (idempotent per ledger); answers with the global ledger's totals. */
-  async settle(keyId: string, reservationId: string, actualMicros: number, day: string) {
+  settle(keyId: string, reservationId: string, actualMicros: number, day: string): Promise<KeyedSettleResult> {
+    return this.settleThrough(keyId, reservationId, actualMicros, day, (keys, args) => this.settlePair(keys, args));
+  }
+
+  /**
+   * settle and a model's slot given back (ModelLimiter.releasePart) in ONE script, on a single Redis only (see
+   * reserveWithSlot). The slot goes first and is idempotent, so the retries after a lost counter repeat it harmlessly.
+   */
+  settleWithSlot(
+    keyId: string,
+    reservationId: string,
+    actualMicros: number,
+    day: string,
+    slot: SlotPart,
+  ): Promise<KeyedSettleResult> {
+    if (this.global.onCluster) throw new Error('settleWithSlot needs a single Redis: on a cluster, settle and release');
+    return this.settleThrough(keyId, reservationId, actualMicros, day, (keys, args) =>
+      this.settleSlot([...keys, ...slot.keys], [...args, ...slot.args]),
+    );
+  }
+
+  private async settleThrough(
+    keyId: string,
+    reservationId: string,
+    actualMicros: number,
+    day: string,
+    call: (keys: string[], args: Array<string | number>) => Promise<PairSettleReply>,
+  ): Promise<KeyedSettleResult> {
     const actual = micros(actualMicros, 'actualMicros');
     const ledgers = [this.of(keyId), this.global] as const;
     for (let tries = 1; ; tries++) {
       const parts = ledgers.map((l) => l.settlePart(day));
-      const [status, spentMicros, reservedMicros, alert, which] = await this.settlePair(
+      const [status, spentMicros, reservedMicros, alert, which] = await call(
         parts.flatMap((p) => p.keys),
         [checkedId(reservationId), actual, KEEP_MS, ...parts.flatMap((p) => p.args)],
       );

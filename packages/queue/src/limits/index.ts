@@ -9,6 +9,7 @@ export {
   ModelLimiter,
   type ModelLimiterOptions,
   type ReleaseResult,
+  type SlotPart,
   type WindowState,
 } from './model-limiter.ts';
 export { type ModelLimits, toModelLimits } from './model-limits.ts';

@@ -38,6 +38,12 @@ export type AcquireResult =
   | { ok: true; leaseId: string; acquiredAtMs: number }
   | { ok: false; retryInMs: number; reason: LimitReason };
 
+/** A slot operation's keys and ARGV, to run inside another script (see ModelLimiter.acquirePart). */
+export interface SlotPart {
+  keys: string[];
+  args: Array<string | number>;
+}
+
 /** Outcome of {@link ModelLimiter.release}. */
 export interface ReleaseResult {
   /** False when the lease was already released or had expired (its slot was reclaimed). */
@@ -104,8 +110,18 @@ export class ModelLimiter {
    * whole tpm passes when the window holds no tokens (else it could never run), and then fills the window alone.
    */
   async acquire(model: string, limits: ModelLimits, options: AcquireOptions): Promise<AcquireResult> {
+    const part = this.acquirePart(model, limits, options);
+    return this.acquired(part.leaseId, await this.acquireLua(part.keys, part.args));
+  }
+
+  /**
+   * An acquisition's keys and ARGV, for a script that takes the slot together with something else in the same call
+   * (KeyBudgets.reserveWithSlot: one Redis only — the slot's keys are in the model's slot, a cluster's budget in the
+   * day's). `acquired` reads its reply.
+   */
+  acquirePart(model: string, limits: ModelLimits, options: AcquireOptions): SlotPart & { leaseId: string } {
     const leaseId = randomUUID();
-    const [ok, value, reason] = await this.acquireLua(this.keyList(model), [
+    const args = [
       leaseId,
       options.holder,
       positiveInt(limits.rpm, 'rpm'),
@@ -115,7 +131,12 @@ export class ModelLimiter {
       positiveInt(options.leaseMs, 'leaseMs'),
       this.windowMs + this.marginMs,
       this.concurrencyPollMs,
-    ]);
+    ];
+    return { leaseId, keys: this.keyList(model), args };
+  }
+
+  /** An acquisition's outcome from its script's reply {granted, acquiredAtMs | retryInMs, reason}. */
+  acquired(leaseId: string, [ok, value, reason]: [number, number, string?]): AcquireResult {
     if (ok === 1) return { ok: true, leaseId, acquiredAtMs: value };
     return { ok: false, retryInMs: Math.max(1, value), reason: reason as LimitReason };
   }
@@ -125,9 +146,15 @@ export class ModelLimiter {
    * started request counts). Idempotent.
    */
   async release(model: string, leaseId: string, options: { actualTokens?: number } = {}): Promise<ReleaseResult> {
-    const actual = options.actualTokens === undefined ? '' : nonNegativeInt(options.actualTokens, 'actualTokens');
-    const [released, settled] = await this.releaseLua(this.keyList(model), [leaseId, actual]);
+    const part = this.releasePart(model, leaseId, options);
+    const [released, settled] = await this.releaseLua(part.keys, part.args);
     return { released: released === 1, settled: settled === 1 };
+  }
+
+  /** A release's keys and ARGV, for a script that gives the slot back together with something else (see acquirePart). */
+  releasePart(model: string, leaseId: string, options: { actualTokens?: number } = {}): SlotPart {
+    const actual = options.actualTokens === undefined ? '' : nonNegativeInt(options.actualTokens, 'actualTokens');
+    return { keys: this.keyList(model), args: [leaseId, actual] };
   }
 
   /** Heartbeat for long calls: the lease now expires `leaseMs` from now. False when the lease was already lost. */

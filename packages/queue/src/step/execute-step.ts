@@ -21,6 +21,7 @@ import { type CacheFill, cacheRung } from './cache-step.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
 import { type Handback, handBack } from './hand-back.ts';
+import { settleHoldAndSlot, takeHoldAndSlot } from './hold-and-slot.ts';
 import { loadStep, type StepRun } from './load-step.ts';
 import type { PendingAttempt } from './pending-attempts.ts';
 import type { StepDeps, StepOutcome } from './step-deps.ts';
@@ -109,16 +110,19 @@ async function callStep(
     const why = `worst case $${microsToUsd(run.worstCaseMicros)} over cost_limits.max_per_request $${perCall}`;
     return back(modelName, await skipStep(deps, run, job, usdToMicros(perCall), { kind: 'cost_limit', why }));
   }
-  // Reserve: hold the worst case in the daily budget, so a call that cannot fit never happens. (The task was marked
-  // running by its claim, rung 0.) The hold outlives the call (which the timeout aborts) and its settlement; a dead
-  // worker's hold expires soon after.
-  const hold = await deps.budget.reserve(task.apiKeyId, {
-    reservationId,
-    amountMicros: run.worstCaseMicros,
-    ttlMs: run.timeoutMs + 15_000,
-  });
-  const release = () => deps.budget.release(task.apiKeyId, reservationId, hold.day);
-  if (!hold.ok) {
+  // Reserve and 2. acquire: hold the worst case in the daily budgets, so a call that cannot fit never happens, and
+  // take a slot of the model's limits, global across workers — one Redis call, as close as possible to the request
+  // reaching the provider (the task was marked running by its claim, rung 0). The hold outlives the call (which the
+  // timeout aborts) and its settlement; a dead worker's hold expires soon after. A refused slot leaves no hold, and
+  // when the model's limits are full the whole queue waits (no job is failed).
+  const taken = await takeHoldAndSlot(
+    deps,
+    task.apiKeyId,
+    { reservationId, amountMicros: run.worstCaseMicros, ttlMs: run.timeoutMs + 15_000 },
+    { model: modelName, limits: toModelLimits(run.modelConfig), estimatedTokens: run.inputTokens + run.maxTokens },
+  );
+  if (!taken.held) {
+    const { hold } = taken;
     const remaining = Math.max(0, hold.limitMicros - hold.spentMicros - hold.reservedMicros);
     const whose = hold.scope === 'key' ? "this API key's daily budget" : 'daily budget';
     const why =
@@ -126,19 +130,9 @@ async function callStep(
       `reserved of $${microsToUsd(hold.limitMicros)}; this call could cost up to $${microsToUsd(run.worstCaseMicros)}`;
     return back(modelName, await skipStep(deps, run, job, remaining, { kind: 'budget_exceeded', why }));
   }
-
-  // 2. Acquire a slot of the model's limits, global across workers, last, so the acquisition is as close as possible
-  // to the request reaching the provider. When full, the whole queue waits (no job is failed).
-  const lease = await deps.limiter
-    .acquire(modelName, toModelLimits(run.modelConfig), {
-      estimatedTokens: run.inputTokens + run.maxTokens,
-      leaseMs: deps.leaseMs,
-      holder: deps.holder,
-    })
-    .catch(giveBack(release));
+  const { hold, lease } = taken;
   if (!lease.ok) {
     deps.metrics.limiterWait(modelName, lease.reason);
-    await release();
     return back(modelName, { kind: 'pause-queue', ms: lease.retryInMs });
   }
 
@@ -189,7 +183,13 @@ async function callStep(
     latencyMs: elapsed(t0),
     maxTokens: run.maxTokens,
   };
-  const held: Held = { reservationId, day: hold.day, alertCrossed: hold.alertCrossed, leaseId: lease.leaseId };
+  const held: Held = {
+    reservationId,
+    day: hold.day,
+    alertCrossed: hold.alertCrossed,
+    model: modelName,
+    leaseId: lease.leaseId,
+  };
 
   if (call.ok) deps.signals.succeeded(modelName, attempt.latencyMs, call.result.usage.outputTokens.total);
   else deps.signals.failed(modelName, call.error.kind);
@@ -218,6 +218,7 @@ interface Held {
   reservationId: string;
   day: string;
   alertCrossed: boolean;
+  model: string;
   leaseId: string;
 }
 
@@ -251,12 +252,8 @@ async function recordSuccess(
         return false;
       });
   }
-  const [, settled] = await Promise.all([
-    deps.limiter.release(run.modelName, held.leaseId, {
-      actualTokens: usage.inputTokens.total + usage.outputTokens.total,
-    }),
-    deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day),
-  ]);
+  const tokens = usage.inputTokens.total + usage.outputTokens.total;
+  const settled = await settleHoldAndSlot(deps, run.task.apiKeyId, held, cost, tokens);
   if (settled.alertCrossed || held.alertCrossed) void alert(deps, held.day, settled.spentMicros);
   const row: NewAttempt = {
     ...attempt,
@@ -287,12 +284,13 @@ async function recordFailure(
   const cost = estimated ? run.worstCaseMicros : 0;
   const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
   if (estimated) deps.metrics.spent(run.modelName, run.modelConfig.provider, undefined, cost);
-  await Promise.all([
-    deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
-    estimated
-      ? deps.budget.settle(run.task.apiKeyId, held.reservationId, cost, held.day)
-      : deps.budget.release(run.task.apiKeyId, held.reservationId, held.day),
-  ]);
+  if (estimated) await settleHoldAndSlot(deps, run.task.apiKeyId, held, cost, tokens);
+  else {
+    await Promise.all([
+      deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),
+      deps.budget.release(run.task.apiKeyId, held.reservationId, held.day),
+    ]);
+  }
   const row: NewAttempt = {
     ...attempt,
     outcome: 'failed',
@@ -474,14 +472,6 @@ const streamModel =
   };
 
 const elapsed = (t0: number) => Math.round(performance.now() - t0);
-
-/** For a failed write after the hold was taken: give the hold back now (not at its expiry), then fail as before. */
-const giveBack =
-  (release: () => Promise<unknown>) =>
-  async (err: unknown): Promise<never> => {
-    await release().catch(() => {});
-    throw err;
-  };
 
 /** BullMQ's own signals (thrown by handBack) pass through untouched. */
 function isControlError(err: unknown): boolean {
