@@ -1,5 +1,6 @@
 import { type Db, getSetting, putSetting, spentOnDay } from '@orchex/db';
 import { type LuaCommand, luaCommand, type RedisClient } from '../limits/lua-command.ts';
+import type { SlotPart } from '../limits/model-limiter.ts';
 import {
   type BudgetLedger,
   type BudgetState,
@@ -8,7 +9,6 @@ import {
   BudgetLedger as Ledger,
   micros,
 } from './budget-ledger.ts';
-import type { SlotPart } from '../limits/model-limiter.ts';
 import {
   RELEASE_PAIR_LUA,
   RESERVE_PAIR_LUA,
