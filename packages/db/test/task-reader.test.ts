@@ -17,6 +17,25 @@ describe('task reader', () => {
         routingReason: 'r',
       })
     ).task;
+  /** Attempts 1…n of step 0, failed, in that order. */
+  const failedAttempts = async (taskId: string, n: number) => {
+    const w = createStepWriter(database.db);
+    for (let i = 1; i <= n; i++) {
+      await w.recordAttempt({
+        taskId,
+        step: 0,
+        attempt: i,
+        model: 'm',
+        provider: 'openai',
+        outcome: 'failed',
+        errorKind: 'server',
+        costMicros: 0,
+        latencyMs: 1,
+        startedAt: new Date(Date.now() + i),
+      });
+    }
+    await w.close();
+  };
   const statusOf = async (id: string) =>
     (
       await database.db.execute<{ status: string; step: number; started: boolean }>(
@@ -26,22 +45,7 @@ describe('task reader', () => {
 
   it('loads of one turn share a read; attempts come with each load that asks for them, in order', async () => {
     const [a, b] = [await newTask(), await newTask()];
-    const w = createStepWriter(database.db);
-    for (const n of [1, 2]) {
-      await w.recordAttempt({
-        taskId: a.id,
-        step: 0,
-        attempt: n,
-        model: 'm',
-        provider: 'openai',
-        outcome: 'failed',
-        errorKind: 'server',
-        costMicros: 0,
-        latencyMs: 1,
-        startedAt: new Date(Date.now() + n),
-      });
-    }
-    await w.close();
+    await failedAttempts(a.id, 2);
     const reader = createTaskReader(database.db);
     // One turn: `a` with its attempts, `b` declared fresh (a first delivery).
     const [withA, fresh] = await Promise.all([reader.load(a.id), reader.load(b.id, false)]);
@@ -95,20 +99,7 @@ describe('task reader', () => {
 
   it('a claim that asks for attempts gets them, in order', async () => {
     const t = await newTask();
-    const w = createStepWriter(database.db);
-    await w.recordAttempt({
-      taskId: t.id,
-      step: 0,
-      attempt: 1,
-      model: 'm',
-      provider: 'openai',
-      outcome: 'failed',
-      errorKind: 'server',
-      costMicros: 0,
-      latencyMs: 1,
-      startedAt: new Date(),
-    });
-    await w.close();
+    await failedAttempts(t.id, 1);
     const reader = createTaskReader(database.db);
     expect((await reader.claim(t.id, 0, 'm'))?.attempts.map((a) => a.attempt)).toEqual([1]);
     expect((await reader.claim(t.id, 0, 'm', false))?.attempts).toEqual([]);
