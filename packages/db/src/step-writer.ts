@@ -15,11 +15,11 @@ import { advanceStep, completeTask, failTask, recordAttempt } from './task-store
 export type { CachedResult, StepResult } from './set-wise-writes.ts';
 
 /**
- * Every write a worker makes after claiming its task (TaskReader.claim). The hot ones (record attempt, complete) are grouped
- * set-wise (group-commit.ts): each kind has its own lane, and everything submitted while a lane's statement runs is
- * written by its next one, rows passed as one JSON parameter. A statement is atomic, so each job's writes land whole
- * or not at all, with no BEGIN/COMMIT round trips; each caller is answered after the commit, so durability is
- * unchanged. The rare writes (fail, advance, a split task's reduce) are plain statements.
+ * Every write a worker makes after claiming its task (TaskReader.claim). The hot ones (record attempt, complete)
+ * are grouped set-wise (group-commit.ts): each kind has its own lane, and everything submitted while a lane's
+ * statement runs is written by its next one, rows passed as one JSON parameter. A statement is atomic, so each job's
+ * writes land whole or not at all, with no BEGIN/COMMIT round trips; each caller is answered after the commit, so
+ * durability is unchanged. The rare writes (fail, advance, a split task's reduce) are plain statements.
  */
 export interface StepWriter {
   /**

@@ -31,28 +31,23 @@ type Waiter = { resolve: (t: TaskWithAttempts | null) => void; reject: (e: unkno
 export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
   const readTasks = (ids: string[]) => db.select().from(tasks).where(inArray(tasks.id, ids));
   const claims = batcher(
-    maxBatch,
     (items: Array<{ taskId: string; step: number; model: string }>) => claimTasks(db, items),
     // One claim per (task, step, model): a second delivery of the same job in the same turn shares the answer.
     (i) => `${i.taskId}:${i.step}:${i.model}`,
-    (i) => i.taskId,
     // Two steps of one task claimed in one turn (a stale delivery beside the current one): the row was marked at
     // one of them, and only that one is claimed.
     (row, i) => row.currentStep === i.step,
   );
   const loads = batcher(
-    maxBatch,
     (items: Array<{ taskId: string }>) => readTasks(items.map((i) => i.taskId)),
-    (i) => i.taskId,
     (i) => i.taskId,
     () => true,
   );
 
+  /** Batches one kind of request per event-loop turn (at most maxBatch): its rows and their attempts side by side. */
   function batcher<I extends { taskId: string }>(
-    max: number,
-    readTasks: (items: I[]) => Promise<TaskRow[]>,
+    fetchRows: (items: I[]) => Promise<TaskRow[]>,
     keyOf: (item: I) => string,
-    idOf: (item: I) => string,
     accepts: (row: TaskRow, item: I) => boolean,
   ) {
     let pending = new Map<string, { item: I; waiters: Waiter[] }>();
@@ -61,11 +56,11 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
     async function flush(batch: typeof pending): Promise<void> {
       const entries = [...batch.values()];
       const attemptIds = [
-        ...new Set(entries.filter((e) => e.waiters.some((w) => w.withAttempts)).map((e) => idOf(e.item))),
+        ...new Set(entries.filter((e) => e.waiters.some((w) => w.withAttempts)).map((e) => e.item.taskId)),
       ];
       try {
         const [rows, atts] = await Promise.all([
-          readTasks(entries.map((e) => e.item)),
+          fetchRows(entries.map((e) => e.item)),
           attemptIds.length === 0
             ? []
             : db
@@ -82,7 +77,7 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
           else attemptsOf.set(a.taskId, [a]);
         }
         for (const { item, waiters } of entries) {
-          const row = byTask.get(idOf(item));
+          const row = byTask.get(item.taskId);
           const mine = row && accepts(row, item) ? row : undefined;
           for (const w of waiters)
             w.resolve(mine ? { ...mine, attempts: w.withAttempts ? (attemptsOf.get(mine.id) ?? []) : [] } : null);
@@ -98,7 +93,7 @@ export function createTaskReader(db: Db, maxBatch = 200): TaskReader {
         const entry = pending.get(key);
         if (entry) entry.waiters.push({ resolve, reject, withAttempts });
         else pending.set(key, { item, waiters: [{ resolve, reject, withAttempts }] });
-        if (pending.size >= max) {
+        if (pending.size >= maxBatch) {
           const batch = pending;
           pending = new Map();
           void flush(batch);

@@ -141,7 +141,7 @@ export class KeyBudgets {
    * limits live in other slots and are read first. A missing counter or limit is rebuilt and the script asked again.
    */
   async reserve(keyId: string, input: HoldInput): Promise<KeyedReserveResult> {
-    return (await this.reserveThrough(keyId, input, (keys, args) => this.reservePair(keys, args))).hold;
+    return this.reserveThrough(keyId, input, (keys, args) => this.reservePair(keys, args));
   }
 
   /**
@@ -158,7 +158,7 @@ export class KeyBudgets {
     if (this.global.onCluster)
       throw new Error('reserveWithSlot needs a single Redis: on a cluster, reserve then acquire');
     let reply: [number, number, string] = [-1, 0, ''];
-    const { hold } = await this.reserveThrough(keyId, input, async (keys, args) => {
+    const hold = await this.reserveThrough(keyId, input, async (keys, args) => {
       const r = await this.reserveSlot([...keys, ...slot.keys], [...args, ...slot.args]);
       reply = [r[6], r[7], r[8]];
       return [r[0], r[1], r[2], r[3], r[4], r[5] === 0 ? undefined : (r[5] as Which)];
@@ -171,7 +171,7 @@ export class KeyBudgets {
     keyId: string,
     input: HoldInput,
     call: (keys: string[], args: Array<string | number>) => Promise<PairReserveReply>,
-  ): Promise<{ hold: KeyedReserveResult }> {
+  ): Promise<KeyedReserveResult> {
     const amount = micros(input.amountMicros, 'amountMicros');
     const ttlMs = micros(input.ttlMs, 'ttlMs');
     if (ttlMs <= 0) throw new RangeError('ttlMs must be positive');
@@ -188,10 +188,10 @@ export class KeyBudgets {
         parts.flatMap((p) => p.keys),
         [checkedId(input.reservationId), amount, ttlMs, KEEP_MS, ...parts.flatMap((p) => p.args)],
       );
-      if (status === 1) return { hold: { ok: true, day, alertCrossed: alert === 1 } };
+      if (status === 1) return { ok: true, day, alertCrossed: alert === 1 };
       const scope = which === 1 ? 'key' : 'global';
       if (status === 0) {
-        return { hold: { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) } };
+        return { ok: false, day, scope, spentMicros, reservedMicros, limitMicros: Math.max(0, shown) };
       }
       if (tries >= PAIR_TRIES) throw new Error(`${scope} budget for ${day}: counter or limit still missing`);
       const i = which === 1 ? 0 : 1;
