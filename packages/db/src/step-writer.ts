@@ -45,8 +45,8 @@ export interface StepWriter {
    */
   fail(taskId: string, error: TaskError, parent?: { id: string; error: TaskError }): Promise<boolean>;
   /**
-   * Moves a task from step `from` to `to` (a re-route); a no-op when another delivery already moved it. `note` is
-   * added to its routing reason (a model skipped without a call).
+   * Moves a task from step `from` to `to` (a re-route) — unless the claim of step `to` already did — and adds `note`
+   * to its routing reason once (a model skipped without a call); a no-op when another delivery moved it elsewhere.
    */
   advance(taskId: string, from: number, to: number, note?: string): Promise<void>;
   /** Writes what is pending and waits for it. */

@@ -1,5 +1,5 @@
 import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
-import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
 import { appendTextRests, cutLongTexts, type WithTextPieces } from './long-text.ts';
 import {
@@ -99,16 +99,27 @@ export async function failTask(db: Db, id: string, error: TaskError): Promise<bo
   return rows.length > 0;
 }
 
-/** Moves a task from one plan step to the next; a no-op when another delivery already moved it. */
+/**
+ * Moves a task from plan step `from` to `to` (a re-route) and adds `note` to its routing reason. The job of step `to`
+ * is added first, so its claim may already have moved the task to `to`: the note is still added (once — a re-run of
+ * the re-route finds it there). A no-op when the task is elsewhere (another delivery moved it on); a terminal task
+ * keeps its step.
+ */
 export async function advanceStep(db: Db, id: string, from: number, to: number, note?: string): Promise<void> {
+  const text = note ? `; ${note}` : null;
   await db
     .update(tasks)
     .set({
-      currentStep: to,
+      currentStep: sql`case when ${tasks.currentStep} = ${from} and ${notTerminal} then ${to}::int else ${tasks.currentStep} end`,
       updatedAt: sql`now()`,
-      ...(note ? { routingReason: sql`${tasks.routingReason} || ${`; ${note}`}` } : {}),
+      ...(text
+        ? {
+            routingReason: sql`case when strpos(${tasks.routingReason}, ${text}) > 0 then ${tasks.routingReason}
+              else ${tasks.routingReason} || ${text} end`,
+          }
+        : {}),
     })
-    .where(and(eq(tasks.id, id), notTerminal, eq(tasks.currentStep, from)));
+    .where(and(eq(tasks.id, id), inArray(tasks.currentStep, [from, to])));
 }
 
 /** A UTC day's settled spend over all keys (or one), from the rollup: what rebuilds Redis's budget counters. */

@@ -165,4 +165,37 @@ describe.each([
     expect(await w.completeCached(other.id, hit(0))).toBe(false);
     await w.close();
   });
+
+  it('a re-route keeps its note when the next step was claimed first, adds it once, and leaves a task moved elsewhere', async () => {
+    const w = createStepWriter(database.db);
+    const reader = createTaskReader(database.db);
+    const threeSteps = async () =>
+      (
+        await insertTask(database.db, {
+          apiKeyId: 'k',
+          prompt: 'p',
+          params: { maxTokens: 10 },
+          plan: ['m', 'n', 'o'],
+          routingReason: 'r',
+        })
+      ).task;
+    const row = async (id: string) =>
+      (
+        await database.db.execute<{ step: number; reason: string }>(
+          sql`select current_step as step, routing_reason as reason from tasks where id = ${id}::uuid`,
+        )
+      ).rows[0];
+    const [plain, raced, moved] = [await threeSteps(), await threeSteps(), await threeSteps()];
+    await w.advance(plain.id, 0, 1, 'm skipped');
+    await w.advance(plain.id, 0, 1, 'm skipped'); // the re-route ran again (a re-delivery)
+    expect(await row(plain.id)).toEqual({ step: 1, reason: 'r; m skipped' });
+    // The next step's job is added before the row moves: its claim got there first.
+    expect(await reader.claim(raced.id, 1, 'n', false)).not.toBeNull();
+    await w.advance(raced.id, 0, 1, 'm skipped');
+    expect(await row(raced.id)).toEqual({ step: 1, reason: 'r; m skipped' });
+    await database.db.execute(sql`update tasks set current_step = 2 where id = ${moved.id}::uuid`);
+    await w.advance(moved.id, 0, 1, 'm skipped');
+    expect(await row(moved.id)).toEqual({ step: 2, reason: 'r' });
+    await w.close();
+  });
 });
