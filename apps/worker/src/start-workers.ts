@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Logger, type OrchexConfig, type OrchexEnv, withLogContext } from '@orchex/core';
+import { type Logger, type OrchexConfig, type OrchexEnv, withFields } from '@orchex/core';
 import { createStepWriter, createTaskReader, type Db } from '@orchex/db';
 import { createLanguageModels, type Env, loadPlugins } from '@orchex/providers';
 import type { RedisClient, RedisClusterSetting } from '@orchex/queue';
@@ -158,10 +158,12 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     }),
     metrics,
   };
-  // Every log line of a step (the step's own, the packages' it calls) carries its task and job ids.
-  const inJobContext = <T>(job: Job | undefined, fn: () => T): T => {
+  // Every log line of a step (the step's own, the packages' it calls through deps) carries its task and job ids: a
+  // logger per job, not an AsyncLocalStorage context, whose hooks every promise of the process would pay.
+  const forJob = (job: Job | undefined): StepDeps => {
     const taskId = (job?.data as { taskId?: unknown } | undefined)?.taskId;
-    return withLogContext({ taskId: typeof taskId === 'string' ? taskId : undefined, jobId: job?.id }, fn);
+    const ids = { taskId: typeof taskId === 'string' ? taskId : undefined, jobId: job?.id };
+    return { ...deps, logger: withFields(deps.logger, ids) };
   };
 
   const workers: Worker[] = [];
@@ -171,26 +173,22 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
     await queues.get(model).setGlobalConcurrency(maxConcurrency);
     const connection = createRedis(opts.redisUrl, `orchex-worker-${model}`, { cluster: opts.redisCluster });
     connections.push(connection);
-    const worker = new Worker(
-      queueName(model),
-      (job, token) => inJobContext(job, () => executeStep(deps, model, job, token)),
-      {
-        connection,
-        prefix,
-        concurrency: opts.concurrency ?? 8,
-        // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
-        // fetch script checks solely when a limiter is configured. This one never fills by counting, and its counter
-        // key lives 1 ms: with 60 s, every queue that fetched a job in the last minute looked "rate limited" to Bull
-        // Board (it reads the counter key's TTL), while the model was not limited at all.
-        limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1 },
-        lockDuration,
-        stalledInterval: opts.stalledIntervalMs ?? lockDuration,
-        // A stall is a lost lock: a killed worker, or a Redis outage longer than the lock. Neither is the task's fault,
-        // so stalls are allowed generously; past them the job fails and the orphan sweep gives the task a fresh one.
-        maxStalledCount: 10,
-      },
-    );
-    worker.on('failed', (job, err) => inJobContext(job, () => void reconcileFailedJob(deps, job, err)));
+    const worker = new Worker(queueName(model), (job, token) => executeStep(forJob(job), model, job, token), {
+      connection,
+      prefix,
+      concurrency: opts.concurrency ?? 8,
+      // Our own sliding-window limiter counts requests; BullMQ only has to honour queue.rateLimit() pauses, which its
+      // fetch script checks solely when a limiter is configured. This one never fills by counting, and its counter
+      // key lives 1 ms: with 60 s, every queue that fetched a job in the last minute looked "rate limited" to Bull
+      // Board (it reads the counter key's TTL), while the model was not limited at all.
+      limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1 },
+      lockDuration,
+      stalledInterval: opts.stalledIntervalMs ?? lockDuration,
+      // A stall is a lost lock: a killed worker, or a Redis outage longer than the lock. Neither is the task's fault,
+      // so stalls are allowed generously; past them the job fails and the orphan sweep gives the task a fresh one.
+      maxStalledCount: 10,
+    });
+    worker.on('failed', (job, err) => void reconcileFailedJob(forJob(job), job, err));
     worker.on('error', (err) => logConnectionError(`worker ${model}`, err));
     workers.push(worker);
   }

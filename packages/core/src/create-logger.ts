@@ -39,7 +39,7 @@ export function censorSecrets(line: Record<string, unknown>): Record<string, unk
 /**
  * JSON lines on stdout (or `destination`). Secrets are censored by name as a second line of defence; the first is
  * that nothing secret (keys, prompts) is ever passed to a log call. Every line carries the ids of the request or task
- * it was written for (requestId, taskId, traceId: see withLogContext).
+ * it was written for: the API's through withLogContext, a worker step's through its logger (withFields).
  */
 export function createLogger(name: string, level = 'info', destination?: DestinationStream): Logger {
   const options = { name, level, mixin: () => logContext(), formatters: { log: censorSecrets } };

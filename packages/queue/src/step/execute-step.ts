@@ -9,6 +9,7 @@ import {
   toProviderError,
   unavailableDependency,
   usdToMicros,
+  withFields,
 } from '@orchex/core';
 import type { NewAttempt, TaskWithAttempts } from '@orchex/db';
 import type { GenerateOptions, GenerateResult, LanguageModel } from '@orchex/providers';
@@ -17,6 +18,7 @@ import { sendBudgetAlert } from '../budget/index.ts';
 import { toModelLimits } from '../limits/index.ts';
 import type { TaskStreams } from '../task-stream.ts';
 import { inCallSpan, inStepSpan } from '../telemetry/step-spans.ts';
+import { traceIdOf } from '../telemetry/task-trace.ts';
 import { type CacheFill, cacheRung } from './cache-step.ts';
 import { decideAfterFailure, type FailureDecision } from './decide-after-failure.ts';
 import { failTask, succeedTask } from './finish-task.ts';
@@ -60,14 +62,17 @@ export async function executeStep(
   }
 }
 
-async function climb(deps: StepDeps, queueModel: string, job: Job, token: string | undefined): Promise<StepOutcome> {
-  const back = (model: string, h: Handback) => handBack(deps.queues, job, token, model, h);
+async function climb(jobDeps: StepDeps, queueModel: string, job: Job, token: string | undefined): Promise<StepOutcome> {
+  const back = (model: string, h: Handback) => handBack(jobDeps.queues, job, token, model, h);
   // 0. Claim the task at this step — read it and mark it running — or skip it (it ended or moved on); write what an
   // earlier run could not.
-  const loaded = await loadStep(deps, queueModel, job);
+  const loaded = await loadStep(jobDeps, queueModel, job);
   if ('skipped' in loaded) return loaded.skipped;
   if ('handBack' in loaded) return back(queueModel, loaded.handBack);
   let { run } = loaded;
+  // From here the step's log lines also carry the ids of the request that submitted the task and of its trace.
+  const { requestId, traceparent } = run.task.params;
+  const deps = { ...jobDeps, logger: withFields(jobDeps.logger, { requestId, traceId: traceIdOf(traceparent) }) };
   if (run.mayHavePending) {
     const resumed = await writePending(deps, run);
     if (resumed === 'succeeded') return { outcome: 'succeeded', model: run.modelName };

@@ -1,9 +1,9 @@
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { addLogContext, type ProviderError } from '@orchex/core';
+import type { ProviderError } from '@orchex/core';
 import type { GenerateResult } from '@orchex/providers';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { StepRun } from '../step/load-step.ts';
-import { contextOf, traceIdOf, tracer } from './task-trace.ts';
+import { contextOf, tracer } from './task-trace.ts';
 
 /** GenAI semantic conventions' names of the providers orchex ships (others keep their configured name). */
 const GEN_AI_SYSTEM: Record<string, string> = {
@@ -36,8 +36,6 @@ export async function inStepSpan<T>(run: StepRun, job: Job, fn: () => Promise<T>
     },
     contextOf(traceparent),
   );
-  // The step's log lines carry the ids of the request that submitted the task and of its trace.
-  addLogContext({ requestId: run.task.params.requestId, traceId: traceIdOf(traceparent) });
   try {
     const result = await context.with(trace.setSpan(context.active(), span), fn);
     span.setAttribute('orchex.outcome', 'succeeded');
