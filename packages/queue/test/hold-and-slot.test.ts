@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, type DatabaseHandle, runMigrations } from '@orchex/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from '../../../test/support/fresh-database.ts';
+import { describe, expect, it } from 'vitest';
 import { useRedisClients } from '../../../test/support/redis-clients.ts';
 import { testConfig } from '../../../test/support/test-config.ts';
+import { openPostgres, useMigratedDatabase } from '../../db/test/open-test-databases.ts';
 import { budgetKeys, keyBudgetsFromConfig } from '../src/budget/index.ts';
 import { ModelLimiter } from '../src/limits/index.ts';
 
@@ -12,17 +11,7 @@ import { ModelLimiter } from '../src/limits/index.ts';
 // hold — must hold inside the script.
 const PREFIX = `test:hold-and-slot:${randomUUID()}`;
 const clients = useRedisClients(1, PREFIX);
-let fresh: FreshDatabase;
-let database: DatabaseHandle;
-beforeAll(async () => {
-  fresh = await freshDatabase(inject('databaseUrl'), 'hold_and_slot');
-  database = await createDatabase({ url: fresh.url, poolSize: 2 });
-  await runMigrations(database);
-});
-afterAll(async () => {
-  await database?.close();
-  await fresh?.drop();
-});
+const database = useMigratedDatabase(() => openPostgres('hold_and_slot'));
 
 const hold = (id: string, amountMicros: number) => ({ reservationId: id, amountMicros, ttlMs: 60_000 });
 const LIMITS = { rpm: 2, maxConcurrency: 5, tpm: 10_000 };

@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { costRollups, createDatabase, type DatabaseHandle, runMigrations, spentOnDay } from '@orchex/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from '../../../test/support/fresh-database.ts';
+import { costRollups, spentOnDay } from '@orchex/db';
+import { describe, expect, it } from 'vitest';
 import { useRedisClients } from '../../../test/support/redis-clients.ts';
 import { testConfig } from '../../../test/support/test-config.ts';
+import { openPostgres, useMigratedDatabase } from '../../db/test/open-test-databases.ts';
 import { budgetKeys, budgetLimitKey, type KeyBudgets, keyBudgetsFromConfig } from '../src/budget/index.ts';
 
 // A key's ledger and the global one are held, settled and given back in one script each (KeyBudgets): these are the
 // paths a single script must get right that two side-by-side scripts got right by construction.
 const PREFIX = `test:key-budgets-pair:${randomUUID()}`;
 const clients = useRedisClients(1, PREFIX);
-let fresh: FreshDatabase;
-let database: DatabaseHandle;
-beforeAll(async () => {
-  fresh = await freshDatabase(inject('databaseUrl'), 'key_budgets_pair');
-  database = await createDatabase({ url: fresh.url, poolSize: 2 });
-  await runMigrations(database);
-});
-afterAll(async () => {
-  await database?.close();
-  await fresh?.drop();
-});
+const database = useMigratedDatabase(() => openPostgres('key_budgets_pair'));
 
 const hold = (id: string, amountMicros: number) => ({ reservationId: id, amountMicros, ttlMs: 60_000 });
 /** Spent and reserved of one ledger (the key's when keyId is given) on `day`, straight from Redis. */

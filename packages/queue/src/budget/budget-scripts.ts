@@ -216,13 +216,20 @@ export const SETTLE_PAIR_LUA = `${COMMON}${SETTLE_FN}${PAIR_KEYS}${SETTLE_PAIR_F
 return settlePair(pairKeys(#KEYS))
 `;
 
+// releasePair(A, B, id): gives back both ledgers' holds of id; how many were live.
+const RELEASE_PAIR_FN = `
+local function releasePair(A, B, id)
+  K = A
+  local n = release(id)
+  K = B
+  return n + release(id)
+end
+`;
+
 /** ARGV: id. Gives back both ledgers' holds. Returns how many were live. */
-export const RELEASE_PAIR_LUA = `local K = KEYS${RELEASE_FN}${PAIR_KEYS}
+export const RELEASE_PAIR_LUA = `local K = KEYS${RELEASE_FN}${PAIR_KEYS}${RELEASE_PAIR_FN}
 local A, B = pairKeys(#KEYS)
-K = A
-local n = release(ARGV[1])
-K = B
-return n + release(ARGV[1])
+return releasePair(A, B, ARGV[1])
 `;
 
 // With a slot (one Redis only: the slot's keys carry the model's hash tag, the budget's the day's). KEYS: the pair's
@@ -238,17 +245,12 @@ L = {KEYS[#KEYS - 3], KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]}
  * back, so a refusal of either leaves nothing held. Returns {status, spent, reserved, alertCrossed, limit, which
  * (0 = none), slot granted (1/0, or -1 not asked), slot value (acquiredAtMs or retryInMs), slot reason}.
  */
-export const RESERVE_WITH_SLOT_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}${RESERVE_PAIR_FN}${WITH_SLOT}
+export const RESERVE_WITH_SLOT_LUA = `${COMMON}${RESERVE_FN}${RELEASE_FN}${PAIR_KEYS}${RESERVE_PAIR_FN}${RELEASE_PAIR_FN}${WITH_SLOT}
 local b = reservePair(A, B)
 local s = {-1, 0, ''}
 if b[1] == 1 then
   s = acquire(ARGV, 14)
-  if s[1] ~= 1 then
-    K = A
-    release(ARGV[1])
-    K = B
-    release(ARGV[1])
-  end
+  if s[1] ~= 1 then releasePair(A, B, ARGV[1]) end
 end
 return {b[1], b[2], b[3], b[4], b[5], b[6] or 0, s[1], s[2], s[3] or ''}
 `;

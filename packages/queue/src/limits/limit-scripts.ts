@@ -1,7 +1,7 @@
 import { LUA_CHUNKS, LUA_INT, LUA_NOW_MS } from './lua-command.ts';
 
 // All scripts: L = window, tokens, leases, holders (see limit-keys.ts): KEYS, or the limiter's slice of them in a
-// script that also holds the budget (step-scripts.ts).
+// script that also holds the budget (budget-scripts.ts, RESERVE_WITH_SLOT_LUA).
 
 const PRUNE = `
 -- Window entries count while their time is > now - span; older ones leave, and their tokens leave the tpm sum.

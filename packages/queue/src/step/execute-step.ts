@@ -188,13 +188,7 @@ async function callStep(
     latencyMs: elapsed(t0),
     maxTokens: run.maxTokens,
   };
-  const held: Held = {
-    reservationId,
-    day: hold.day,
-    alertCrossed: hold.alertCrossed,
-    model: modelName,
-    leaseId: lease.leaseId,
-  };
+  const held: Held = { reservationId, day: hold.day, alertCrossed: hold.alertCrossed, leaseId: lease.leaseId };
 
   if (call.ok) deps.signals.succeeded(modelName, attempt.latencyMs, call.result.usage.outputTokens.total);
   else deps.signals.failed(modelName, call.error.kind);
@@ -223,7 +217,6 @@ interface Held {
   reservationId: string;
   day: string;
   alertCrossed: boolean;
-  model: string;
   leaseId: string;
 }
 
@@ -258,7 +251,7 @@ async function recordSuccess(
       });
   }
   const tokens = usage.inputTokens.total + usage.outputTokens.total;
-  const settled = await settleHoldAndSlot(deps, run.task.apiKeyId, held, cost, tokens);
+  const settled = await settleHoldAndSlot(deps, run.task.apiKeyId, run.modelName, held, cost, tokens);
   if (settled.alertCrossed || held.alertCrossed) void alert(deps, held.day, settled.spentMicros);
   const row: NewAttempt = {
     ...attempt,
@@ -289,7 +282,7 @@ async function recordFailure(
   const cost = estimated ? run.worstCaseMicros : 0;
   const tokens = run.inputTokens + (estimated ? run.maxTokens : 0);
   if (estimated) deps.metrics.spent(run.modelName, run.modelConfig.provider, undefined, cost);
-  if (estimated) await settleHoldAndSlot(deps, run.task.apiKeyId, held, cost, tokens);
+  if (estimated) await settleHoldAndSlot(deps, run.task.apiKeyId, run.modelName, held, cost, tokens);
   else {
     await Promise.all([
       deps.limiter.release(run.modelName, held.leaseId, { actualTokens: tokens }),

@@ -38,12 +38,12 @@ export async function takeHoldAndSlot(
   }
   const held = await deps.budget.reserve(apiKeyId, hold);
   if (!held.ok) return { held: false, hold: held };
-  const release = () => deps.budget.release(apiKeyId, hold.reservationId, held.day).catch(() => {});
+  const release = () => deps.budget.release(apiKeyId, hold.reservationId, held.day);
   let lease: AcquireResult;
   try {
     lease = await deps.limiter.acquire(slot.model, slot.limits, options);
   } catch (err) {
-    await release(); // not at its expiry: the step is delayed, the money is free now
+    await release().catch(() => {}); // not at its expiry: the step is delayed, the money is free now
     throw err;
   }
   if (!lease.ok) await release();
@@ -57,16 +57,17 @@ export async function takeHoldAndSlot(
 export async function settleHoldAndSlot(
   deps: StepDeps,
   apiKeyId: string,
-  held: { reservationId: string; day: string; model: string; leaseId: string },
+  model: string,
+  held: { reservationId: string; day: string; leaseId: string },
   costMicros: number,
   actualTokens: number,
 ): Promise<KeyedSettleResult> {
   if (!deps.budget.global.onCluster) {
-    const slot = deps.limiter.releasePart(held.model, held.leaseId, { actualTokens });
+    const slot = deps.limiter.releasePart(model, held.leaseId, { actualTokens });
     return deps.budget.settleWithSlot(apiKeyId, held.reservationId, costMicros, held.day, slot);
   }
   const [, settled] = await Promise.all([
-    deps.limiter.release(held.model, held.leaseId, { actualTokens }),
+    deps.limiter.release(model, held.leaseId, { actualTokens }),
     deps.budget.settle(apiKeyId, held.reservationId, costMicros, held.day),
   ]);
   return settled;
