@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,10 @@ export interface PrivateRedisCluster {
   cli(port: number, ...args: string[]): Promise<string>;
   /** The port of the master serving the slot of `key` (a hash tag such as `{gpt-test}` picks the slot). */
   masterOf(key: string): Promise<number>;
-  /** Resolves once every live node reports cluster_state:ok and agrees on one master per slot range. */
+  /**
+   * Resolves once every live node reports cluster_state:ok and agrees on one master per slot range, and every replica
+   * has its master's data (so a master may be killed from then on).
+   */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the data directories. Safe to call twice. */
   stop(): Promise<void>;
@@ -142,6 +145,27 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Priv
 
   const live = () => ports.filter((p) => children.get(p)?.exitCode === null && !children.get(p)?.signalCode);
 
+  /** What each live node thinks of the cluster and the end of its log: the data directories go with stop(). */
+  const diagnose = async () => {
+    const parts: string[] = [];
+    for (const p of ports) {
+      const alive = live().includes(p);
+      const info = alive ? await cli(p, 'CLUSTER', 'INFO').catch((e: Error) => e.message) : '';
+      const nodes = alive ? await cli(p, 'CLUSTER', 'NODES').catch((e: Error) => e.message) : '';
+      let log = '';
+      try {
+        log = readFileSync(join(root, String(p), 'redis.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-25)
+          .join('\n');
+      } catch {}
+      const state = info.match(/cluster_state:\w+/)?.[0] ?? '';
+      parts.push(`--- ${p} ${alive ? state : 'killed'}\n${nodes.trim()}\n${log}`);
+    }
+    return parts.join('\n');
+  };
+
   const cluster: PrivateRedisCluster = {
     url: `redis://127.0.0.1:${ports[0]}`,
     nodes: ports.map((p) => `127.0.0.1:${p}`),
@@ -174,9 +198,13 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Priv
           const slots = maps[0]?.reduce((n, [from, to]) => n + (to - from + 1), 0);
           // …and no slot may still be owned by a killed node (right after a kill the others have not noticed yet).
           const ownersAlive = (maps[0] ?? []).every(([, , master]) => live().includes(master));
-          if (slots === 16384 && ownersAlive && texts.every((t) => t === texts[0])) return;
+          // …and every replica must hold its master's data. A replica that never finished its first sync refuses to
+          // stand for election (Redis counts its data as "down since ever"), so a master killed before then would
+          // leave its slots unserved for good; Redis' diskless sync waits 5 s before it starts.
+          const synced = await Promise.all(live().map((p) => replicaSynced(cli, p)));
+          if (slots === 16384 && ownersAlive && texts.every((t) => t === texts[0]) && synced.every(Boolean)) return;
         }
-        if (Date.now() > deadline) throw new Error('redis cluster did not become healthy');
+        if (Date.now() > deadline) throw new Error(`redis cluster did not become healthy\n${await diagnose()}`);
         await sleep(100);
       }
     },
@@ -205,6 +233,13 @@ async function clusterSlots(
     }
   }
   return out;
+}
+
+/** True for a master, or for a replica whose link to its master is up with no sync under way. */
+async function replicaSynced(cli: (port: number, ...args: string[]) => Promise<string>, port: number) {
+  const info = await cli(port, 'INFO', 'replication').catch(() => '');
+  if (info.includes('role:master')) return true;
+  return info.includes('master_link_status:up') && info.includes('master_sync_in_progress:0');
 }
 
 async function killChild(c: ChildProcess): Promise<void> {
