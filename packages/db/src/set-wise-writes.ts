@@ -1,6 +1,7 @@
 import { TERMINAL_STATUSES, type Usage } from '@orchex/core';
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
+import { preparedFor, UNNAMED } from './prepared.ts';
 import { attempts, costRollups, type NewAttempt, type TaskRow, tasks } from './schema.ts';
 
 /** What a successful attempt writes onto its task. */
@@ -26,7 +27,9 @@ export const attemptKey = (r: { taskId: string; step: number; attempt: number })
  * and on a table without statistics yet (a new deployment, every bench) it scanned the whole table for a lone task:
  * 3 ms at 8,000 rows against 0.2 ms. Not a string built into SQL: one bound parameter, every element cast to uuid.
  */
-const idList = (ids: Iterable<string>) => sql`${`{${[...new Set(ids)].join(',')}}`}::uuid[]`;
+const idList = (ids: Iterable<string>) => sql`${uuidArray(ids)}::uuid[]`;
+/** The `uuid[]` literal of idList, for a prepared statement's placeholder. */
+const uuidArray = (ids: Iterable<string>) => `{${[...new Set(ids)].join(',')}}`;
 
 /** `('succeeded', 'failed', 'cancelled')`, for raw statements (task-store's Drizzle queries use notInArray). */
 const notTerminal = sql.raw(`(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`);
@@ -47,7 +50,11 @@ export async function claimTasks(
   items: ReadonlyArray<{ taskId: string; step: number; model: string }>,
 ): Promise<TaskRow[]> {
   const rows = JSON.stringify(items.map((i) => ({ id: i.taskId, step: i.step, model: i.model })));
-  return db
+  return claimStatement(db).execute({ rows, ids: uuidArray(items.map((i) => i.taskId)) });
+}
+
+const claimStatement = preparedFor((db) =>
+  db
     .update(tasks)
     .set({
       status: 'running',
@@ -56,15 +63,16 @@ export async function claimTasks(
       updatedAt: sql`now()`,
     })
     .from(
-      sql`jsonb_to_recordset(${rows}::jsonb) as v(id uuid, step int, model text),
+      sql`jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as v(id uuid, step int, model text),
         (select set_config('synchronous_commit', 'off', true)) as relaxed`,
     )
     .where(
-      sql`${tasks.id} = any(${idList(items.map((i) => i.taskId))}) and ${tasks.id} = v.id
+      sql`${tasks.id} = any(${sql.placeholder('ids')}::uuid[]) and ${tasks.id} = v.id
         and ${tasks.status} not in ${notTerminal} and ${tasks.currentStep} <= v.step and ${tasks.plan} ->> v.step = v.model`,
     )
-    .returning();
-}
+    .returning(getTableColumns(tasks))
+    .prepare(UNNAMED),
+);
 
 /**
  * Records attempts and, for those that carry a result, completes their task — in ONE statement, so a lone job's

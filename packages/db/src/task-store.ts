@@ -11,6 +11,7 @@ import {
   type TaskRow,
   tasks,
 } from './schema.ts';
+import { preparedFor, UNNAMED } from './prepared.ts';
 import { completeTasks, recordAttempts, type StepResult } from './set-wise-writes.ts';
 import { type TaskSummaryRow, taskSummaryColumns } from './task-summary.ts';
 
@@ -60,17 +61,31 @@ export async function deleteTask(db: Db, id: string): Promise<void> {
   await db.delete(tasks).where(eq(tasks.id, id));
 }
 
-/** A task (without its input text) with its attempts, or null; with `apiKeyId`, only when that key owns it. */
-export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskSummaryWithAttempts | null> {
-  const where = apiKeyId ? and(eq(tasks.id, id), eq(tasks.apiKeyId, apiKeyId)) : eq(tasks.id, id);
-  // Side by side (one round trip of waiting); another key's task reads as not found, its attempts unused.
-  const [[task], rows] = await Promise.all([
-    db.select(taskSummaryColumns).from(tasks).where(where),
-    db
+const findTaskQueries = preparedFor((db) => {
+  const id = sql.placeholder('id');
+  return {
+    task: db.select(taskSummaryColumns).from(tasks).where(eq(tasks.id, id)).prepare(UNNAMED),
+    owned: db
+      .select(taskSummaryColumns)
+      .from(tasks)
+      .where(and(eq(tasks.id, id), eq(tasks.apiKeyId, sql.placeholder('owner'))))
+      .prepare(UNNAMED),
+    attempts: db
       .select()
       .from(attempts)
       .where(eq(attempts.taskId, id))
-      .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt)),
+      .orderBy(asc(attempts.startedAt), asc(attempts.step), asc(attempts.attempt))
+      .prepare(UNNAMED),
+  };
+});
+
+/** A task (without its input text) with its attempts, or null; with `apiKeyId`, only when that key owns it. */
+export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<TaskSummaryWithAttempts | null> {
+  const q = findTaskQueries(db);
+  // Side by side (one round trip of waiting); another key's task reads as not found, its attempts unused.
+  const [[task], rows] = await Promise.all([
+    apiKeyId ? q.owned.execute({ id, owner: apiKeyId }) : q.task.execute({ id }),
+    q.attempts.execute({ id }),
   ]);
   if (!task) return null;
   return { ...task, attempts: rows };
