@@ -128,7 +128,11 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   // Every job's scripts (hold, slot, settle, release, announce) share this client: on a single Redis it auto-pipelines,
   // so concurrent jobs' commands leave in one write per tick instead of one syscall each.
   const redis = createRedis(opts.redisUrl, 'orchex-worker', { cluster: opts.redisCluster, autoPipeline: true });
-  const queues = new ModelQueues(config, redis, prefix);
+  // BullMQ's queues (a step's next job, a re-route, the sweep's re-adds) get a client of their own: BullMQ defines its
+  // ~60 scripts on the client it is given, and ioredis copies every script defined on a client into each pipeline it
+  // makes — on the auto-pipelined one above, one pipeline per tick, 65–85 µs each with them.
+  const queueRedis = createRedis(opts.redisUrl, 'orchex-worker-queues', { cluster: opts.redisCluster });
+  const queues = new ModelQueues(config, queueRedis, prefix);
   const steps = createStepWriter(db);
   const lockDuration = opts.lockDurationMs ?? 30_000;
   const registry = opts.registry ?? defaultRegistry();
@@ -167,7 +171,7 @@ export async function startWorkers(opts: WorkerPoolOptions): Promise<WorkerPool>
   };
 
   const workers: Worker[] = [];
-  const connections: RedisClient[] = [];
+  const connections: RedisClient[] = [queueRedis];
   for (const model of served) {
     const maxConcurrency = config.models[model]?.max_concurrency ?? 1; // served names were checked above
     await queues.get(model).setGlobalConcurrency(maxConcurrency);

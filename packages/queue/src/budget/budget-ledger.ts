@@ -127,11 +127,11 @@ export class BudgetLedger {
     if (options.alertMicros !== undefined) micros(options.alertMicros, 'alertMicros');
     if (options.defaultLimitMicros != null) micros(options.defaultLimitMicros, 'defaultLimitMicros');
     const acks = options.replicaAcks;
-    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', 'varying', RESERVE_LUA, acks);
+    this.reserveLua = luaCommand(redis, 'orchexBudgetReserve', RESERVE_LUA, acks);
     this.onCluster = (redis as { isCluster?: boolean }).isCluster === true;
-    this.settleLua = luaCommand(redis, 'orchexBudgetSettle', 6, SETTLE_LUA, acks);
-    this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', 6, RELEASE_LUA, acks);
-    this.stateLua = luaCommand(redis, 'orchexBudgetState', 6, STATE_LUA);
+    this.settleLua = luaCommand(redis, 'orchexBudgetSettle', SETTLE_LUA, acks);
+    this.releaseLua = luaCommand(redis, 'orchexBudgetRelease', RELEASE_LUA, acks);
+    this.stateLua = luaCommand(redis, 'orchexBudgetState', STATE_LUA);
   }
 
   /** What each write waits for in replication (see BudgetLedgerOptions.replicaAcks). */

@@ -93,11 +93,11 @@ export class KeyBudgets {
   ) {
     // The key count differs (with the limit keys or without), so each call gives it.
     const acks = global.replicaAcks;
-    this.reservePair = luaCommand(redis, 'orchexBudgetReservePair', 'varying', RESERVE_PAIR_LUA, acks);
-    this.settlePair = luaCommand(redis, 'orchexBudgetSettlePair', 'varying', SETTLE_PAIR_LUA, acks);
-    this.releasePair = luaCommand(redis, 'orchexBudgetReleasePair', 'varying', RELEASE_PAIR_LUA, acks);
-    this.reserveSlot = luaCommand(redis, 'orchexBudgetReserveWithSlot', 'varying', RESERVE_WITH_SLOT_LUA, acks);
-    this.settleSlot = luaCommand(redis, 'orchexBudgetSettleWithSlot', 'varying', SETTLE_WITH_SLOT_LUA, acks);
+    this.reservePair = luaCommand(redis, 'orchexBudgetReservePair', RESERVE_PAIR_LUA, acks);
+    this.settlePair = luaCommand(redis, 'orchexBudgetSettlePair', SETTLE_PAIR_LUA, acks);
+    this.releasePair = luaCommand(redis, 'orchexBudgetReleasePair', RELEASE_PAIR_LUA, acks);
+    this.reserveSlot = luaCommand(redis, 'orchexBudgetReserveWithSlot', RESERVE_WITH_SLOT_LUA, acks);
+    this.settleSlot = luaCommand(redis, 'orchexBudgetSettleWithSlot', SETTLE_WITH_SLOT_LUA, acks);
   }
 
   /** The ledger of one API key (its own prefix, its own spend and limit). */

@@ -85,8 +85,8 @@ export class ResultCache {
     private readonly limits: ResultCacheLimits,
   ) {
     this.base = `${prefix}:{cache}`;
-    this.store = luaCommand(redis, 'orchexCacheStore', 5, STORE);
-    this.unlock = luaCommand(redis, 'orchexCacheUnlock', 1, UNLOCK);
+    this.store = luaCommand(redis, 'orchexCacheStore', STORE);
+    this.unlock = luaCommand(redis, 'orchexCacheUnlock', UNLOCK);
   }
 
   private entryKey = (hash: string) => `${this.base}:e:${hash}`;

@@ -93,11 +93,11 @@ export class ModelLimiter {
     this.windowMs = positiveInt(options.windowMs ?? 60_000, 'windowMs');
     this.marginMs = nonNegativeInt(options.marginMs ?? 1000, 'marginMs');
     this.concurrencyPollMs = positiveInt(options.concurrencyPollMs ?? 100, 'concurrencyPollMs');
-    this.acquireLua = luaCommand(redis, 'orchexLimitsAcquire', 4, ACQUIRE_LUA);
-    this.releaseLua = luaCommand(redis, 'orchexLimitsRelease', 4, RELEASE_LUA);
-    this.extendLua = luaCommand(redis, 'orchexLimitsExtend', 4, EXTEND_LUA);
-    this.stateLua = luaCommand(redis, 'orchexLimitsState', 4, STATE_LUA);
-    this.inFlightLua = luaCommand(redis, 'orchexLimitsInFlight', 4, IN_FLIGHT_LUA);
+    this.acquireLua = luaCommand(redis, 'orchexLimitsAcquire', ACQUIRE_LUA);
+    this.releaseLua = luaCommand(redis, 'orchexLimitsRelease', RELEASE_LUA);
+    this.extendLua = luaCommand(redis, 'orchexLimitsExtend', EXTEND_LUA);
+    this.stateLua = luaCommand(redis, 'orchexLimitsState', STATE_LUA);
+    this.inFlightLua = luaCommand(redis, 'orchexLimitsInFlight', IN_FLIGHT_LUA);
   }
 
   /** Keys of a model (all under the hash tag `{model}`). */

@@ -37,7 +37,7 @@ export class SignalReader {
     private readonly settings: RouterSettings,
     private readonly maxAgeMs = SIGNALS_MAX_AGE_MS,
   ) {
-    this.read = luaCommand(redis, 'orchexReadSignals', 3, READ_SIGNALS);
+    this.read = luaCommand(redis, 'orchexReadSignals', READ_SIGNALS);
   }
 
   /**

@@ -49,7 +49,7 @@ export class SignalRecorder {
     private readonly settings: RouterSettings,
     private readonly logger: Logger,
   ) {
-    this.record = luaCommand(redis, 'orchexRecordSignals', 3, RECORD_SIGNALS);
+    this.record = luaCommand(redis, 'orchexRecordSignals', RECORD_SIGNALS);
   }
 
   /** A call answered after `latencyMs`, with `outputTokens` of output. */
