@@ -4,7 +4,7 @@
  * (zero latency); every stage is timed from outside the product code — the pg and ioredis clients' query methods,
  * the budget, limiter and queue classes' methods, and fetch to the fake — so the numbers are what the path costs,
  * not what it reports about itself. Printed: each stage's median start (ms after the POST began) and median
- * duration, and beside them a direct SDK call to the same fake.
+ * duration, the process's CPU and wall time per task, and beside them a direct SDK call to the same fake.
  *
  *   Needs REDIS_URL and DATABASE_URL.   BENCH_SAMPLES=200 npm run bench:stages
  */
@@ -108,6 +108,10 @@ async function trace(i: number): Promise<Array<[number, number, string]>> {
 for (let i = 0; i < 30; i++) await trace(i); // warm-up: JIT, pools, scripts loaded
 const byStage = new Map<string, { starts: number[]; durations: number[] }>();
 const direct: number[] = [];
+// The process's CPU over the samples: everything of a task runs here, so CPU per task beside wall time per task says
+// whether a lone task waits (on round trips, WAL flushes) or computes.
+const cpu0 = process.cpuUsage();
+const wall0 = now();
 for (let i = 0; i < SAMPLES; i++) {
   // The first occurrence of each stage per task (a GET's second read is the one after the wake-up).
   const seen = new Set<string>();
@@ -124,6 +128,9 @@ for (let i = 0; i < SAMPLES; i++) {
   direct.push(now() - s);
 }
 
+const cpu = process.cpuUsage(cpu0);
+const cpuPerTask = (cpu.user + cpu.system) / 1000 / SAMPLES;
+const wallPerTask = (now() - wall0) / SAMPLES;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 console.log(`one task at a time, ${SAMPLES} samples, ${loadAverage()}`);
 console.log('stage                                         starts at   takes   (medians, ms)');
@@ -132,6 +139,9 @@ for (const [stage, { starts, durations }] of rows)
   console.log(
     `${stage.padEnd(45)} ${median(starts).toFixed(2).padStart(9)} ${median(durations).toFixed(2).padStart(7)}`,
   );
+console.log(
+  `per task (its direct call included): CPU of this process ${cpuPerTask.toFixed(1)} ms, wall ${wallPerTask.toFixed(1)} ms`,
+);
 console.log(
   `${'direct SDK call to the same fake'.padEnd(45)} ${''.padStart(9)} ${median(direct).toFixed(2).padStart(7)}`,
 );
