@@ -2,6 +2,7 @@ import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
 import { appendTextRests, cutLongTexts, type WithTextPieces } from './long-text.ts';
+import { preparedFor, UNNAMED } from './prepared.ts';
 import {
   type AttemptRow,
   attempts,
@@ -11,7 +12,6 @@ import {
   type TaskRow,
   tasks,
 } from './schema.ts';
-import { preparedFor, UNNAMED } from './prepared.ts';
 import { completeTasks, recordAttempts, type StepResult } from './set-wise-writes.ts';
 import { type TaskSummaryRow, taskSummaryColumns } from './task-summary.ts';
 
