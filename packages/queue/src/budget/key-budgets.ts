@@ -91,7 +91,7 @@ export class KeyBudgets {
     private readonly db: Db,
     private readonly prefix: string,
   ) {
-    // The key count differs (with the limit keys or without), so each call gives it.
+    // The key count differs (with the limit keys or without): each call sends as many as it has.
     const acks = global.replicaAcks;
     this.reservePair = luaCommand(redis, 'orchexBudgetReservePair', RESERVE_PAIR_LUA, acks);
     this.settlePair = luaCommand(redis, 'orchexBudgetSettlePair', SETTLE_PAIR_LUA, acks);

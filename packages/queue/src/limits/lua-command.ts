@@ -16,13 +16,13 @@ export interface ReplicaAcks {
 }
 
 /**
- * Calls a Lua script as EVALSHA — as EVAL the first time, and whenever the server answers NOSCRIPT (a Redis restarted or
- * failed over, or another node of a cluster; EVAL caches it there). Not ioredis' `defineCommand`: every pipeline ioredis makes copies
- * each script defined on its client into itself, and an auto-pipelined client (the worker's) makes one per tick —
- * with BullMQ's scripts beside ours that was 81 scripts, 65–85 µs, per pipeline. `name` only names the script in
- * errors. With `acks`, each call is followed by WAIT in the same pipeline — on a cluster the pipeline goes to the node
- * of the script's slot, so WAIT waits for that master's replicas: a failover then cannot lose a write the caller
- * acted on.
+ * Calls a Lua script as EVALSHA — as EVAL the first time, and whenever the server answers NOSCRIPT (a Redis restarted
+ * or failed over, or another node of a cluster; EVAL caches it there). Not ioredis' `defineCommand`: every pipeline
+ * ioredis makes copies each script defined on its client into itself, and an auto-pipelined client (the worker's)
+ * makes one per tick — with BullMQ's scripts beside ours that was 81 scripts, 65–85 µs, per pipeline. `name` only
+ * names the script in errors. With `acks`, each call is followed by WAIT in the same pipeline — on a cluster the
+ * pipeline goes to the node of the script's slot, so WAIT waits for that master's replicas: a failover then cannot
+ * lose a write the caller acted on.
  */
 export function luaCommand<T>(redis: RedisClient, name: string, lua: string, acks?: ReplicaAcks): LuaCommand<T> {
   const sha = createHash('sha1').update(lua).digest('hex');
