@@ -79,6 +79,8 @@ describe('Redis Cluster failover mid-run (3 masters + 3 replicas, 2 worker proce
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    // Awaited below; if the test fails before that, its requests to a closing API must not add an unhandled rejection.
+    submitting.catch(() => {});
 
     // Mid-run: the kill comes once a few calls have been made (the machine may be slow to start them).
     const calls = () => sys.fake.log.filter((l) => l.model === 'claude-test').length;
