@@ -3,7 +3,7 @@ import { logContext } from './log-context.ts';
 import type { Logger } from './logger.ts';
 
 /** Field names whose values never reach a log line, at the top of a line's object or one level down. */
-const SECRET_FIELDS = ['authorization', 'apiKey', 'api_key', 'prompt', 'context'] as const;
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['authorization', 'apiKey', 'api_key', 'prompt', 'context']);
 const CENSOR = '[redacted]';
 
 /**
@@ -19,7 +19,7 @@ export function censorSecrets(line: Record<string, unknown>): Record<string, unk
   };
   for (const key of Object.keys(line)) {
     const value = line[key];
-    if ((SECRET_FIELDS as readonly string[]).includes(key)) {
+    if (SECRET_FIELDS.has(key)) {
       censored()[key] = CENSOR;
       continue;
     }

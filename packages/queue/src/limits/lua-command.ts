@@ -29,17 +29,16 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
   // The first call sends the text (which loads it), so a new script costs no NOSCRIPT round trip.
   let sent = false;
   const plain: LuaCommand<T> = async (keys, args) => {
-    if (!sent) {
-      const out = (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
-      sent = true;
-      return out;
+    if (sent) {
+      try {
+        return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
+      } catch (err) {
+        if (!isNoScript(err)) throw err;
+      }
     }
-    try {
-      return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-      return (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
-    }
+    const out = (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
+    sent = true;
+    return out;
   };
   if (!acks || acks.replicas <= 0) return plain;
   // WAIT blocks the connection it is sent on — every other command of this process to that master queues behind it
