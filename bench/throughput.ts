@@ -4,16 +4,19 @@
  *   orchex:   HTTP submit (batches of 500) → Postgres row → BullMQ → worker → official SDK → fake → attempt, result and
  *             cost in Postgres (group commit) → task visible as succeeded
  *   baseline: a raw BullMQ worker calling the same SDK adapter, no persistence (bench/support/raw-worker.ts)
- * Processes: each worker — orchex's (`apps/worker/src/main.ts`, as deployed) and the raw one — runs in a process of
- * its own, so neither shares its event loop with the driver; the API, the fake and this driver share one. That is
- * how orchex is deployed (API and workers apart), and it keeps the raw side from being slowed by the API's work.
+ * Processes: each worker — orchex's and the raw one, both compiled (bench-bundles.ts: orchex's as deployed) — runs in a
+ * process of its own, so neither shares its event loop with the driver; the API, the fake and this driver share one.
+ * That is how orchex is deployed (API and workers apart), and it keeps the raw side from being slowed by the API's
+ * work. Each round also splits the machine's CPU per task between the worker, this process, Redis and Postgres.
  * Both sides run at each concurrency of BENCH_CONCURRENCY, a fresh process each, and the best of each is compared:
  * the ceiling is raw BullMQ at its best, not at orchex's setting.
  * Also one task at a time: submit + wait (GET ?wait) vs a direct SDK call, p50/p99.
  * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=32,50,100,200 npm run bench:throughput
  */
 import { createLanguageModel } from '@orchex/providers';
+import { createRedis } from '@orchex/queue';
 import { BENCH_MODEL } from './support/bench-config.ts';
+import { type CpuSplit, startCpuSplit } from './support/cpu-split.ts';
 import { loadAverage } from './support/load-average.ts';
 import { startBenchStack } from './support/start-bench-stack.ts';
 import { startRawWorker } from './support/start-raw-worker.ts';
@@ -30,17 +33,23 @@ const stack = await startBenchStack('throughput', 0);
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 
+const redis = createRedis(stack.redisUrl);
 const raw = new Map<number, number>();
 const orchex = new Map<number, number>();
+const split = { raw: new Map<number, CpuSplit>(), orchex: new Map<number, CpuSplit>() };
 for (const c of CONCURRENCIES) {
   const rawWorker = await startRawWorker(stack.redisUrl, c, stack.fakeEnv);
   await rawWorker.run(WARM_UP);
+  let endSplit = await startCpuSplit(rawWorker.pid, redis);
   raw.set(c, N / (await rawWorker.run(N)));
+  split.raw.set(c, await endSplit(N));
   await rawWorker.close();
 
   const procs = await startWorkerProcesses(1, c, stack.workerEnv);
   await stack.runTasks(WARM_UP, `warm-up ${c}`);
+  endSplit = await startCpuSplit(procs[0]?.pid as number, redis);
   orchex.set(c, N / (await stack.runTasks(N, `concurrency ${c}`)));
+  split.orchex.set(c, await endSplit(N));
   await stopWorkerProcesses(procs);
 }
 const best = (rates: Map<number, number>) => [...rates].reduce((a, b) => (b[1] > a[1] ? b : a));
@@ -63,6 +72,7 @@ for (let i = 0; i < LATENCY_SAMPLES; i++) {
   whole.push(performance.now() - s);
 }
 await stopWorkerProcesses(procs);
+redis.disconnect();
 
 console.log(`tasks per round: ${N} (after ${WARM_UP} to warm up), submit: POST /v1/batches × 500`);
 console.log('concurrency  raw BullMQ + SDK (tasks/s)  orchex (tasks/s)');
@@ -73,6 +83,18 @@ for (const c of CONCURRENCIES)
 console.log(`baseline: raw ceiling    : ${rawRate.toFixed(0)} tasks/s (concurrency ${rawC})`);
 console.log(`orchex whole path (best) : ${orchexRate.toFixed(0)} tasks/s (concurrency ${orchexC})`);
 console.log(`ratio orchex / baseline  : ${(orchexRate / rawRate).toFixed(2)}`);
+console.log(
+  "CPU per task at each side's best, ms: worker, bench process (fake, driver; orchex: + API), Redis, Postgres",
+);
+for (const [side, c] of [['raw BullMQ + SDK', rawC] as const, ['orchex', orchexC] as const]) {
+  const t = (side === 'orchex' ? split.orchex : split.raw).get(c);
+  if (!t) continue;
+  const ms = (n: number) => n.toFixed(2).padStart(5);
+  console.log(
+    `  ${side.padEnd(17)} worker ${ms(t.worker)}  bench ${ms(t.bench)}  redis ${ms(t.redis)}  postgres ${ms(t.postgres)}` +
+      `  — machine ${ms(t.all)} per task, ${(t.busy * 100).toFixed(0)}% busy`,
+  );
+}
 console.log(`direct SDK call          : p50 ${pct(direct, 50).toFixed(1)} ms, p99 ${pct(direct, 99).toFixed(1)} ms`);
 console.log(`orchex submit + wait     : p50 ${pct(whole, 50).toFixed(1)} ms, p99 ${pct(whole, 99).toFixed(1)} ms`);
 console.log(

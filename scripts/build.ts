@@ -1,51 +1,10 @@
-import { cpSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { buildBundles } from './build-bundles.ts';
 
 /**
- * `npm run build`: every process orchex runs in production, bundled into dist/ as plain ESM JavaScript, so they start
- * without a TypeScript loader. Our own code (the workspace packages, whose exports are .ts sources) is bundled; npm
- * dependencies stay imports, resolved from node_modules at run time. Optional argument: another output folder (from
- * which node_modules must be found, as from dist/).
+ * `npm run build`: every process orchex runs in production, bundled into dist/ (see buildBundles). Optional argument:
+ * another output folder (from which node_modules must be found, as from dist/).
  */
-// Not import.meta.dirname: Node 20 before 20.11 (engines allows any 20) lacks it.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = resolve(root, process.argv[2] ?? 'dist');
-
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
-const external = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies });
-
-rmSync(outdir, { recursive: true, force: true });
-await build({
-  absWorkingDir: root,
-  entryPoints: {
-    start: 'scripts/start.ts',
-    demo: 'scripts/demo.ts',
-    api: 'apps/api/src/main.ts',
-    // request-planner.ts starts its threads from this file, beside the bundle that imports it.
-    'plan-thread': 'apps/api/src/plan-thread.ts',
-    worker: 'apps/worker/src/main.ts',
-    migrate: 'packages/db/src/migrate-cli.ts',
-    cli: 'apps/cli/src/main.ts',
-    'fake-llm': 'packages/providers/src/fake/main.ts',
-  },
-  outdir,
-  bundle: true,
-  // Shared code in chunks, so that the CLI still loads its server doctor (and its drivers) only when asked to.
-  // Chunks sit beside the entries: code that finds files from import.meta.url sees dist/ wherever it lands.
-  splitting: true,
-  chunkNames: 'chunk-[hash]',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external,
-  logLevel: 'warning',
-});
-
-// Files the code reads at run time, copied where the compiled code looks for them (see each one's import.meta.url).
-cpSync(join(root, 'packages/db/drizzle'), join(outdir, 'drizzle'), { recursive: true });
-for (const page of ['dashboard', 'docs']) {
-  const notSource = (path: string) => !path.endsWith('.ts');
-  cpSync(join(root, 'apps/api/src', page), join(outdir, page), { recursive: true, filter: notSource });
-}
+await buildBundles(resolve(root, process.argv[2] ?? 'dist'));

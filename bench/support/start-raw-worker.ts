@@ -1,7 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { createRedis } from '@orchex/queue';
 import { Queue } from 'bullmq';
+import { benchBundles } from './bench-bundles.ts';
 
 /** A running raw-worker.ts process and the queue that feeds it. */
 export interface RawWorker {
@@ -14,7 +16,7 @@ export interface RawWorker {
 
 /**
  * The baseline in a process of its own, as an orchex worker runs in one: the same machine, Redis and fake server,
- * but neither shares the other's event loop or heap. `fakeEnv` is fakeProviderEnv(fake.url).
+ * but neither shares the other's event loop or heap. Compiled like the worker (benchBundles). `fakeEnv` is fakeProviderEnv(fake.url).
  */
 export async function startRawWorker(
   redisUrl: string,
@@ -23,10 +25,10 @@ export async function startRawWorker(
 ): Promise<RawWorker> {
   const prefix = `bench-raw-${randomBytes(3).toString('hex')}`;
   const child: ChildProcess = fork(
-    new URL('./raw-worker.ts', import.meta.url),
+    join(await benchBundles(), 'raw-worker.js'),
     ['--concurrency', String(concurrency)],
     {
-      execArgv: ['--import', 'tsx'],
+      execArgv: [],
       env: { ...process.env, ...fakeEnv, REDIS_URL: redisUrl, RAW_PREFIX: prefix },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },

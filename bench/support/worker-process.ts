@@ -1,29 +1,31 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchBundles } from './bench-bundles.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** BENCH_WORKER_NODE_ARGS: extra node flags for each worker, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile. */
 const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-/** Starts `apps/worker/src/main.ts` as deployed, one process per worker; resolves once each logged "worker started". */
+/**
+ * Starts the worker as deployed — its compiled bundle under plain node (benchBundles) — one process per worker;
+ * resolves once each logged "worker started".
+ */
 export async function startWorkerProcesses(
   n: number,
   concurrency: number,
   env: NodeJS.ProcessEnv,
 ): Promise<ChildProcess[]> {
+  const worker = join(await benchBundles(), 'worker.js');
   const procs = Array.from({ length: n }, () =>
-    spawn(
-      process.execPath,
-      [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts', '--concurrency', String(concurrency)],
-      {
-        cwd: ROOT,
-        // info: the start line is how we know it is serving.
-        env: { ...env, LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    ),
+    spawn(process.execPath, [...nodeArgs, worker, '--concurrency', String(concurrency)], {
+      cwd: ROOT,
+      // info: the start line is how we know it is serving.
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
   );
   await Promise.all(
     procs.map(
