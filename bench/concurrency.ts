@@ -1,5 +1,5 @@
 /**
- * Does one worker process keep its concurrency busy? `apps/worker/src/main.ts --concurrency 20` (as deployed, a
+ * Does one worker process keep its concurrency busy? The compiled worker, `--concurrency 20` (as deployed, a
  * process of its own) against a fake model that takes 200 ms per call: at best 20 / 0.2 s = 100 tasks/s. Prints the
  * sustained rate and its ratio to that bound (target ≥ 0.9); with BENCH_PROCESSES=1,2 also two such processes (bound
  * 200/s). Sustained: calls the fake saw start per second, between 1 s after the first start and 1 s before the last, so

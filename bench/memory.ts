@@ -1,7 +1,7 @@
 /**
- * Memory with many slow calls in flight: one orchex worker process (`apps/worker/src/main.ts --concurrency N`, as
+ * Memory with many slow calls in flight: one orchex worker process (the compiled worker, `--concurrency N`, as
  * deployed) holding N calls to a fake model that takes 5 s, beside the baseline — a raw BullMQ worker calling the same
- * SDK adapter (bench/support/raw-worker.ts) with N in flight, also a process of its own. Both are measured the same
+ * SDK adapter (bench/support/raw-worker.ts, compiled the same way) with N in flight, also a process of its own. Both are measured the same
  * way, from outside: /proc/PID/status, VmRSS when started and idle and after one call, VmHWM (peak resident) after
  * the N calls. Prints the peak ratio (target ≤ 1.2× raw), idle RSS, and what each in-flight call adds
  * ((peak − after one call) / N, so what loads once on first use is not counted per call).

@@ -4,7 +4,7 @@
  * ratio to ideal linear scaling (k × the 1-process rate, measured in the same run), the ratio to the latency bound,
  * and the CPU the processes used (cores busy out of the machine's), which shows where the machine runs out.
  *
- *   API, fake model and this driver: one process; workers: `apps/worker/src/main.ts` child processes, as deployed.
+ *   API, fake model and this driver: one process; workers: the compiled worker's child processes, as deployed.
  *   Needs REDIS_URL and DATABASE_URL.
  *   BENCH_PROCESSES=1,2,4 BENCH_CONCURRENCY=32 BENCH_SECONDS=6 BENCH_LATENCY_MS=200 npm run bench:scale
  */

@@ -26,7 +26,7 @@ export interface BenchStack {
   redisUrl: string;
   /** fakeProviderEnv(fake.url): for a process that calls the fake directly. */
   fakeEnv: Record<string, string>;
-  /** For `apps/worker/src/main.ts`: this Redis prefix, database, config and fake. */
+  /** For a worker process (worker-process.ts): this Redis prefix, database, config and fake. */
   workerEnv: NodeJS.ProcessEnv;
   /** The bench's client API key. */
   key: string;
