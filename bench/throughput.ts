@@ -86,8 +86,10 @@ console.log(`ratio orchex / baseline  : ${(orchexRate / rawRate).toFixed(2)}`);
 console.log(
   "CPU per task at each side's best, ms: worker, bench process (fake, driver; orchex: + API), Redis, Postgres",
 );
-for (const [side, c] of [['raw BullMQ + SDK', rawC] as const, ['orchex', orchexC] as const]) {
-  const t = (side === 'orchex' ? split.orchex : split.raw).get(c);
+for (const [side, t] of [
+  ['raw BullMQ + SDK', split.raw.get(rawC)],
+  ['orchex', split.orchex.get(orchexC)],
+] as const) {
   if (!t) continue;
   const ms = (n: number) => n.toFixed(2).padStart(5);
   console.log(

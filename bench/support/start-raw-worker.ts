@@ -16,7 +16,8 @@ export interface RawWorker {
 
 /**
  * The baseline in a process of its own, as an orchex worker runs in one: the same machine, Redis and fake server,
- * but neither shares the other's event loop or heap. Compiled like the worker (benchBundles). `fakeEnv` is fakeProviderEnv(fake.url).
+ * but neither shares the other's event loop or heap. Compiled like the worker (benchBundles). `fakeEnv` is
+ * fakeProviderEnv(fake.url).
  */
 export async function startRawWorker(
   redisUrl: string,
@@ -28,7 +29,7 @@ export async function startRawWorker(
     join(await benchBundles(), 'raw-worker.js'),
     ['--concurrency', String(concurrency)],
     {
-      execArgv: [],
+      execArgv: [], // plain node: not this process's tsx loader
       env: { ...process.env, ...fakeEnv, REDIS_URL: redisUrl, RAW_PREFIX: prefix },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
