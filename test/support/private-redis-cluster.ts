@@ -201,8 +201,10 @@ export async function startRedisCluster(opts: RedisClusterOptions): Promise<Priv
           // …and every replica must hold its master's data. A replica that never finished its first sync refuses to
           // stand for election (Redis counts its data as "down since ever"), so a master killed before then would
           // leave its slots unserved for good; Redis' diskless sync waits 5 s before it starts.
-          const synced = await Promise.all(live().map((p) => replicaSynced(cli, p)));
-          if (slots === 16384 && ownersAlive && texts.every((t) => t === texts[0]) && synced.every(Boolean)) return;
+          if (slots === 16384 && ownersAlive && texts.every((t) => t === texts[0])) {
+            const synced = await Promise.all(live().map((p) => replicaSynced(cli, p)));
+            if (synced.every(Boolean)) return;
+          }
         }
         if (Date.now() > deadline) throw new Error(`redis cluster did not become healthy\n${await diagnose()}`);
         await sleep(100);

@@ -25,11 +25,13 @@ export interface ReplicaAcks {
  * lose a write the caller acted on.
  */
 export function luaCommand<T>(redis: RedisClient, name: string, lua: string, acks?: ReplicaAcks): LuaCommand<T> {
-  const sha = createHash('sha1').update(lua).digest('hex');
-  // The first call sends the text (which loads it), so a new script costs no NOSCRIPT round trip.
-  let sent = false;
+  const sha = shaOf(lua);
+  // Scripts this client has sent as text, shared by every command on it (an API key's ledger is made on its first
+  // use, and its scripts are the other ledgers'). Until then a call sends the text, which loads it: no NOSCRIPT trip.
+  const known = sentOn.get(redis) ?? new Set<string>();
+  sentOn.set(redis, known);
   const plain: LuaCommand<T> = async (keys, args) => {
-    if (sent) {
+    if (known.has(sha)) {
       try {
         return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
       } catch (err) {
@@ -37,7 +39,7 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
       }
     }
     const out = (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
-    sent = true;
+    known.add(sha);
     return out;
   };
   if (!acks || acks.replicas <= 0) return plain;
@@ -47,7 +49,7 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
   let unreplicatedUntil = 0;
   return async (keys, args) => {
     if (Date.now() < unreplicatedUntil) return plain(keys, args);
-    let sendText = !sent;
+    let sendText = !known.has(sha);
     for (let tries = 1; ; tries++) {
       const pipeline = redis.pipeline();
       if (sendText) pipeline.eval(lua, keys.length, ...keys, ...args);
@@ -55,7 +57,7 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
       const results = await pipeline.wait(acks.replicas, acks.timeoutMs).exec();
       const [err, value] = results?.[0] ?? [new Error(`${name}: no reply`), undefined];
       if (!err) {
-        sent = true;
+        known.add(sha);
         const acked = results?.[1]?.[1];
         if (typeof acked !== 'number' || acked < acks.replicas) unreplicatedUntil = Date.now() + UNREPLICATED_PAUSE_MS;
         return value as T;
@@ -72,6 +74,15 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
       await new Promise((r) => setTimeout(r, Math.min(100 * tries, 1000)));
     }
   };
+}
+
+const sentOn = new WeakMap<RedisClient, Set<string>>();
+const shas = new Map<string, string>();
+/** A script's SHA-1, computed once per script text (the budget's are several KB, and each API key's ledger has four). */
+function shaOf(lua: string): string {
+  let sha = shas.get(lua);
+  if (!sha) shas.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+  return sha;
 }
 
 const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
