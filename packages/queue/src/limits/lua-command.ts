@@ -81,7 +81,10 @@ const shas = new Map<string, string>();
 /** A script's SHA-1, computed once per script text (the budget's are several KB, and each API key's ledger has four). */
 function shaOf(lua: string): string {
   let sha = shas.get(lua);
-  if (!sha) shas.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+  if (!sha) {
+    sha = createHash('sha1').update(lua).digest('hex');
+    shas.set(lua, sha);
+  }
   return sha;
 }
 
