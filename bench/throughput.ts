@@ -8,10 +8,13 @@
  * process of its own, so neither shares its event loop with the driver; the API, the fake and this driver share one.
  * That is how orchex is deployed (API and workers apart), and it keeps the raw side from being slowed by the API's
  * work. Each round also splits the machine's CPU per task between the worker, this process, Redis and Postgres.
- * Both sides run at each concurrency of BENCH_CONCURRENCY, a fresh process each, and the best of each is compared:
- * the ceiling is raw BullMQ at its best, not at orchex's setting.
+ * Both sides run at each concurrency of BENCH_CONCURRENCY, a fresh process each, to find each side's best: the
+ * ceiling is raw BullMQ at its best, not at orchex's setting. One round per concurrency picks the concurrency only:
+ * the shared machine's speed drifts by more than a tenth between single rounds, so the figures compared are
+ * BENCH_REPEATS interleaved pairs of rounds at the two best concurrencies (each pair in alternating order, both
+ * processes warm), their medians and the spread of the pairs' ratios.
  * Also one task at a time: submit + wait (GET ?wait) vs a direct SDK call, p50/p99.
- * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=32,50,100,200 npm run bench:throughput
+ * Needs REDIS_URL and DATABASE_URL.   BENCH_TASKS=2000 BENCH_CONCURRENCY=32,50,100,200 BENCH_REPEATS=5 npm run bench:throughput
  */
 import { createLanguageModel } from '@orchex/providers';
 import { createRedis } from '@orchex/queue';
@@ -25,8 +28,11 @@ import { startWorkerProcesses, stopWorkerProcesses } from './support/worker-proc
 const N = Number(process.env.BENCH_TASKS ?? 2000);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '32,50,100,200').split(',').map(Number);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5));
 /** Tasks each fresh process runs before it is timed: JIT, connections and pools warm. */
 const WARM_UP = Math.min(500, Math.ceil(N / 4));
+/** Tasks each side's process runs before the timed pairs. */
+const PAIR_WARM_UP = Math.max(4000, 2 * N);
 
 console.log(`start: ${loadAverage()}`);
 const stack = await startBenchStack('throughput', 0);
@@ -36,29 +42,70 @@ const pct = (xs: number[], p: number) =>
 const redis = createRedis(stack.redisUrl);
 const raw = new Map<number, number>();
 const orchex = new Map<number, number>();
-const split = { raw: new Map<number, CpuSplit>(), orchex: new Map<number, CpuSplit>() };
 for (const c of CONCURRENCIES) {
   const rawWorker = await startRawWorker(stack.redisUrl, c, stack.fakeEnv);
   await rawWorker.run(WARM_UP);
-  let endSplit = await startCpuSplit(rawWorker.pid, redis);
   raw.set(c, N / (await rawWorker.run(N)));
-  split.raw.set(c, await endSplit(N));
   await rawWorker.close();
 
   const procs = await startWorkerProcesses(1, c, stack.workerEnv);
   await stack.runTasks(WARM_UP, `warm-up ${c}`);
-  endSplit = await startCpuSplit(procs[0]?.pid as number, redis);
   orchex.set(c, N / (await stack.runTasks(N, `concurrency ${c}`)));
-  split.orchex.set(c, await endSplit(N));
   await stopWorkerProcesses(procs);
 }
-const best = (rates: Map<number, number>) => [...rates].reduce((a, b) => (b[1] > a[1] ? b : a));
-const [rawC, rawRate] = best(raw);
-const [orchexC, orchexRate] = best(orchex);
+const best = (rates: Map<number, number>) => [...rates].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+const rawC = best(raw);
+const orchexC = best(orchex);
+
+// ---- interleaved pairs at each side's best concurrency, both processes warm; each round also splits the CPU
+interface Round {
+  rate: number;
+  split: CpuSplit;
+}
+// Both warmed for longer than the sweep's rounds: in a fresh process the raw worker's rate still rose by half between
+// its 2,500th and its 5,000th task (orchex's by a fifth), which flattered orchex in the sweep and in early pairs.
+const rawWorker = await startRawWorker(stack.redisUrl, rawC, stack.fakeEnv);
+await rawWorker.run(PAIR_WARM_UP);
+const procs = await startWorkerProcesses(1, orchexC, stack.workerEnv);
+await stack.runTasks(PAIR_WARM_UP, 'warm-up pairs');
+const timed = async (pid: number, run: () => Promise<number>): Promise<Round> => {
+  const endSplit = await startCpuSplit(pid, redis);
+  const rate = N / (await run());
+  return { rate, split: await endSplit(N) };
+};
+const rounds = { raw: [] as Round[], orchex: [] as Round[] };
+for (let i = 0; i < REPEATS; i++) {
+  const rawRound = () => timed(rawWorker.pid, () => rawWorker.run(N));
+  const orchexRound = () => timed(procs[0]?.pid as number, () => stack.runTasks(N, `pair ${i}`));
+  // Alternating order: a machine that speeds up or slows down during the pairs favours neither side.
+  if (i % 2 === 0) {
+    rounds.raw.push(await rawRound());
+    rounds.orchex.push(await orchexRound());
+  } else {
+    rounds.orchex.push(await orchexRound());
+    rounds.raw.push(await rawRound());
+  }
+}
+await rawWorker.close();
+const median = (xs: number[]) => pct(xs, 50);
+const rawRate = median(rounds.raw.map((r) => r.rate));
+const orchexRate = median(rounds.orchex.map((r) => r.rate));
+const pairRatios = rounds.orchex.map((r, i) => r.rate / (rounds.raw[i]?.rate ?? Number.NaN));
+/** Each part's CPU per task, averaged over the side's timed pairs. */
+const meanSplit = (rs: Round[]): CpuSplit => {
+  const mean = (pick: (s: CpuSplit) => number) => rs.reduce((sum, r) => sum + pick(r.split), 0) / rs.length;
+  return {
+    worker: mean((s) => s.worker),
+    bench: mean((s) => s.bench),
+    redis: mean((s) => s.redis),
+    postgres: mean((s) => s.postgres),
+    all: mean((s) => s.all),
+    busy: mean((s) => s.busy),
+  };
+};
 
 // ---- one task at a time: added latency over a direct SDK call (from this process, as the API calls nothing itself)
 const model = createLanguageModel(BENCH_MODEL, stack.model, stack.fakeEnv);
-const procs = await startWorkerProcesses(1, orchexC, stack.workerEnv);
 const direct: number[] = [];
 const whole: number[] = [];
 for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -75,22 +122,26 @@ await stopWorkerProcesses(procs);
 redis.disconnect();
 
 console.log(`tasks per round: ${N} (after ${WARM_UP} to warm up), submit: POST /v1/batches × 500`);
+console.log("one round per concurrency (to find each side's best)");
 console.log('concurrency  raw BullMQ + SDK (tasks/s)  orchex (tasks/s)');
 for (const c of CONCURRENCIES)
   console.log(
     `${String(c).padStart(11)}  ${(raw.get(c) ?? 0).toFixed(0).padStart(25)}  ${(orchex.get(c) ?? 0).toFixed(0).padStart(16)}`,
   );
-console.log(`baseline: raw ceiling    : ${rawRate.toFixed(0)} tasks/s (concurrency ${rawC})`);
-console.log(`orchex whole path (best) : ${orchexRate.toFixed(0)} tasks/s (concurrency ${orchexC})`);
-console.log(`ratio orchex / baseline  : ${(orchexRate / rawRate).toFixed(2)}`);
+const rates = (rs: Round[]) => rs.map((r) => r.rate.toFixed(0)).join(', ');
 console.log(
-  "CPU per task at each side's best, ms: worker, bench process (fake, driver; orchex: + API), Redis, Postgres",
+  `${REPEATS} interleaved pairs at the best concurrencies, tasks/s: raw ${rates(rounds.raw)}; orchex ${rates(rounds.orchex)}`,
 );
+console.log(`baseline: raw ceiling    : ${rawRate.toFixed(0)} tasks/s (median, concurrency ${rawC})`);
+console.log(`orchex whole path        : ${orchexRate.toFixed(0)} tasks/s (median, concurrency ${orchexC})`);
+console.log(
+  `ratio orchex / baseline  : ${(orchexRate / rawRate).toFixed(2)} (pairs ${Math.min(...pairRatios).toFixed(2)}–${Math.max(...pairRatios).toFixed(2)})`,
+);
+console.log('CPU per task in the pairs, ms: worker, bench process (fake, driver; orchex: + API), Redis, Postgres');
 for (const [side, t] of [
-  ['raw BullMQ + SDK', split.raw.get(rawC)],
-  ['orchex', split.orchex.get(orchexC)],
+  ['raw BullMQ + SDK', meanSplit(rounds.raw)],
+  ['orchex', meanSplit(rounds.orchex)],
 ] as const) {
-  if (!t) continue;
   const ms = (n: number) => n.toFixed(2).padStart(5);
   console.log(
     `  ${side.padEnd(17)} worker ${ms(t.worker)}  bench ${ms(t.bench)}  redis ${ms(t.redis)}  postgres ${ms(t.postgres)}` +

@@ -30,7 +30,9 @@ export async function startCpuSplit(
       worker: perTask(end.worker - start.worker),
       bench: perTask(end.bench - start.bench),
       redis: perTask(end.redis - start.redis),
-      postgres: perTask(end.pg - start.pg),
+      // A Postgres process that ended during the round (an autovacuum worker, a closed connection) takes its CPU
+      // out of the sum: never below 0.
+      postgres: Math.max(0, perTask(end.pg - start.pg)),
       all: perTask((total - idle) / 100),
       busy: 1 - idle / total,
     };
