@@ -7,7 +7,8 @@
  * Processes: each worker — orchex's and the raw one, both compiled (bench-bundles.ts: orchex's as deployed) — runs in a
  * process of its own, so neither shares its event loop with the driver; the API, the fake and this driver share one.
  * That is how orchex is deployed (API and workers apart), and it keeps the raw side from being slowed by the API's
- * work. Each round also splits the machine's CPU per task between the worker, this process, Redis and Postgres.
+ * work. Each round of the pairs below also splits the machine's CPU per task between the worker, this process, Redis
+ * and Postgres.
  * Both sides run at each concurrency of BENCH_CONCURRENCY, a fresh process each, to find each side's best: the
  * ceiling is raw BullMQ at its best, not at orchex's setting. One round per concurrency picks the concurrency only:
  * the shared machine's speed drifts by more than a tenth between single rounds, so the figures compared are
