@@ -101,6 +101,27 @@ describe('reserve', () => {
     expect(await l.state({ day })).toMatchObject({ spentMicros: 300, reservedMicros: 0 });
   });
 
+  it('remembers a settled id for an hour past its hold, then forgets it: the set holds the last hour, not the day', async () => {
+    const [l] = ledgers();
+    const keys = l.keys(day);
+    expect((await l.reserve({ reservationId: 'j', amountMicros: 500, limitMicros: 10_000, ttlMs, day })).ok).toBe(true);
+    const heldUntil = Number(await clock().zscore(keys.expiry, 'j'));
+    const settled = await bracketed(clock(), () => l.settle('j', 300, { day }));
+    expect(settled.value.applied).toBe(true);
+    expect(Number(await clock().zscore(keys.settled, 'j'))).toBe(heldUntil + 3_600_000);
+    // Settled without a live hold (it expired, or was never taken here): remembered an hour from the settle.
+    const late = await bracketed(clock(), () => l.settle('late', 100, { day }));
+    const lateUntil = Number(await clock().zscore(keys.settled, 'late'));
+    expect(lateUntil).toBeGreaterThanOrEqual(late.before + 3_600_000);
+    expect(lateUntil).toBeLessThanOrEqual(late.after + 3_600_000);
+    // An id whose time has passed (planted as if settled long ago) is forgotten by the next settle, and counts again.
+    await clock().zadd(keys.settled, settled.before - 1, 'old');
+    expect((await l.settle('other', 1, { day })).applied).toBe(true);
+    expect(await clock().zscore(keys.settled, 'old')).toBeNull();
+    expect(await l.settle('old', 7, { day })).toMatchObject({ applied: true, spentMicros: 408 });
+    expect(await clock().zcard(keys.settled)).toBe(4); // j, late, other, old
+  });
+
   it('admits anything when there is no limit', async () => {
     const [l] = ledgers();
     const r = await l.reserve({ reservationId: 'big', amountMicros: 10 ** 12, limitMicros: null, ttlMs, day });

@@ -8,7 +8,11 @@ export interface BudgetKeys {
   amounts: string;
   /** ZSET reservationId → expiry (ms, Redis clock): a dead worker's reservation frees then. */
   expiry: string;
-  /** SET of reservation ids settled today, so a re-delivered settle does not count twice. */
+  /**
+   * ZSET reservationId → until when (ms, Redis clock) its settlement is remembered: an hour past its hold's expiry, so
+   * a repeated settle (or reserve) of the same id does not count twice, and the set holds the last hour's ids, not
+   * the whole day's. (Until 2026-12-03 a SET of the day's ids named `settled`; those expire with their day.)
+   */
   settled: string;
   /** STRING flag: today's alert already fired. */
   alerted: string;
@@ -23,7 +27,7 @@ export function budgetKeys(prefix: string, day: string): BudgetKeys {
     reserved: `${base}:reserved`,
     amounts: `${base}:amounts`,
     expiry: `${base}:expiry`,
-    settled: `${base}:settled`,
+    settled: `${base}:settled-until`,
     alerted: `${base}:alerted`,
   };
 }

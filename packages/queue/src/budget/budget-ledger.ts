@@ -70,7 +70,7 @@ export type ReserveResult =
 
 /** Outcome of {@link BudgetLedger.settle}. */
 export interface SettleResult {
-  /** False when this id was already settled today (nothing was added). */
+  /** False when this id was already settled (remembered an hour past its hold; nothing was added). */
   applied: boolean;
   day: string;
   spentMicros: number;

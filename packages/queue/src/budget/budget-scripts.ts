@@ -35,6 +35,11 @@ local function crossed(spent, alert, keepMs)
   return 0
 end
 
+-- How long a settled id is remembered after its hold's expiry. A repeat of a reserve or settle of the same id
+-- comes from the same run of its job (every delivery numbers a new attempt, hence a new id), so within the call's
+-- timeout; remembering ids for the whole day grew Redis by ~176 bytes per task for three days.
+local SETTLED_KEEP_MS = 3600000
+
 -- A day's keys outlive the day by keepMs, then vanish; Postgres keeps the ledger.
 local function keep(keepMs)
   for i = 1, 5 do redis.call('PEXPIRE', K[i], keepMs) end
@@ -57,7 +62,8 @@ local function reserve(id, amount, limit, ttlMs, alertAt, strict, keepMs, readLi
   local spent, reserved = num(K[1]), num(K[2])
   local alert = crossed(spent, alertAt, keepMs)
   -- Idempotent: a settled id stays settled; a live one is not counted again, only its expiry moves (a heartbeat).
-  if redis.call('SISMEMBER', K[5], id) == 1 then return {1, spent, reserved, alert, shown} end
+  local settledUntil = redis.call('ZSCORE', K[5], id)
+  if settledUntil and tonumber(settledUntil) > now then return {1, spent, reserved, alert, shown} end
   if redis.call('HEXISTS', K[3], id) == 1 then
     redis.call('ZADD', K[4], 'XX', now + tonumber(ttlMs), id)
     return {1, spent, reserved, alert, shown}
@@ -77,16 +83,20 @@ end
 const SETTLE_FN = `
 local function settle(id, actual, alertAt, strict, keepMs)
   if unloaded(strict) then return {-1, 0, 0, 0} end
-  prune(nowMs())
-  if redis.call('SISMEMBER', K[5], id) == 1 then return {0, num(K[1]), num(K[2]), 0} end
+  local now = nowMs()
+  prune(now)
+  redis.call('ZREMRANGEBYSCORE', K[5], '-inf', now)
+  if redis.call('ZSCORE', K[5], id) then return {0, num(K[1]), num(K[2]), 0} end
   local held = redis.call('HGET', K[3], id)
+  local heldUntil = now
   if held then
+    heldUntil = math.max(now, tonumber(redis.call('ZSCORE', K[4], id) or now))
     redis.call('HDEL', K[3], id)
     redis.call('ZREM', K[4], id)
     redis.call('DECRBY', K[2], held)
   end
   local spent = redis.call('INCRBY', K[1], actual)
-  redis.call('SADD', K[5], id)
+  redis.call('ZADD', K[5], heldUntil + SETTLED_KEEP_MS, id)
   keep(keepMs)
   return {1, spent, num(K[2]), crossed(spent, alertAt, keepMs)}
 end
