@@ -92,16 +92,16 @@ const median = (xs: number[]) => pct(xs, 50);
 const rawRate = median(rounds.raw.map((r) => r.rate));
 const orchexRate = median(rounds.orchex.map((r) => r.rate));
 const pairRatios = rounds.orchex.map((r, i) => r.rate / (rounds.raw[i]?.rate ?? Number.NaN));
-/** Each part's CPU per task, averaged over the side's timed pairs. */
+/** Each part's CPU per task (and the machine's busy share), averaged over the side's timed pairs. */
 const meanSplit = (rs: Round[]): CpuSplit => {
-  const mean = (pick: (s: CpuSplit) => number) => rs.reduce((sum, r) => sum + pick(r.split), 0) / rs.length;
+  const mean = (k: keyof CpuSplit) => rs.reduce((sum, r) => sum + r.split[k], 0) / rs.length;
   return {
-    worker: mean((s) => s.worker),
-    bench: mean((s) => s.bench),
-    redis: mean((s) => s.redis),
-    postgres: mean((s) => s.postgres),
-    all: mean((s) => s.all),
-    busy: mean((s) => s.busy),
+    worker: mean('worker'),
+    bench: mean('bench'),
+    redis: mean('redis'),
+    postgres: mean('postgres'),
+    all: mean('all'),
+    busy: mean('busy'),
   };
 };
 

@@ -28,8 +28,11 @@ export function luaCommand<T>(redis: RedisClient, name: string, lua: string, ack
   const sha = shaOf(lua);
   // Scripts this client has sent as text, shared by every command on it (an API key's ledger is made on its first
   // use, and its scripts are the other ledgers'). Until then a call sends the text, which loads it: no NOSCRIPT trip.
-  const known = sentOn.get(redis) ?? new Set<string>();
-  sentOn.set(redis, known);
+  let known = sentOn.get(redis);
+  if (!known) {
+    known = new Set<string>();
+    sentOn.set(redis, known);
+  }
   const plain: LuaCommand<T> = async (keys, args) => {
     if (known.has(sha)) {
       try {
