@@ -127,13 +127,20 @@ export const tasks = pgTable(
     purgedAt: timestamp('purged_at', { withTimezone: true }),
   },
   (t) => [
-    // A plain (not partial) unique index: NULL keys never collide in Postgres, and ON CONFLICT can target the two
-    // columns without repeating a WHERE predicate.
-    uniqueIndex('tasks_api_key_idempotency_key_uq').on(t.apiKeyId, t.idempotencyKey),
+    // Indexes on a column most tasks leave NULL (an idempotency key, a batch, a parent) are partial, and the sweep's
+    // work list holds only tasks in progress: every row version of a task — its insert, its claim, its answer — adds
+    // an entry to each full index (those two updates cannot be HOT: `status` is indexed), so each full index of a
+    // column that is NULL for most rows cost every task three entries that nothing ever looks up. A partial index
+    // serves `col = $1` (a strict operator implies NOT NULL) and `status = 'running'` (implies the IN list); the task
+    // insert's ON CONFLICT DO NOTHING names no target, so it covers the partial unique index too.
+    uniqueIndex('tasks_api_key_idempotency_key_uq')
+      .on(t.apiKeyId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
     index('tasks_api_key_created_at_idx').on(t.apiKeyId, t.createdAt.desc()),
-    index('tasks_status_idx').on(t.status),
-    index('tasks_batch_id_idx').on(t.batchId, t.batchIndex),
-    index('tasks_parent_task_id_idx').on(t.parentTaskId),
+    // The sweep's work list (findInProgressTasks): in progress, oldest first; a finished task's version leaves it.
+    index('tasks_in_progress_idx').on(t.createdAt, t.id).where(sql`${t.status} in ('queued', 'running')`),
+    index('tasks_batch_id_idx').on(t.batchId, t.batchIndex).where(sql`${t.batchId} is not null`),
+    index('tasks_parent_task_id_idx').on(t.parentTaskId).where(sql`${t.parentTaskId} is not null`),
     index('tasks_variant_created_at_idx').on(t.variant, t.createdAt).where(sql`${t.variant} is not null`),
     // Retention's work list: finished tasks not yet emptied, oldest first; emptied rows leave the index.
     index('tasks_retention_idx').on(t.finishedAt).where(sql`${t.purgedAt} is null and ${t.finishedAt} is not null`),

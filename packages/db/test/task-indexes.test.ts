@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '../src/migrate.ts';
+import { insertTask } from '../src/task-store.ts';
+import { openPostgres, type TestDatabase } from './open-test-databases.ts';
+
+// The tasks table's indexes on columns most tasks leave NULL are partial, and the sweep's is partial on the
+// statuses in progress (migration 0007): each full index cost every task three entries (insert, claim, answer)
+// that no query reads. These tests hold the two things that change could break: each query shape that needs an
+// index can still use its partial one — under a generic plan, so the proof cannot lean on a parameter's value — and
+// an idempotency key is still unique per API key, NULL keys never colliding.
+
+let d: TestDatabase;
+beforeAll(async () => {
+  d = await openPostgres('task_indexes');
+  await runMigrations(d.handle);
+});
+afterAll(() => d?.dispose());
+
+/** The indexes a statement's generic plan reads, with sequential scans priced out. */
+async function indexesUsed(query: string, params: string[]): Promise<string[]> {
+  if (d.handle.kind !== 'postgres') throw new Error('needs Postgres');
+  const client = await d.handle.pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('set local enable_seqscan = off');
+    await client.query(`set local plan_cache_mode = force_generic_plan`);
+    await client.query(`prepare q as ${query}`);
+    const args = params.length ? `(${params.map((p) => `'${p}'`).join(', ')})` : '';
+    const res = await client.query<{ 'QUERY PLAN': string }>(`explain (format json) execute q${args}`);
+    return [...JSON.stringify(res.rows[0]?.['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map((m) => m[1] ?? '');
+  } finally {
+    await client.query('rollback');
+    await client.query('deallocate all'); // a prepared statement outlives its transaction
+    client.release();
+  }
+}
+
+const ID = '00000000-0000-4000-8000-000000000001';
+
+describe('the tasks table partial indexes', () => {
+  it('serve the queries that need them', async () => {
+    // findByIdempotencyKey
+    expect(
+      await indexesUsed('select id from tasks where api_key_id = $1 and idempotency_key = $2', ['k', 'x']),
+    ).toEqual(['tasks_api_key_idempotency_key_uq']);
+    // batch-store: a batch's tasks in order
+    expect(await indexesUsed('select id from tasks where batch_id = $1 order by batch_index', [ID])).toEqual([
+      'tasks_batch_id_idx',
+    ]);
+    // split-task-store: a split task's parts
+    expect(await indexesUsed('select id from tasks where parent_task_id = $1', [ID])).toEqual([
+      'tasks_parent_task_id_idx',
+    ]);
+    // findInProgressTasks: oldest first, keyset-paged, no sort
+    const sweep = await indexesUsed(
+      `select t.id from tasks t where t.status in ('queued', 'running') and t.created_at < now()
+         and not exists (select 1 from tasks p where p.parent_task_id = t.id)
+         and (t.created_at, t.id) > ($1::timestamptz, $2::uuid) order by t.created_at, t.id limit 10`,
+      ['2026-01-01T00:00:00Z', ID],
+    );
+    expect(sweep.sort()).toEqual(['tasks_in_progress_idx', 'tasks_parent_task_id_idx']);
+    // findSplitTasksToFinish: running tasks (implies the index's IN list)
+    expect(await indexesUsed(`select id from tasks where status = 'running' and part_kind is null`, [])).toContain(
+      'tasks_in_progress_idx',
+    );
+  });
+
+  it('keep an idempotency key unique per API key, and tasks without one apart', async () => {
+    const row = (apiKeyId: string, idempotencyKey: string | null) => ({
+      apiKeyId,
+      idempotencyKey,
+      prompt: 'p',
+      plan: ['m'],
+      routingReason: 'test',
+      params: { maxTokens: 16 },
+    });
+    const first = await insertTask(d.handle.db, row('k1', 'same'));
+    const again = await insertTask(d.handle.db, row('k1', 'same'));
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ task: first.task, created: false });
+    expect((await insertTask(d.handle.db, row('k2', 'same'))).created).toBe(true);
+    const a = await insertTask(d.handle.db, row('k1', null));
+    const b = await insertTask(d.handle.db, row('k1', null));
+    expect(a.created && b.created).toBe(true);
+    expect(a.task.id).not.toBe(b.task.id);
+  });
+});
