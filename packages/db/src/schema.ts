@@ -182,9 +182,10 @@ export const attempts = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    // Every read of attempts goes by task (a task's attempts, the sweep's last attempt, retention, the A/B report):
+    // this index serves them all. The indexes on finished_at and (model, finished_at) served the cost queries before
+    // those moved to cost_rollups; unread since, they cost each attempt two index entries (migration 0008).
     unique('attempts_task_step_attempt_uq').on(t.taskId, t.step, t.attempt),
-    index('attempts_finished_at_idx').on(t.finishedAt),
-    index('attempts_model_finished_at_idx').on(t.model, t.finishedAt),
     check('attempts_outcome_check', sql`${t.outcome} in (${inList(ATTEMPT_OUTCOMES)})`),
   ],
 );

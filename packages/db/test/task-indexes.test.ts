@@ -5,7 +5,7 @@ import { openPostgres, type TestDatabase } from './open-test-databases.ts';
 
 // The tasks table's indexes on columns most tasks leave NULL are partial, and the sweep's is partial on the
 // statuses in progress (migration 0007): each full index cost every task three entries (insert, claim, answer)
-// that no query reads. These tests hold the two things that change could break: each query shape that needs an
+// that no query reads. The attempts table keeps only the indexes its reads use (migration 0008). These tests hold the two things that change could break: each query shape that needs an
 // index can still use its partial one — under a generic plan, so the proof cannot lean on a parameter's value — and
 // an idempotency key is still unique per API key, NULL keys never colliding.
 
@@ -63,6 +63,18 @@ describe('the tasks table partial indexes', () => {
     expect(await indexesUsed(`select id from tasks where status = 'running' and part_kind is null`, [])).toContain(
       'tasks_in_progress_idx',
     );
+  });
+
+  it('leave every read of attempts an index: they all go by task', async () => {
+    const byTask = ['attempts_task_step_attempt_uq'];
+    // findTask: a task's attempts in order; the sweep: the last attempt of a step; retention: a task's attempts
+    expect(
+      await indexesUsed('select * from attempts where task_id = $1 order by started_at, step, attempt', [ID]),
+    ).toEqual(byTask);
+    expect(await indexesUsed('select max(attempt) from attempts where task_id = $1 and step = $2', [ID, '0'])).toEqual(
+      byTask,
+    );
+    expect(await indexesUsed('delete from attempts where task_id = $1', [ID])).toEqual(byTask);
   });
 
   it('keep an idempotency key unique per API key, and tasks without one apart', async () => {

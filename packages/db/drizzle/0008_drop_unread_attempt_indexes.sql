@@ -1,0 +1,2 @@
+DROP INDEX "attempts_finished_at_idx";--> statement-breakpoint
+DROP INDEX "attempts_model_finished_at_idx";
