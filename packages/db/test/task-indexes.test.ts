@@ -4,10 +4,11 @@ import { insertTask } from '../src/task-store.ts';
 import { openPostgres, type TestDatabase } from './open-test-databases.ts';
 
 // The tasks table's indexes on columns most tasks leave NULL are partial, and the sweep's is partial on the
-// statuses in progress (migration 0007): each full index cost every task three entries (insert, claim, answer)
-// that no query reads. The attempts table keeps only the indexes its reads use (migration 0008). These tests hold the two things that change could break: each query shape that needs an
-// index can still use its partial one — under a generic plan, so the proof cannot lean on a parameter's value — and
-// an idempotency key is still unique per API key, NULL keys never colliding.
+// statuses in progress (migration 0007): each full index cost every task three entries (insert, claim, answer) that
+// no query reads. The attempts table keeps only the index its reads use (migration 0008). These tests hold what that
+// could break: each query shape that needs an index still gets one — under a generic plan, so the proof that a
+// partial index applies cannot lean on a parameter's value — and an idempotency key is still unique per API key,
+// NULL keys never colliding.
 
 let d: TestDatabase;
 beforeAll(async () => {
@@ -37,8 +38,8 @@ async function indexesUsed(query: string, params: string[]): Promise<string[]> {
 
 const ID = '00000000-0000-4000-8000-000000000001';
 
-describe('the tasks table partial indexes', () => {
-  it('serve the queries that need them', async () => {
+describe('the tasks and attempts indexes', () => {
+  it('serve the task queries that need them, partial as they are', async () => {
     // findByIdempotencyKey
     expect(
       await indexesUsed('select id from tasks where api_key_id = $1 and idempotency_key = $2', ['k', 'x']),
@@ -65,7 +66,7 @@ describe('the tasks table partial indexes', () => {
     );
   });
 
-  it('leave every read of attempts an index: they all go by task', async () => {
+  it('serve every read of attempts: they all go by task', async () => {
     const byTask = ['attempts_task_step_attempt_uq'];
     // findTask: a task's attempts in order; the sweep: the last attempt of a step; retention: a task's attempts
     expect(
