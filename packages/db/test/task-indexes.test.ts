@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../src/migrate.ts';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
 import { insertTask } from '../src/task-store.ts';
-import { openPostgres, type TestDatabase } from './open-test-databases.ts';
+import { openPostgres, useMigratedDatabase } from './open-test-databases.ts';
 
 // The tasks table's indexes on columns most tasks leave NULL are partial, and the sweep's is partial on the
 // statuses in progress (migration 0007): each full index cost every task three entries (insert, claim, answer) that
@@ -10,30 +10,24 @@ import { openPostgres, type TestDatabase } from './open-test-databases.ts';
 // partial index applies cannot lean on a parameter's value — and an idempotency key is still unique per API key,
 // NULL keys never colliding.
 
-let d: TestDatabase;
-beforeAll(async () => {
-  d = await openPostgres('task_indexes');
-  await runMigrations(d.handle);
-});
-afterAll(() => d?.dispose());
+const database = useMigratedDatabase(() => openPostgres('task_indexes'));
 
-/** The indexes a statement's generic plan reads, with sequential scans priced out. */
-async function indexesUsed(query: string, params: string[]): Promise<string[]> {
-  if (d.handle.kind !== 'postgres') throw new Error('needs Postgres');
-  const client = await d.handle.pool.connect();
-  try {
-    await client.query('begin');
-    await client.query('set local enable_seqscan = off');
-    await client.query(`set local plan_cache_mode = force_generic_plan`);
-    await client.query(`prepare q as ${query}`);
-    const args = params.length ? `(${params.map((p) => `'${p}'`).join(', ')})` : '';
-    const res = await client.query<{ 'QUERY PLAN': string }>(`explain (format json) execute q${args}`);
-    return [...JSON.stringify(res.rows[0]?.['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map((m) => m[1] ?? '');
-  } finally {
-    await client.query('rollback');
-    await client.query('deallocate all'); // a prepared statement outlives its transaction
-    client.release();
-  }
+/** The indexes a statement's generic plan reads, with sequential scans priced out (one transaction, one session). */
+function indexesUsed(query: string, params: string[]): Promise<string[]> {
+  return database.db.transaction(async (tx) => {
+    await tx.execute(sql`set local enable_seqscan = off`);
+    await tx.execute(sql`set local plan_cache_mode = force_generic_plan`);
+    await tx.execute(sql.raw(`prepare q as ${query}`));
+    try {
+      const args = params.length ? `(${params.map((p) => `'${p}'`).join(', ')})` : '';
+      const res = await tx.execute<{ 'QUERY PLAN': unknown }>(sql.raw(`explain (format json) execute q${args}`));
+      return [...JSON.stringify(res.rows[0]?.['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map(
+        (m) => m[1] ?? '',
+      );
+    } finally {
+      await tx.execute(sql`deallocate q`); // a prepared statement outlives its transaction
+    }
+  });
 }
 
 const ID = '00000000-0000-4000-8000-000000000001';
@@ -87,13 +81,13 @@ describe('the tasks and attempts indexes', () => {
       routingReason: 'test',
       params: { maxTokens: 16 },
     });
-    const first = await insertTask(d.handle.db, row('k1', 'same'));
-    const again = await insertTask(d.handle.db, row('k1', 'same'));
+    const first = await insertTask(database.db, row('k1', 'same'));
+    const again = await insertTask(database.db, row('k1', 'same'));
     expect(first.created).toBe(true);
     expect(again).toEqual({ task: first.task, created: false });
-    expect((await insertTask(d.handle.db, row('k2', 'same'))).created).toBe(true);
-    const a = await insertTask(d.handle.db, row('k1', null));
-    const b = await insertTask(d.handle.db, row('k1', null));
+    expect((await insertTask(database.db, row('k2', 'same'))).created).toBe(true);
+    const a = await insertTask(database.db, row('k1', null));
+    const b = await insertTask(database.db, row('k1', null));
     expect(a.created && b.created).toBe(true);
     expect(a.task.id).not.toBe(b.task.id);
   });
