@@ -1,8 +1,8 @@
 import { TERMINAL_STATUSES, type Usage } from '@orchex/core';
-import { getTableColumns, sql } from 'drizzle-orm';
+import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { preparedFor, UNNAMED } from './prepared.ts';
-import { attempts, costRollups, type NewAttempt, type TaskRow, tasks } from './schema.ts';
+import { costRollups, type NewAttempt, type TaskRow, tasks } from './schema.ts';
 
 /** What a successful attempt writes onto its task. */
 export interface StepResult {
@@ -53,24 +53,20 @@ export async function claimTasks(
   return claimStatement(db).execute({ rows, ids: uuidArray(items.map((i) => i.taskId)) });
 }
 
+// The statement lives in orchex_claim_tasks (migration 0009_step_functions.sql), whose plan Postgres keeps per
+// connection. Each of the task's columns is selected from its result and decoded as that column, so a claim reads
+// the same TaskRow as a select from the table.
 const claimStatement = preparedFor((db) =>
   db
-    .update(tasks)
-    .set({
-      status: 'running',
-      currentStep: sql`v.step`,
-      startedAt: sql`coalesce(${tasks.startedAt}, now())`,
-      updatedAt: sql`now()`,
-    })
-    .from(
-      sql`jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as v(id uuid, step int, model text),
-        (select set_config('synchronous_commit', 'off', true)) as relaxed`,
+    .select(
+      Object.fromEntries(
+        Object.entries(getTableColumns(tasks)).map(([key, column]) => [
+          key,
+          sql`${sql.identifier(column.name)}`.mapWith(column),
+        ]),
+      ) as { [K in keyof TaskRow]: SQL<TaskRow[K]> },
     )
-    .where(
-      sql`${tasks.id} = any(${sql.placeholder('ids')}::uuid[]) and ${tasks.id} = v.id
-        and ${tasks.status} not in ${notTerminal} and ${tasks.currentStep} <= v.step and ${tasks.plan} ->> v.step = v.model`,
-    )
-    .returning(getTableColumns(tasks))
+    .from(sql`orchex_claim_tasks(${sql.placeholder('rows')}::jsonb, ${sql.placeholder('ids')}::uuid[])`)
     .prepare(UNNAMED),
 );
 
@@ -114,58 +110,11 @@ export async function recordAttempts(
       r_usage: result?.usage ?? null,
     })),
   );
-  const inserted = await db.execute<{ task_id: string; step: number; attempt: number }>(sql`
-    with v as (
-      select * from jsonb_to_recordset(${json}::jsonb) as v(task_id uuid, step int, attempt int, model text, provider text,
-        outcome text, error_kind text, error_message text, status_code int, usage jsonb, input_tokens int, output_tokens int,
-        cost_micros bigint, cost_estimated boolean, max_tokens int, latency_ms int, started_at timestamptz,
-        done boolean, r_model text, r_text text, r_finish text, r_usage jsonb)
-    ), ins as (
-      insert into ${attempts} (task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code,
-                               usage, input_tokens, output_tokens, cost_micros, cost_estimated, max_tokens, latency_ms,
-                               started_at)
-      select task_id, step, attempt, model, provider, outcome, error_kind, error_message, status_code, usage,
-             input_tokens, output_tokens, cost_micros, cost_estimated, max_tokens, latency_ms, started_at from v
-      on conflict do nothing
-      returning task_id, step, attempt, model, provider, outcome, input_tokens, output_tokens, cost_micros
-    ), costs as (
-      select task_id, sum(cost_micros) as cost from ins group by task_id
-    ), results as (
-      select distinct on (task_id) task_id, r_model, r_text, r_finish, r_usage from v where done
-    ), x as (
-      select coalesce(c.task_id, r.task_id) as id, c.task_id is not null as fresh, coalesce(c.cost, 0) as cost,
-             r.task_id is not null as done,
-             r.r_model, r.r_text, r.r_finish, r.r_usage
-      from costs c full join results r on r.task_id = c.task_id
-    ), upd as (
-      update ${tasks} t set
-        cost_micros = t.cost_micros + x.cost,
-        status = case when x.done and t.status not in ${notTerminal} then 'succeeded' else t.status end,
-        model = case when x.done and t.status not in ${notTerminal} then x.r_model else t.model end,
-        result_text = case when x.done and t.status not in ${notTerminal} then x.r_text else t.result_text end,
-        finish_reason = case when x.done and t.status not in ${notTerminal} then x.r_finish else t.finish_reason end,
-        usage = case when x.done and t.status not in ${notTerminal} then x.r_usage else t.usage end,
-        error = case when x.done and t.status not in ${notTerminal} then null else t.error end,
-        finished_at = case when x.done and t.status not in ${notTerminal} then now() else t.finished_at end,
-        updated_at = now()
-      from x
-      where t.id = any(${idList(items.map((i) => i.row.taskId))}) and t.id = x.id
-        and (x.fresh or (x.done and t.status not in ${notTerminal}))
-      returning t.id, t.api_key_id, coalesce(t.task_type, '') as task_type
-    ), roll as (
-      insert into ${costRollups} (day, api_key_id, model, provider, task_type, requests, failed, input_tokens, output_tokens, cost_micros)
-      select (now() at time zone 'utc')::date, u.api_key_id, ins.model, ins.provider, u.task_type, count(*),
-             count(*) filter (where ins.outcome = 'failed'), sum(ins.input_tokens), sum(ins.output_tokens), sum(ins.cost_micros)
-      from ins join upd u on u.id = ins.task_id
-      group by u.api_key_id, ins.model, ins.provider, u.task_type
-      on conflict (day, api_key_id, model, task_type) do update set
-        requests = ${costRollups.requests} + excluded.requests,
-        failed = ${costRollups.failed} + excluded.failed,
-        input_tokens = ${costRollups.inputTokens} + excluded.input_tokens,
-        output_tokens = ${costRollups.outputTokens} + excluded.output_tokens,
-        cost_micros = ${costRollups.costMicros} + excluded.cost_micros
-    )
-    select task_id, step, attempt from ins`);
+  // The statement lives in orchex_record_attempts (migration 0009_step_functions.sql), whose plan Postgres keeps per
+  // connection: attempts inserted, their cost added to the task and the day's rollup, results written, in one call.
+  const inserted = await db.execute<{ task_id: string; step: number; attempt: number }>(
+    sql`select task_id, step, attempt from orchex_record_attempts(${json}::jsonb, ${idList(items.map((i) => i.row.taskId))})`,
+  );
   return new Set(inserted.rows.map((r) => attemptKey({ taskId: r.task_id, step: r.step, attempt: r.attempt })));
 }
 

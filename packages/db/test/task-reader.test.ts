@@ -104,4 +104,44 @@ describe('task reader', () => {
     expect((await reader.claim(t.id, 0, 'm'))?.attempts.map((a) => a.attempt)).toEqual([1]);
     expect((await reader.claim(t.id, 0, 'm', false))?.attempts).toEqual([]);
   });
+
+  // The claim and the answer's write are PL/pgSQL functions (0009_step_functions.sql), which keep their plans per
+  // connection. A migration that changes the tasks table while workers run must not break a connection whose plans
+  // were cached before it: Postgres re-plans them, and the claim's row follows the table.
+  it('claims and answers still work on connections whose plans predate a change of the tasks table', async () => {
+    const reader = createTaskReader(database.db);
+    const writer = createStepWriter(database.db);
+    const run = async () => {
+      const t = await newTask();
+      const claimed = await reader.claim(t.id, 0, 'm', false);
+      const answer = { model: 'm', resultText: 'ok', finishReason: 'stop', usage: null };
+      const fresh = await writer.recordAttempt(
+        {
+          taskId: t.id,
+          step: 0,
+          attempt: 1,
+          model: 'm',
+          provider: 'openai',
+          outcome: 'succeeded',
+          costMicros: 7,
+          latencyMs: 1,
+          startedAt: new Date(),
+        },
+        answer,
+      );
+      return { claimed: claimed?.status, fresh, after: await statusOf(t.id) };
+    };
+    const done = { claimed: 'running', fresh: true, after: { status: 'succeeded', step: 0, started: true } };
+    // Enough calls on every pooled connection for Postgres to settle on a cached (generic) plan.
+    for (let i = 0; i < 3; i++)
+      expect(await Promise.all(Array.from({ length: 12 }, run))).toEqual(Array(12).fill(done));
+    await database.db.execute(sql`alter table tasks add column test_extra text default 'x'`);
+    try {
+      expect(await Promise.all(Array.from({ length: 12 }, run))).toEqual(Array(12).fill(done));
+    } finally {
+      await database.db.execute(sql`alter table tasks drop column test_extra`);
+    }
+    expect(await Promise.all(Array.from({ length: 12 }, run))).toEqual(Array(12).fill(done));
+    await writer.close();
+  });
 });
