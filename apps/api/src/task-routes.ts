@@ -1,5 +1,5 @@
-import { addLogContext, isTerminal, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
-import { type Db, findParts, findTask } from '@orchex/db';
+import { addLogContext, type Logger, microsToUsd, type OrchexConfig, zodIssues } from '@orchex/core';
+import { type Db, findParts } from '@orchex/db';
 import { type ModelQueues, type SubmitDeps, submitTask } from '@orchex/queue';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { bodyLimitBytes, readJsonBody } from './read-json-body.ts';
 import { RequestPlanner } from './request-planner.ts';
 import { taskView } from './task-view.ts';
 import type { TaskWaiter } from './task-waiter.ts';
+import { waitForTask } from './wait-for-task.ts';
 
 /** What the task routes need (a subset of AppDeps). */
 export interface TaskRouteDeps {
@@ -86,28 +87,9 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
     const q = getQuery.safeParse(req.query);
     if (!q.success) throw validationError(zodIssues(q.error));
     const owner = res.locals.isAdmin ? undefined : res.locals.apiKeyId;
-    const deadline = Date.now() + (q.data.wait ?? 0) * 1000;
-    // Wake on the worker's announcement, or re-check Postgres every 2 s in case an announcement was lost. The
-    // waiter is registered BEFORE each read, so an announcement between the read and the wait is not missed.
-    const listen = () => deps.waiter.wait(id.data, Math.min(2000, deadline - Date.now()));
-    let w = deadline > Date.now() ? listen() : undefined;
-    let task = await findTask(db, id.data, owner);
-    if (!task) {
-      w?.cancel();
-      throw new HttpError(404, 'not_found', `task ${id.data} not found`);
-    }
-    // One listener for the whole wait (not one per 2 s round): resolves when the client goes away.
-    let closed: Promise<void> | undefined;
-    while (!isTerminal(task.status) && Date.now() < deadline) {
-      w ??= listen();
-      closed ??= new Promise<void>((r) => req.once('close', () => r()));
-      await Promise.race([w.done, closed]);
-      w.cancel();
-      w = undefined;
-      if (req.destroyed) return;
-      task = (await findTask(db, task.id, owner)) ?? task;
-    }
-    w?.cancel();
+    const task = await waitForTask(db, deps.waiter, res, id.data, owner, Date.now() + (q.data.wait ?? 0) * 1000);
+    if (task === 'gone') return;
+    if (!task) throw new HttpError(404, 'not_found', `task ${id.data} not found`);
     // A split task's record lists its parts; only parents (no attempts of their own) need the query.
     const parts = task.attempts.length === 0 && !task.partKind ? await findParts(db, task.id) : [];
     res.json(taskView(task, parts));

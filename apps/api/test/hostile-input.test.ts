@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http';
+import { ServerResponse } from 'node:http';
 import { tasks } from '@orchex/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,9 +210,9 @@ describe('PUT /v1/budget', () => {
 describe('GET /v1/tasks/:id?wait', () => {
   it('adds one close listener per request, not one per 2 s round', async () => {
     const { json } = await post('/v1/tasks', { prompt: 'stays queued', task_type: 'simple' });
-    const once = IncomingMessage.prototype.once;
-    const closeListeners = new Map<IncomingMessage, number>();
-    IncomingMessage.prototype.once = function (this: IncomingMessage, event: string | symbol, listener) {
+    const once = ServerResponse.prototype.once;
+    const closeListeners = new Map<ServerResponse, number>();
+    ServerResponse.prototype.once = function (this: ServerResponse, event: string | symbol, listener) {
       if (event === 'close') closeListeners.set(this, (closeListeners.get(this) ?? 0) + 1);
       return once.call(this, event, listener);
     } as typeof once;
@@ -220,7 +220,7 @@ describe('GET /v1/tasks/:id?wait', () => {
       const res = await sys.call(`/v1/tasks/${json.id}?wait=5`); // three rounds of the wait loop
       expect(res.status).toBe(200);
     } finally {
-      IncomingMessage.prototype.once = once;
+      ServerResponse.prototype.once = once;
     }
     expect(Math.max(0, ...closeListeners.values())).toBe(1);
   });

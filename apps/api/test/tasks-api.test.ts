@@ -92,6 +92,15 @@ describe('auth and visibility', () => {
     const { id } = (await res.json()) as { id: string };
     expect((await sys.call(`/v1/tasks/${id}`)).status).toBe(200);
     expect((await sys.call(`/v1/tasks/${id}`, { key: OTHER_API_KEY })).status).toBe(404);
+    // With ?wait, too: another key's task is not found at once, not after the wait; the owner waits, and with no
+    // worker here gets the task as it is when the wait ends.
+    const start = Date.now();
+    expect((await sys.call(`/v1/tasks/${id}?wait=5`, { key: OTHER_API_KEY })).status).toBe(404);
+    expect(Date.now() - start).toBeLessThan(4000);
+    const waited = await sys.call(`/v1/tasks/${id}?wait=1`);
+    expect(waited.status).toBe(200);
+    expect(((await waited.json()) as { status: string }).status).toBe('queued');
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1000);
   });
 
   it('a malformed id → 400 naming id; unknown routes → 404 JSON', async () => {

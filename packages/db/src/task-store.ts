@@ -1,4 +1,4 @@
-import { type TaskError, TERMINAL_STATUSES } from '@orchex/core';
+import { type TaskError, type TaskStatus, TERMINAL_STATUSES } from '@orchex/core';
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './create-database.ts';
 import { appendTextRests, cutLongTexts, type WithTextPieces } from './long-text.ts';
@@ -70,6 +70,11 @@ const findTaskQueries = preparedFor((db) => {
       .from(tasks)
       .where(and(eq(tasks.id, id), eq(tasks.apiKeyId, sql.placeholder('owner'))))
       .prepare(UNNAMED),
+    status: db
+      .select({ status: tasks.status, apiKeyId: tasks.apiKeyId })
+      .from(tasks)
+      .where(eq(tasks.id, id))
+      .prepare(UNNAMED),
     attempts: db
       .select()
       .from(attempts)
@@ -89,6 +94,15 @@ export async function findTask(db: Db, id: string, apiKeyId?: string): Promise<T
   ]);
   if (!task) return null;
   return { ...task, attempts: rows };
+}
+
+/**
+ * Only a task's status, or null; with `apiKeyId`, only when that key owns it. What a waiter reads before it waits: a
+ * task just submitted has rarely ended, and its row and attempts are then read once, when it has.
+ */
+export async function findTaskStatus(db: Db, id: string, apiKeyId?: string): Promise<TaskStatus | null> {
+  const [row] = await findTaskQueries(db).status.execute({ id });
+  return row && (apiKeyId === undefined || row.apiKeyId === apiKeyId) ? row.status : null;
 }
 
 /**

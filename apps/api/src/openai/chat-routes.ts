@@ -1,12 +1,5 @@
-import {
-  isTerminal,
-  type Logger,
-  microsToUsd,
-  type OrchexConfig,
-  safeErrorText,
-  unavailableDependency,
-} from '@orchex/core';
-import { type Db, findTask, type TaskSummaryWithAttempts } from '@orchex/db';
+import { type Logger, microsToUsd, type OrchexConfig, safeErrorText, unavailableDependency } from '@orchex/core';
+import type { Db, TaskSummaryWithAttempts } from '@orchex/db';
 import {
   type ModelLimitStates,
   type ModelQueues,
@@ -24,6 +17,7 @@ import type { RequestPlanner } from '../request-planner.ts';
 import { followTask } from '../stream-reader.ts';
 import { TASK_BODY_LIMIT } from '../task-routes.ts';
 import type { TaskWaiter } from '../task-waiter.ts';
+import { waitForTask } from '../wait-for-task.ts';
 import { relayChatStream } from './chat-stream.ts';
 import { completion } from './completion.ts';
 import { listModels } from './list-models.ts';
@@ -97,8 +91,9 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       await relayChatStream(res, items, { taskId, includeUsage: chat.includeUsage, failed });
       return;
     }
-    const task = await waitForEnd(deps, taskId, owner, req);
-    if (!task) return; // the client went away; the task goes on
+    const task = await waitForTask(deps.db, deps.waiter, res, taskId, owner, Number.POSITIVE_INFINITY);
+    if (task === 'gone') return; // the client went away; the task goes on
+    if (!task) throw new Error(`task ${taskId} vanished after its submit`);
     if (task.status !== 'succeeded') throw failed(task);
     res.set('x-orchex-cost', String(microsToUsd(task.costMicros))).json(completion(task));
   });
@@ -129,29 +124,6 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
 }
 
 const OPENAI_PATHS = new Set(['/chat/completions', '/models']);
-
-/** Waits until the task ends, or resolves null when the client disconnects first. */
-async function waitForEnd(
-  deps: ChatRouteDeps,
-  taskId: string,
-  owner: string | undefined,
-  req: Request,
-): Promise<TaskSummaryWithAttempts | null> {
-  let gone = false;
-  req.once('close', () => {
-    gone = true;
-  });
-  for (;;) {
-    const w = deps.waiter.wait(taskId, 2000); // registered before the read, so an announcement is not missed
-    const task = await findTask(deps.db, taskId, owner);
-    if (task && isTerminal(task.status)) {
-      w.cancel();
-      return task;
-    }
-    await w.done;
-    if (gone) return null;
-  }
-}
 
 /** A task that ended without an answer: over a budget → 429 (retry tomorrow), else the models failed → 502. */
 function failed(task: TaskSummaryWithAttempts): OpenAIError {
