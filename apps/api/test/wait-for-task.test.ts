@@ -35,6 +35,13 @@ beforeAll(async () => {
     outcomes.set(id, { result, at: Date.now() });
     if (task !== 'gone') res.json({ result });
   });
+  // As the chat route waits: after reading a request body, whose end closes the request (not the connection).
+  app.post('/wait/:id', express.json(), async (req, res) => {
+    const id = req.params.id;
+    const task = await waitForTask(database.db, waiter, res, id, undefined, Date.now() + Number(req.body.ms));
+    outcomes.set(id, { result: task === 'gone' ? 'gone' : String(task?.status), at: Date.now() });
+    if (task !== 'gone') res.json({});
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -103,10 +110,20 @@ describe('waitForTask', () => {
     expect(timedOut.took).toBeGreaterThanOrEqual(700);
   });
 
-  it('stops waiting as soon as the client goes away', async () => {
+  it.each(['GET', 'POST'])('stops waiting as soon as the client goes away (%s)', async (method) => {
     const id = await newTask();
     const controller = new AbortController();
-    const pending = fetch(`${url}/wait/${id}?ms=10000&owner=owner-key`, { signal: controller.signal }).catch(() => 0);
+    const pending = fetch(
+      method === 'GET' ? `${url}/wait/${id}?ms=10000&owner=owner-key` : `${url}/wait/${id}`,
+      method === 'GET'
+        ? { signal: controller.signal }
+        : {
+            method,
+            signal: controller.signal,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ms: 10_000 }),
+          },
+    ).catch(() => 0);
     await new Promise((r) => setTimeout(r, 300));
     const abortedAt = Date.now();
     controller.abort();
