@@ -32,21 +32,15 @@ export async function waitForTask(
   }
   let task: TaskSummaryWithAttempts | null | undefined;
   // One listener for the whole wait (not one per 2 s round): resolves when the client goes away.
-  let closed: Promise<void> | undefined;
-  let gone = false;
+  let closed: Promise<'gone'> | undefined;
   let ended = isTerminal(status);
   while (!ended && Date.now() < deadline) {
     w ??= listen();
-    closed ??= new Promise<void>((r) =>
-      res.once('close', () => {
-        gone = true;
-        r();
-      }),
-    );
-    await Promise.race([w.done, closed]);
+    closed ??= new Promise((r) => res.once('close', () => r('gone')));
+    const woken = await Promise.race([w.done, closed]);
     w.cancel();
     w = undefined;
-    if (gone) return 'gone';
+    if (woken === 'gone') return 'gone';
     task = await findTask(db, id, owner);
     if (!task) return null;
     ended = isTerminal(task.status);
